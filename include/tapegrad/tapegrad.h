@@ -1,0 +1,191 @@
+/*
+ * tapegrad — reverse-mode automatic differentiation on a tape.
+ *
+ * A tg_graph records every operation as it is computed (define-by-run).
+ * The order of recording is the tape: tg_backward() sweeps it once in
+ * reverse, multiplying each node's local derivative into the upstream
+ * gradient (the chain rule), and leaves d out / d node in every node.
+ *
+ *     tg_graph *g = tg_graph_new();
+ *     tg_node x = tg_var(g, "x", 3.0);
+ *     tg_node y = tg_mul(g, x, x);            // y = 9
+ *     tg_backward(g, y);                      // tg_grad(g, x) == 6
+ *     tg_graph_free(g);
+ *
+ * Ownership: the graph owns every value, gradient, name and tensor.  The
+ * caller holds tg_node handles: small values, copied freely, never freed.
+ * A handle names a node of one graph; a handle whose node was dropped by
+ * tg_graph_rewind() is rejected (TG_ERR_STALE), never read.
+ *
+ * Errors: the first error sticks to the graph (tg_graph_status,
+ * tg_graph_errmsg) until tg_graph_clear_error().  A builder given a bad
+ * argument records the error and returns the empty handle; a builder given
+ * the empty handle returns the empty handle and keeps the first message, so
+ * a whole expression can be written and checked once.  Every function
+ * accepts a NULL graph.  The library never prints, aborts or exits.
+ *
+ * Threads: a graph is used by one thread at a time; different graphs share
+ * nothing and may be used from different threads at once.
+ */
+#ifndef TAPEGRAD_H
+#define TAPEGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- types */
+
+typedef struct tg_graph tg_graph;                      /* opaque */
+typedef struct tg_node { uint32_t id, gen; } tg_node;  /* {0,0} is empty */
+
+#define TG_NONE ((tg_node){0, 0})
+
+typedef enum tg_status {
+    TG_OK = 0,
+    TG_ERR_NOMEM,   /* an allocation failed; the graph is as it was before the call */
+    TG_ERR_ARG,     /* an argument is out of its domain (NULL pointer, bad flag, ...) */
+    TG_ERR_HANDLE,  /* empty handle where a node is required, or a node of another graph */
+    TG_ERR_NAME,    /* duplicate or unknown variable name */
+    TG_ERR_SHAPE,   /* tensor shapes do not fit, or a tensor where a scalar is required */
+    TG_ERR_DOMAIN,  /* checking mode: a value or gradient is not finite */
+    TG_ERR_FORMAT,  /* a file is malformed */
+    TG_ERR_IO,      /* a file cannot be opened, read or written */
+    TG_ERR_STALE    /* a handle outlived a rewind, or a replay left a recorded branch */
+} tg_status;
+
+/* Short constant text for a status, e.g. "out of memory".  Never NULL. */
+const char *tg_status_str(tg_status s);
+
+/* 1 if n is the empty handle. */
+static inline int tg_is_none(tg_node n) { return n.id == 0 && n.gen == 0; }
+
+/* ---------------------------------------------------------------- graph */
+
+/* Optional allocator: every byte a graph owns comes from it.  ctx is passed
+ * back unchanged.  realloc(ctx, NULL, n) must behave as malloc; free(ctx,
+ * NULL) must do nothing.  A NULL return is an allocation failure: the call
+ * that needed it fails with TG_ERR_NOMEM and the graph stays consistent. */
+typedef struct tg_allocator {
+    void *(*realloc)(void *ctx, void *ptr, size_t size);
+    void  (*free)(void *ctx, void *ptr);
+    void  *ctx;
+} tg_allocator;
+
+/* A new empty graph, or NULL when memory is exhausted. */
+tg_graph   *tg_graph_new(void);
+/* The same with a caller's allocator (copied; NULL means the C library's). */
+tg_graph   *tg_graph_new_with(const tg_allocator *alloc);
+void        tg_graph_free(tg_graph *g);                  /* NULL is fine */
+
+tg_status   tg_graph_status(const tg_graph *g);          /* first error; TG_ERR_ARG for NULL */
+const char *tg_graph_errmsg(const tg_graph *g);          /* owned by g; "" when TG_OK */
+void        tg_graph_clear_error(tg_graph *g);
+
+size_t      tg_graph_size(const tg_graph *g);            /* nodes on the tape */
+/* A mark is a tape size.  Rewinding to it drops every later node, its name,
+ * its tensor storage and its group, and keeps the storage for reuse: a loop
+ * that marks, records, sweeps and rewinds allocates nothing after its first
+ * pass.  Handles to dropped nodes become stale.  TG_ERR_ARG if mark > size. */
+size_t      tg_graph_mark(const tg_graph *g);
+tg_status   tg_graph_rewind(tg_graph *g, size_t mark);
+/* Grow the tape to hold n nodes without further allocation. */
+tg_status   tg_graph_reserve(tg_graph *g, size_t n);
+/* Bytes of tape storage per scalar node (value, gradient, op, inputs, generation). */
+size_t      tg_graph_bytes_per_node(void);
+
+/* Checking mode (off by default): the first non-finite value recorded or
+ * replayed, or gradient swept, sets TG_ERR_DOMAIN with a message naming the
+ * node and its op, and the call that met it stops there. */
+void        tg_graph_set_checking(tg_graph *g, int on);
+
+/* ------------------------------------------------------------- leaves */
+
+/* A differentiable input.  name is copied; NULL means unnamed.  A name
+ * already used in g is TG_ERR_NAME. */
+tg_node tg_var(tg_graph *g, const char *name, double value);
+/* A constant: no gradient flows into it; tg_set_value refuses it. */
+tg_node tg_const(tg_graph *g, double value);
+/* The node named name, or the empty handle (no error is recorded). */
+tg_node tg_find(const tg_graph *g, const char *name);
+
+/* ---------------------------------------------------------------- ops */
+/* Each records one node (the composed ones several) and computes its value
+ * at once, following IEEE arithmetic (1/0 is inf, log(-1) is NaN).  Every
+ * op also accepts tensor nodes (see tapegrad/tensor.h): element by element,
+ * with numpy-style broadcasting of scalars, rows and columns. */
+
+tg_node tg_add(tg_graph *g, tg_node a, tg_node b);       /* primitive */
+tg_node tg_mul(tg_graph *g, tg_node a, tg_node b);       /* primitive */
+tg_node tg_exp(tg_graph *g, tg_node a);                  /* primitive */
+tg_node tg_recip(tg_graph *g, tg_node a);                /* primitive: 1/a */
+tg_node tg_pow(tg_graph *g, tg_node a, tg_node b);       /* primitive: a^b, both differentiable */
+tg_node tg_powc(tg_graph *g, tg_node a, double k);       /* a^k, k constant */
+tg_node tg_log(tg_graph *g, tg_node a);                  /* fused: natural log */
+tg_node tg_tanh(tg_graph *g, tg_node a);                 /* fused */
+tg_node tg_sigmoid(tg_graph *g, tg_node a);              /* fused: local derivative y(1-y), accurate for every x */
+tg_node tg_relu(tg_graph *g, tg_node a);                 /* fused: derivative 0 at a <= 0 */
+
+/* Composed from the calls above, so they appear on the tape as primitives. */
+tg_node tg_neg(tg_graph *g, tg_node a);                  /* a * -1 */
+tg_node tg_sub(tg_graph *g, tg_node a, tg_node b);       /* a + b * -1 */
+tg_node tg_div(tg_graph *g, tg_node a, tg_node b);       /* a * (1/b) */
+tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a);   /* 1/(1+exp(a*-1)): four nodes */
+
+/* ------------------------------------------------- values and gradients */
+
+double    tg_value(const tg_graph *g, tg_node n);        /* NaN for an empty, dead or tensor handle */
+double    tg_grad(const tg_graph *g, tg_node n);         /* d out / d n of the last backward; NaN likewise */
+
+/* Zero every adjoint, seed d out/d out = 1, sweep the tape from out down to
+ * the first node.  out must be a scalar node.  Refused (TG_ERR_STALE) after
+ * a replay that left a recorded branch, until the tape is re-recorded or
+ * replayed back onto its branches. */
+tg_status tg_backward(tg_graph *g, tg_node out);
+
+/* Change a variable's value; takes effect on the next tg_forward(). */
+tg_status tg_set_value(tg_graph *g, tg_node leaf, double v);
+/* Replay: recompute every value along the tape without re-recording.  Where
+ * an op's derivative depends on a branch taken when it was recorded (relu's
+ * side of 0), a flipped branch gives TG_ERR_STALE naming the node: the tape
+ * then no longer describes the function at the new point. */
+tg_status tg_forward(tg_graph *g);
+
+/* -------------------------------------------------------- inspection */
+
+/* For stepping through a tape by hand: the node recorded at position i
+ * (0 <= i < tg_graph_size), or the empty handle. */
+tg_node     tg_node_at(const tg_graph *g, size_t i);
+/* The op's short name ("var", "const", "add", "mul", "exp", ...); "" on error. */
+const char *tg_node_op(const tg_graph *g, tg_node n);
+/* The node's variable name, or NULL.  Owned by g, valid until the node is dropped. */
+const char *tg_node_name(const tg_graph *g, tg_node n);
+/* Its inputs: writes up to 2 handles to in[] and returns how many (0 for a leaf). */
+int         tg_node_inputs(const tg_graph *g, tg_node n, tg_node in[2]);
+/* The local derivatives d n / d input[k] at the current values, as the
+ * backward sweep uses them; returns how many (scalar nodes only). */
+int         tg_node_partials(const tg_graph *g, tg_node n, double d[2]);
+
+/* -------------------------------------------------------- drawing */
+
+/* Nodes recorded between begin and end are drawn in one box with label
+ * (the book's "Sigmoid layer").  Groups nest; label is copied. */
+tg_status tg_group_begin(tg_graph *g, const char *label);
+tg_status tg_group_end(tg_graph *g);
+
+/* Write the graph in Graphviz DOT: one node per tape entry with its op and
+ * value, variable names as labels, forward values on the edges and, after a
+ * backward, gradients under them. */
+tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "tensor.h"
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * The graph's storage, shared by the library's files and by no one else.
+ *
+ * The tape is a struct of arrays indexed by node id: op code, two input
+ * ids, generation, value and adjoint (29 bytes a node).  A tensor node's
+ * value slot holds the index of its tensor record (an integer, exact in a
+ * double); its own numbers live in the tensor arenas.
+ */
+#ifndef TG_GRAPH_H
+#define TG_GRAPH_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tapegrad/tapegrad.h"
+#include "op.h"
+
+typedef struct tensor_rec {
+    uint32_t node;     /* the node it belongs to */
+    uint32_t rows, cols;
+    uint32_t elem_op;  /* OP_TUNARY / OP_TBINARY: the scalar op applied; OP_MATMUL: TG_TRANS_* flags */
+    size_t off;        /* first element in tval / tgrad */
+} tensor_rec;
+
+typedef struct group_rec {
+    uint32_t first, end;  /* nodes [first, end); end == UINT32_MAX while open */
+    uint32_t parent;      /* enclosing group + 1, 0 at top level */
+    char *label;
+} group_rec;
+
+struct name_table;
+
+struct tg_graph {
+    tg_allocator mem;
+
+    /* the tape */
+    size_t n, cap;
+    uint8_t *op;
+    uint32_t *a, *b;
+    uint32_t *gen;
+    double *val, *grad;
+    uint32_t gen_base;     /* this graph's first generation, from its address */
+    uint32_t epoch;        /* rewinds that dropped nodes; live gen = gen_base + epoch */
+    size_t dirty;          /* adjoints [0, dirty) may be non-zero */
+    bool has_grads;        /* a backward has run since the last rewind below it */
+    size_t stale_at;       /* 1 + node whose branch a replay flipped, or 0 */
+
+    /* tensors: records in node order, element storage in two arenas */
+    tensor_rec *tens;
+    size_t ntens, tens_cap;
+    double *tval, *tgrad;
+    size_t ttop, tcap;
+
+    /* names and groups */
+    struct name_table *names;
+    group_rec *groups;
+    size_t ngroups, groups_cap, open_group;  /* open_group: index + 1, or 0 */
+
+    bool checking;
+    tg_status status;
+    char errmsg[256];
+};
+
+/* ----- memory through the graph's allocator */
+void *tg__realloc(tg_graph *g, void *p, size_t size);
+void  tg__free(tg_graph *g, void *p);
+/* Grow *arr (of elem-size items, *cap of them) to hold need; 0 or -1. */
+int   tg__grow(tg_graph *g, void **arr, size_t *cap, size_t need, size_t elem);
+
+/* ----- errors: record the first one; returns status for chaining */
+tg_status tg__fail(tg_graph *g, tg_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* "node 7 (mul)" or "node 3 'apple' (var)" into buf. */
+const char *tg__describe(const tg_graph *g, uint32_t id, char *buf, size_t len);
+
+/* ----- handles */
+static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
+{
+    tg_node h = { id, g->gen[id] };
+    return h;
+}
+static inline bool tg__live(const tg_graph *g, tg_node h)
+{
+    return h.id < g->n && g->gen[h.id] == h.gen && h.gen != 0;
+}
+/* Validate input `arg` of function `fn`: 1 live, 0 empty (no error
+ * recorded), -1 invalid (error recorded). */
+int tg__check(tg_graph *g, const char *fn, const char *arg, tg_node h);
+/* The same without recording (for const accessors). */
+tg_status tg__classify(const tg_graph *g, tg_node h);
+
+/* ----- recording: append a node (value computed by the caller); returns
+ * its id or UINT32_MAX after recording TG_ERR_NOMEM in fn's name. */
+uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v);
+/* Checking mode: after computing node id; records TG_ERR_DOMAIN and
+ * returns false when a value is not finite. */
+bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id);
+
+/* ----- tensors (tensor.c) */
+static inline bool tg__is_tensor(const tg_graph *g, uint32_t id)
+{
+    return op_is_tensor((tg_op)g->op[id]);
+}
+static inline tensor_rec *tg__trec(const tg_graph *g, uint32_t id)
+{
+    return &g->tens[(size_t)g->val[id]];
+}
+/* Record an elementwise op on tensor operands (b unused for unary). */
+tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a);
+tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b);
+/* Kernels for the sweeps (tensor_kernels.c). */
+void tg__tensor_forward(tg_graph *g, uint32_t id);
+void tg__tensor_backward(tg_graph *g, uint32_t id);
+/* Drop tensor records of nodes >= mark. */
+void tg__tensor_rewind(tg_graph *g, size_t mark);
+/* Arena offset where the storage of nodes >= id begins. */
+size_t tg__tensor_top_at(const tg_graph *g, size_t id);
+/* 1 if any element of a tensor node is not finite. */
+bool tg__tensor_nonfinite(const tg_graph *g, uint32_t id);
+
+/* ----- names (names.c: the only file that includes uthash) */
+tg_status   tg__name_add(tg_graph *g, const char *fn, const char *name, uint32_t id);
+uint32_t    tg__name_find(const tg_graph *g, const char *name);  /* UINT32_MAX if none */
+const char *tg__name_of(const tg_graph *g, uint32_t id);         /* NULL if none */
+void        tg__names_rewind(tg_graph *g, size_t mark);
+void        tg__names_free(tg_graph *g);
+
+/* ----- groups (groups.c) */
+void tg__groups_rewind(tg_graph *g, size_t mark);
+void tg__groups_free(tg_graph *g);
+
+#endif
