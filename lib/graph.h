@@ -114,7 +114,8 @@ static inline tensor_rec *tg__trec(const tg_graph *g, uint32_t id)
 tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a);
 tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b);
 /* Kernels for the sweeps (tensor_kernels.c). */
-void tg__tensor_forward(tg_graph *g, uint32_t id);
+/* Recompute node id; false when a recorded branch (relu) flipped. */
+bool tg__tensor_forward(tg_graph *g, uint32_t id);
 void tg__tensor_backward(tg_graph *g, uint32_t id);
 /* Drop tensor records of nodes >= mark. */
 void tg__tensor_rewind(tg_graph *g, size_t mark);

@@ -1,0 +1,140 @@
+/* The two sweeps over the tape: backward (reverse, the chain rule) and
+ * forward replay.  Both are plain loops over the recording order; the local
+ * derivatives come from op_partials in op.h. */
+#include <math.h>
+#include <string.h>
+
+#include "graph.h"
+
+/* One reverse step of a scalar op; `op` is a literal at every call, so the
+ * compiler folds op_partials down to that op's one or two lines. */
+static inline __attribute__((always_inline)) void
+back1(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val, double *grad)
+{
+    double da, db;
+    op_partials(op, val[A[i]], val[B[i]], val[i], &da, &db);
+    grad[A[i]] += grad[i] * da;
+}
+
+static inline __attribute__((always_inline)) void
+back2(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val, double *grad)
+{
+    double da, db;
+    op_partials(op, val[A[i]], val[B[i]], val[i], &da, &db);
+    double gi = grad[i];
+    grad[A[i]] += gi * da;
+    grad[B[i]] += gi * db;
+}
+
+static bool grad_nonfinite(const tg_graph *g, uint32_t i)
+{
+    if (!tg__is_tensor(g, i)) return !isfinite(g->grad[i]);
+    const tensor_rec *r = tg__trec(g, i);
+    const double *d = g->tgrad + r->off;
+    for (size_t k = 0, n = (size_t)r->rows * r->cols; k < n; k++)
+        if (!isfinite(d[k])) return true;
+    return false;
+}
+
+tg_status tg_backward(tg_graph *g, tg_node out)
+{
+    if (!g) return TG_ERR_ARG;
+    int k = tg__check(g, "tg_backward", "out", out);
+    if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "tg_backward: out is the empty handle");
+    if (k < 0) return tg__classify(g, out);
+    char d[96];
+    if (tg__is_tensor(g, out.id)) {
+        const tensor_rec *r = tg__trec(g, out.id);
+        return tg__fail(g, TG_ERR_SHAPE, "tg_backward: out is a %ux%u tensor; backward needs a scalar",
+                        (unsigned)r->rows, (unsigned)r->cols);
+    }
+    if (g->stale_at)
+        return tg__fail(g, TG_ERR_STALE,
+                        "tg_backward: the last replay flipped the branch of %s; re-record the tape",
+                        tg__describe(g, (uint32_t)(g->stale_at - 1), d, sizeof d));
+
+    /* Every adjoint is zeroed, not only the leaves'.  Nodes recorded since
+     * the last sweep were born with zero adjoints. */
+    if (g->dirty) {
+        memset(g->grad, 0, g->dirty * sizeof *g->grad);
+        size_t top = tg__tensor_top_at(g, g->dirty);
+        if (top) memset(g->tgrad, 0, top * sizeof *g->tgrad);
+    }
+    g->dirty = out.id + 1;
+    g->has_grads = true;
+
+    const uint8_t *op = g->op;
+    const uint32_t *A = g->a, *B = g->b;
+    const double *val = g->val;
+    double *grad = g->grad;
+    const bool checking = g->checking;
+    grad[out.id] = 1.0;
+
+    for (uint32_t i = out.id + 1; i-- > 0;) {
+        if (checking && grad_nonfinite(g, i))
+            return tg__fail(g, TG_ERR_DOMAIN, "tg_backward: the gradient of %s is not finite",
+                            tg__describe(g, i, d, sizeof d));
+        switch ((tg_op)op[i]) {
+        case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
+            break;
+        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad); break;
+        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad); break;
+        case OP_POW:     back2(OP_POW, i, A, B, val, grad); break;
+        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad); break;
+        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad); break;
+        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad); break;
+        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad); break;
+        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad); break;
+        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad); break;
+        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad); break;
+        case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
+        case OP_SUM: case OP_MEAN: case OP_XENT:
+            tg__tensor_backward(g, i);
+            break;
+        case OP_COUNT:
+            break;
+        }
+    }
+    return TG_OK;
+}
+
+/* Replay.  relu's recorded branch is readable from its old output: y > 0
+ * exactly when the input was > 0. */
+tg_status tg_forward(tg_graph *g)
+{
+    if (!g) return TG_ERR_ARG;
+    uint8_t *op = g->op;
+    const uint32_t *A = g->a, *B = g->b;
+    double *val = g->val;
+    size_t flipped = 0;
+    char d[96];
+
+    for (uint32_t i = 0; i < g->n; i++) {
+        tg_op o = (tg_op)op[i];
+        switch (o) {
+        case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
+            break;
+        case OP_RELU:
+            if (!flipped && (val[i] > 0) != (val[A[i]] > 0)) flipped = i + 1;
+            val[i] = op_value(o, val[A[i]], val[B[i]]);
+            break;
+        case OP_ADD: case OP_MUL: case OP_POW: case OP_POWC: case OP_EXP: case OP_RECIP:
+        case OP_LOG: case OP_TANH: case OP_SIGMOID:
+            val[i] = op_value(o, val[A[i]], val[B[i]]);
+            break;
+        case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
+        case OP_SUM: case OP_MEAN: case OP_XENT:
+            if (!tg__tensor_forward(g, i) && !flipped) flipped = i + 1;
+            break;
+        case OP_COUNT:
+            break;
+        }
+        if (g->checking && !tg__check_finite(g, "tg_forward", i)) return TG_ERR_DOMAIN;
+    }
+    g->stale_at = flipped;
+    if (flipped)
+        return tg__fail(g, TG_ERR_STALE,
+                        "tg_forward: %s changed branch since it was recorded; re-record the tape",
+                        tg__describe(g, (uint32_t)(flipped - 1), d, sizeof d));
+    return TG_OK;
+}
