@@ -219,7 +219,7 @@ tg_status tg__classify(const tg_graph *g, tg_node h)
     return TG_ERR_HANDLE;
 }
 
-int tg__check(tg_graph *g, const char *fn, const char *arg, tg_node h)
+int tg__check_slow(tg_graph *g, const char *fn, const char *arg, tg_node h)
 {
     if (tg__live(g, h)) return 1;
     if (tg_is_none(h)) return 0;
@@ -239,20 +239,11 @@ tg_node tg_node_at(const tg_graph *g, size_t i)
 
 /* ------------------------------------------------------------ recording */
 
-uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
+int tg__grow_tape(tg_graph *g, const char *fn)
 {
-    if (g->n == g->cap && grow_tape(g, g->n + 1) != 0) {
-        tg__fail(g, TG_ERR_NOMEM, "%s: out of memory growing the tape past %zu nodes", fn, g->n);
-        return UINT32_MAX;
-    }
-    uint32_t id = (uint32_t)g->n++;
-    g->op[id] = (uint8_t)op;
-    g->a[id] = a;
-    g->b[id] = b;
-    g->gen[id] = g->gen_base + g->epoch;
-    g->val[id] = v;
-    g->grad[id] = 0.0;
-    return id;
+    if (grow_tape(g, g->n + 1) == 0) return 0;
+    tg__fail(g, TG_ERR_NOMEM, "%s: out of memory growing the tape past %zu nodes", fn, g->n);
+    return -1;
 }
 
 bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id)

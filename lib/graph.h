@@ -90,13 +90,30 @@ static inline bool tg__live(const tg_graph *g, tg_node h)
 }
 /* Validate input `arg` of function `fn`: 1 live, 0 empty (no error
  * recorded), -1 invalid (error recorded). */
-int tg__check(tg_graph *g, const char *fn, const char *arg, tg_node h);
+int tg__check_slow(tg_graph *g, const char *fn, const char *arg, tg_node h);
+static inline int tg__check(tg_graph *g, const char *fn, const char *arg, tg_node h)
+{
+    return tg__live(g, h) ? 1 : tg__check_slow(g, fn, arg, h);
+}
 /* The same without recording (for const accessors). */
 tg_status tg__classify(const tg_graph *g, tg_node h);
 
 /* ----- recording: append a node (value computed by the caller); returns
- * its id or UINT32_MAX after recording TG_ERR_NOMEM in fn's name. */
-uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v);
+ * its id or UINT32_MAX after recording TG_ERR_NOMEM in fn's name.  Inline:
+ * it is most of the cost of recording. */
+int tg__grow_tape(tg_graph *g, const char *fn);
+static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
+{
+    if (g->n == g->cap && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
+    uint32_t id = (uint32_t)g->n++;
+    g->op[id] = (uint8_t)op;
+    g->a[id] = a;
+    g->b[id] = b;
+    g->gen[id] = g->gen_base + g->epoch;
+    g->val[id] = v;
+    g->grad[id] = 0.0;
+    return id;
+}
 /* Checking mode: after computing node id; records TG_ERR_DOMAIN and
  * returns false when a value is not finite. */
 bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id);
