@@ -105,13 +105,20 @@ int tg__grow_tape(tg_graph *g, const char *fn);
 static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
 {
     if (g->n == g->cap && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
-    uint32_t id = (uint32_t)g->n++;
-    g->op[id] = (uint8_t)op;
-    g->a[id] = a;
-    g->b[id] = b;
-    g->gen[id] = g->gen_base + g->epoch;
-    g->val[id] = v;
-    g->grad[id] = 0.0;
+    /* Load everything first: a store through op[] (a char type) would
+     * otherwise make the compiler reload each field of g. */
+    uint32_t id = (uint32_t)g->n;
+    uint8_t *ops = g->op;
+    uint32_t *as = g->a, *bs = g->b, *gens = g->gen;
+    double *vals = g->val, *grads = g->grad;
+    uint32_t gen = g->gen_base + g->epoch;
+    g->n = id + 1u;
+    as[id] = a;
+    bs[id] = b;
+    gens[id] = gen;
+    vals[id] = v;
+    grads[id] = 0.0;
+    ops[id] = (uint8_t)op;
     return id;
 }
 /* Checking mode: after computing node id; records TG_ERR_DOMAIN and
