@@ -1,0 +1,420 @@
+/* Tensor nodes: their records, the two element arenas, the builders and the
+ * public accessors.  The arithmetic is in tensor_kernels.c: a builder
+ * records the node and then asks tg__tensor_forward for its value, so a
+ * recording and a replay compute through the same code.
+ *
+ * Storage.  g->tens holds one record per tensor node, in node order; a
+ * record's elements are g->tval[off .. off + rows*cols) and its adjoints
+ * g->tgrad at the same offsets.  The arenas are stacks: a new tensor takes
+ * the top, a rewind pops back to the first dropped record, and the
+ * capacity stays, so a training loop that marks, records and rewinds
+ * allocates only on its first pass. */
+#include <limits.h>
+#include <string.h>
+
+#include "graph.h"
+
+/* ------------------------------------------------------------ shapes */
+
+/* A scalar node is seen as 1 x 1. */
+static void shape_of(const tg_graph *g, uint32_t id, size_t *rows, size_t *cols)
+{
+    if (tg__is_tensor(g, id)) {
+        const tensor_rec *r = tg__trec(g, id);
+        *rows = r->rows;
+        *cols = r->cols;
+    } else {
+        *rows = 1;
+        *cols = 1;
+    }
+}
+
+/* Dimensions are size_t in the API and uint32 in a record; the element
+ * count must also fit in bytes.  Records `s` with fn's name when not. */
+static bool dims_ok(tg_graph *g, const char *fn, tg_status s, size_t rows, size_t cols)
+{
+    if (rows == 0 || cols == 0) {
+        tg__fail(g, s, "%s: shape %zux%zu has a zero dimension", fn, rows, cols);
+        return false;
+    }
+    if (rows > UINT32_MAX || cols > UINT32_MAX) {
+        tg__fail(g, s, "%s: shape %zux%zu has a dimension above %lu", fn, rows, cols,
+                 (unsigned long)UINT32_MAX);
+        return false;
+    }
+    if (rows > SIZE_MAX / sizeof(double) / cols) {
+        tg__fail(g, s, "%s: shape %zux%zu has more elements than memory can hold", fn, rows, cols);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ records */
+
+/* Make room for `count` more elements in both arenas.  tval and tgrad keep
+ * one capacity, tcap, which is raised only when both have grown: a failure
+ * in between leaves tval larger than tcap, which is harmless. */
+static bool grow_arenas(tg_graph *g, size_t count)
+{
+    if (count > SIZE_MAX - g->ttop) return false;
+    size_t need = g->ttop + count;
+    if (need <= g->tcap) return true;
+    void *p = g->tval;
+    size_t cap_val = g->tcap;
+    if (tg__grow(g, &p, &cap_val, need, sizeof(double)) != 0) return false;
+    g->tval = p;
+    p = g->tgrad;
+    size_t cap_grad = g->tcap;
+    if (tg__grow(g, &p, &cap_grad, need, sizeof(double)) != 0) return false;
+    g->tgrad = p;
+    g->tcap = cap_grad;
+    return true;
+}
+
+/* Append node (op, a, b) owning a fresh rows x cols tensor whose adjoint
+ * is zero (the sweep zeroes only adjoints that a previous sweep touched).
+ * Its values are left for the caller.  Returns the id, or UINT32_MAX with
+ * the error recorded and nothing appended.  rows and cols passed dims_ok. */
+static uint32_t tensor_node(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b,
+                            size_t rows, size_t cols, uint32_t elem)
+{
+    size_t count = rows * cols;
+    void *p = g->tens;
+    int grown = tg__grow(g, &p, &g->tens_cap, g->ntens + 1, sizeof *g->tens);
+    g->tens = p;
+    if (grown != 0 || !grow_arenas(g, count)) {
+        tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for a %zux%zu tensor", fn, rows, cols);
+        return UINT32_MAX;
+    }
+    uint32_t id = tg__push(g, fn, op, a, b, (double)g->ntens);
+    if (id == UINT32_MAX) return UINT32_MAX;
+    tensor_rec *r = &g->tens[g->ntens++];
+    r->node = id;
+    r->rows = (uint32_t)rows;
+    r->cols = (uint32_t)cols;
+    r->elem_op = elem;
+    r->off = g->ttop;
+    g->ttop += count;
+    memset(g->tgrad + r->off, 0, count * sizeof(double));
+    return id;
+}
+
+/* Undo the last tensor_node (never handed out). */
+static void pop_tensor_node(tg_graph *g)
+{
+    g->n--;
+    g->ntens--;
+    g->ttop = g->tens[g->ntens].off;
+}
+
+static double *values_of(const tg_graph *g, uint32_t id)
+{
+    return tg__is_tensor(g, id) ? g->tval + tg__trec(g, id)->off : &g->val[id];
+}
+
+static tg_node finish(tg_graph *g, const char *fn, uint32_t id)
+{
+    if (g->checking) tg__check_finite(g, fn, id);
+    return tg__handle(g, id);
+}
+
+void tg__tensor_rewind(tg_graph *g, size_t mark)
+{
+    size_t k = g->ntens;
+    while (k > 0 && g->tens[k - 1].node >= mark) k--;
+    if (k == g->ntens) return;
+    g->ttop = g->tens[k].off;
+    g->ntens = k;
+}
+
+size_t tg__tensor_top_at(const tg_graph *g, size_t id)
+{
+    size_t lo = 0, hi = g->ntens;
+    while (lo < hi) {  /* the first record of a node >= id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->tens[mid].node < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < g->ntens ? g->tens[lo].off : g->ttop;
+}
+
+bool tg__tensor_nonfinite(const tg_graph *g, uint32_t id)
+{
+    const tensor_rec *r = tg__trec(g, id);
+    const double *x = g->tval + r->off;
+    size_t n = (size_t)r->rows * r->cols;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return true;
+    return false;
+}
+
+/* ------------------------------------------------------------ leaves */
+
+static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *name,
+                           size_t rows, size_t cols, const double *data)
+{
+    if (!g || !dims_ok(g, fn, TG_ERR_ARG, rows, cols)) return TG_NONE;
+    uint32_t id = tensor_node(g, fn, op, 0, 0, rows, cols, 0);
+    if (id == UINT32_MAX) return TG_NONE;
+    double *x = values_of(g, id);
+    if (data) memcpy(x, data, rows * cols * sizeof(double));
+    else memset(x, 0, rows * cols * sizeof(double));
+    if (name && tg__name_add(g, fn, name, id) != TG_OK) {
+        pop_tensor_node(g);
+        return TG_NONE;
+    }
+    return finish(g, fn, id);
+}
+
+tg_node tg_tensor_var(tg_graph *g, const char *name, size_t rows, size_t cols, const double *data)
+{
+    return tensor_leaf(g, "tg_tensor_var", OP_TVAR, name, rows, cols, data);
+}
+
+tg_node tg_tensor_const(tg_graph *g, size_t rows, size_t cols, const double *data)
+{
+    return tensor_leaf(g, "tg_tensor_const", OP_TCONST, NULL, rows, cols, data);
+}
+
+/* ------------------------------------------------------------ elementwise */
+
+tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a)
+{
+    size_t rows, cols;
+    shape_of(g, a, &rows, &cols);
+    uint32_t id = tensor_node(g, fn, OP_TUNARY, a, a, rows, cols, (uint32_t)elem);
+    if (id == UINT32_MAX) return TG_NONE;
+    /* relu's forward also checks that no element changed side of 0 since
+     * the output was last computed; starting from a copy of the input
+     * makes that check hold for the recording itself. */
+    if (elem == OP_RELU)
+        memcpy(values_of(g, id), values_of(g, a), rows * cols * sizeof(double));
+    tg__tensor_forward(g, id);
+    return finish(g, fn, id);
+}
+
+/* numpy's rule, in 2-D: equal extents, or one of them 1. */
+static bool broadcast(size_t x, size_t y, size_t *out)
+{
+    if (x == y || y == 1) *out = x;
+    else if (x == 1) *out = y;
+    else return false;
+    return true;
+}
+
+tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b)
+{
+    size_t ra, ca, rb, cb, rows, cols;
+    shape_of(g, a, &ra, &ca);
+    shape_of(g, b, &rb, &cb);
+    if (!broadcast(ra, rb, &rows) || !broadcast(ca, cb, &cols)) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: a is %zux%zu, b is %zux%zu", fn, ra, ca, rb, cb);
+        return TG_NONE;
+    }
+    if (!dims_ok(g, fn, TG_ERR_SHAPE, rows, cols)) return TG_NONE;
+    uint32_t id = tensor_node(g, fn, OP_TBINARY, a, b, rows, cols, (uint32_t)elem);
+    if (id == UINT32_MAX) return TG_NONE;
+    tg__tensor_forward(g, id);
+    return finish(g, fn, id);
+}
+
+/* ------------------------------------------------------------ matmul */
+
+static tg_node matmul(tg_graph *g, const char *fn, tg_node a, tg_node b, unsigned flags)
+{
+    if (!g) return TG_NONE;
+    int ka = tg__check(g, fn, "a", a);
+    int kb = tg__check(g, fn, "b", b);
+    if (ka <= 0 || kb <= 0) return TG_NONE;
+    if (flags & ~(unsigned)(TG_TRANS_A | TG_TRANS_B)) {
+        tg__fail(g, TG_ERR_ARG, "%s: flags 0x%x has bits other than TG_TRANS_A and TG_TRANS_B",
+                 fn, flags);
+        return TG_NONE;
+    }
+    bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
+    size_t ra, ca, rb, cb;
+    shape_of(g, a.id, &ra, &ca);
+    shape_of(g, b.id, &rb, &cb);
+    /* op(a) is m x k, op(b) is k x n; the message shows op(a) and op(b). */
+    size_t m = ta ? ca : ra, k = ta ? ra : ca;
+    size_t kk = tb ? cb : rb, n = tb ? rb : cb;
+    if (k != kk) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: a%s is %zux%zu, b%s is %zux%zu", fn, ta ? "^T" : "", m, k,
+                 tb ? "^T" : "", kk, n);
+        return TG_NONE;
+    }
+    if (ra > INT_MAX || ca > INT_MAX || rb > INT_MAX || cb > INT_MAX) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: a is %zux%zu, b is %zux%zu: BLAS takes dimensions up to %d",
+                 fn, ra, ca, rb, cb, INT_MAX);
+        return TG_NONE;
+    }
+    if (!dims_ok(g, fn, TG_ERR_SHAPE, m, n)) return TG_NONE;
+    uint32_t id = tensor_node(g, fn, OP_MATMUL, a.id, b.id, m, n, flags);
+    if (id == UINT32_MAX) return TG_NONE;
+    tg__tensor_forward(g, id);
+    return finish(g, fn, id);
+}
+
+tg_node tg_matmul(tg_graph *g, tg_node a, tg_node b)
+{
+    return matmul(g, "tg_matmul", a, b, 0);
+}
+
+tg_node tg_matmul_ex(tg_graph *g, tg_node a, tg_node b, unsigned flags)
+{
+    return matmul(g, "tg_matmul_ex", a, b, flags);
+}
+
+/* ------------------------------------------------------------ reductions */
+
+static tg_node reduce(tg_graph *g, const char *fn, tg_op op, tg_node a)
+{
+    if (!g || tg__check(g, fn, "a", a) <= 0) return TG_NONE;
+    uint32_t id = tg__push(g, fn, op, a.id, a.id, 0.0);
+    if (id == UINT32_MAX) return TG_NONE;
+    tg__tensor_forward(g, id);
+    return finish(g, fn, id);
+}
+
+tg_node tg_sum(tg_graph *g, tg_node a)
+{
+    return reduce(g, "tg_sum", OP_SUM, a);
+}
+
+tg_node tg_mean(tg_graph *g, tg_node a)
+{
+    return reduce(g, "tg_mean", OP_MEAN, a);
+}
+
+/* ------------------------------------------------------------ softmax */
+
+/* The softmax node of logits a, values computed. */
+static uint32_t softmax_node(tg_graph *g, const char *fn, uint32_t a)
+{
+    size_t rows, cols;
+    shape_of(g, a, &rows, &cols);
+    uint32_t id = tensor_node(g, fn, OP_SOFTMAX, a, a, rows, cols, 0);
+    if (id != UINT32_MAX) tg__tensor_forward(g, id);
+    return id;
+}
+
+tg_node tg_softmax(tg_graph *g, tg_node logits)
+{
+    const char *fn = "tg_softmax";
+    if (!g || tg__check(g, fn, "logits", logits) <= 0) return TG_NONE;
+    uint32_t id = softmax_node(g, fn, logits.id);
+    return id == UINT32_MAX ? TG_NONE : finish(g, fn, id);
+}
+
+/* Two nodes: the softmax of the logits, then the loss reading it.  The
+ * loss's backward goes straight to the logits ((y - t) / N), so the
+ * softmax's Jacobian is applied only to what other consumers of the
+ * softmax node send it. */
+tg_node tg_softmax_cross_entropy(tg_graph *g, tg_node logits, tg_node onehot)
+{
+    const char *fn = "tg_softmax_cross_entropy";
+    if (!g) return TG_NONE;
+    int kl = tg__check(g, fn, "logits", logits);
+    int kt = tg__check(g, fn, "onehot", onehot);
+    if (kl <= 0 || kt <= 0) return TG_NONE;
+    size_t rl, cl, rt, ct;
+    shape_of(g, logits.id, &rl, &cl);
+    shape_of(g, onehot.id, &rt, &ct);
+    if (rl != rt || cl != ct) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: logits are %zux%zu, onehot is %zux%zu", fn, rl, cl, rt, ct);
+        return TG_NONE;
+    }
+    uint32_t s = softmax_node(g, fn, logits.id);
+    if (s == UINT32_MAX) return TG_NONE;
+    uint32_t id = tg__push(g, fn, OP_XENT, s, onehot.id, 0.0);
+    if (id == UINT32_MAX) {
+        pop_tensor_node(g);
+        return TG_NONE;
+    }
+    tg__tensor_forward(g, id);
+    if (g->checking) tg__check_finite(g, fn, s);
+    return finish(g, fn, id);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+int tg_is_tensor(const tg_graph *g, tg_node n)
+{
+    return g && tg__live(g, n) && tg__is_tensor(g, n.id);
+}
+
+tg_status tg_shape(const tg_graph *g, tg_node n, size_t *rows, size_t *cols)
+{
+    if (!g) return TG_ERR_ARG;
+    tg_status s = tg__classify(g, n);
+    if (s != TG_OK) return s;
+    size_t r, c;
+    shape_of(g, n.id, &r, &c);
+    if (rows) *rows = r;
+    if (cols) *cols = c;
+    return TG_OK;
+}
+
+/* Copy n's values (or adjoints) out; a scalar node gives one number. */
+static tg_status get(const tg_graph *g, tg_node n, double *out, bool grads)
+{
+    if (!g || !out) return TG_ERR_ARG;
+    tg_status s = tg__classify(g, n);
+    if (s != TG_OK) return s;
+    if (!tg__is_tensor(g, n.id)) {
+        *out = grads ? g->grad[n.id] : g->val[n.id];
+        return TG_OK;
+    }
+    const tensor_rec *r = tg__trec(g, n.id);
+    const double *src = (grads ? g->tgrad : g->tval) + r->off;
+    memcpy(out, src, (size_t)r->rows * r->cols * sizeof(double));
+    return TG_OK;
+}
+
+tg_status tg_tensor_get(const tg_graph *g, tg_node n, double *out)
+{
+    return get(g, n, out, false);
+}
+
+tg_status tg_tensor_get_grad(const tg_graph *g, tg_node n, double *out)
+{
+    return get(g, n, out, true);
+}
+
+tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data)
+{
+    const char *fn = "tg_tensor_set";
+    if (!g) return TG_ERR_ARG;
+    int k = tg__check(g, fn, "leaf", leaf);
+    if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: leaf is the empty handle", fn);
+    if (k < 0) return tg__classify(g, leaf);
+    char d[96];
+    tg_op op = (tg_op)g->op[leaf.id];
+    if (op != OP_TVAR && op != OP_TCONST)
+        return tg__fail(g, TG_ERR_ARG, "%s: %s is not a tensor variable or constant", fn,
+                        tg__describe(g, leaf.id, d, sizeof d));
+    if (!data) return tg__fail(g, TG_ERR_ARG, "%s: data is NULL", fn);
+    const tensor_rec *r = tg__trec(g, leaf.id);
+    memcpy(g->tval + r->off, data, (size_t)r->rows * r->cols * sizeof(double));
+    if (g->checking && !tg__check_finite(g, fn, leaf.id)) return TG_ERR_DOMAIN;
+    return TG_OK;
+}
+
+double *tg_tensor_data(tg_graph *g, tg_node n)
+{
+    const char *fn = "tg_tensor_data";
+    if (!g || tg__check(g, fn, "n", n) <= 0) return NULL;
+    if (!tg__is_tensor(g, n.id)) {
+        char d[96];
+        tg__fail(g, TG_ERR_SHAPE, "%s: %s is a scalar, not a tensor", fn,
+                 tg__describe(g, n.id, d, sizeof d));
+        return NULL;
+    }
+    return g->tval + tg__trec(g, n.id)->off;
+}
+
+const double *tg_tensor_gradp(const tg_graph *g, tg_node n)
+{
+    if (!g || !tg__live(g, n) || !tg__is_tensor(g, n.id)) return NULL;
+    return g->tgrad + tg__trec(g, n.id)->off;
+}
