@@ -100,7 +100,6 @@ static int grow_tape(tg_graph *g, size_t need)
     GROW(op, uint8_t)
     GROW(a, uint32_t)
     GROW(b, uint32_t)
-    GROW(gen, uint32_t)
     GROW(val, double)
     GROW(grad, double)
 #undef GROW
@@ -110,7 +109,7 @@ static int grow_tape(tg_graph *g, size_t need)
 
 size_t tg_graph_bytes_per_node(void)
 {
-    return sizeof(uint8_t) + 3 * sizeof(uint32_t) + 2 * sizeof(double);
+    return sizeof(uint8_t) + 2 * sizeof(uint32_t) + 2 * sizeof(double);
 }
 
 /* ------------------------------------------------------------ lifetime */
@@ -135,8 +134,7 @@ tg_graph *tg_graph_new_with(const tg_allocator *alloc)
      * handle of another graph is recognised as foreign, not misread. */
     uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
     h ^= h >> 29;
-    g->gen_base = (uint32_t)(h >> 32) | 1u;
-    if (g->gen_base > UINT32_MAX - (1u << 24)) g->gen_base -= 1u << 24;
+    g->gen_base = ((uint32_t)(h >> 33) | 1u);  /* below 2^31: 2^31 rewinds before a wrap */
     return g;
 }
 
@@ -148,7 +146,7 @@ void tg_graph_free(tg_graph *g)
     tg__free(g, g->op);
     tg__free(g, g->a);
     tg__free(g, g->b);
-    tg__free(g, g->gen);
+    tg__free(g, g->rew);
     tg__free(g, g->val);
     tg__free(g, g->grad);
     tg__free(g, g->tens);
@@ -209,13 +207,47 @@ void tg_graph_set_checking(tg_graph *g, int on)
 
 /* ------------------------------------------------------------ handles */
 
+/* The first rewind entry of generation >= e: node ids below its mark
+ * recorded in generation e are alive.  NULL when e is current. */
+static const rewind_rec *rewind_after(const tg_graph *g, uint32_t e)
+{
+    size_t lo = 0, hi = g->nrew;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->rew[mid].epoch < e) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < g->nrew ? &g->rew[lo] : NULL;
+}
+
+bool tg__live_old(const tg_graph *g, tg_node h)
+{
+    uint32_t age = h.gen - g->gen_base;
+    if (h.gen == 0 || age >= g->epoch) return false;
+    const rewind_rec *r = rewind_after(g, age);
+    return r && h.id < r->mark;
+}
+
+/* An older node: any generation whose rewind entry covers it names it. */
+tg_node tg__handle_old(const tg_graph *g, uint32_t id)
+{
+    size_t lo = 0, hi = g->nrew;
+    while (lo < hi) {  /* first entry with mark > id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->rew[mid].mark <= id) lo = mid + 1;
+        else hi = mid;
+    }
+    tg_node h = { id, g->gen_base + g->rew[lo].epoch };
+    return h;
+}
+
 tg_status tg__classify(const tg_graph *g, tg_node h)
 {
     if (tg_is_none(h)) return TG_ERR_HANDLE;
     if (tg__live(g, h)) return TG_OK;
     /* Generations this graph has used are gen_base .. gen_base + epoch. */
     uint32_t age = h.gen - g->gen_base;
-    if (age < g->epoch && h.id < g->cap) return TG_ERR_STALE;
+    if (age <= g->epoch && h.gen != 0) return TG_ERR_STALE;
     return TG_ERR_HANDLE;
 }
 
@@ -281,9 +313,17 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
         return tg__fail(g, TG_ERR_ARG, "tg_graph_rewind: mark %zu is past the tape's %zu nodes",
                         mark, g->n);
     if (mark == g->n) return TG_OK;
+    /* The one allocation a rewind may need comes first, so that a failure
+     * leaves the graph untouched; a loop rewinding to one mark never grows it. */
+    if (tg__grow(g, (void **)&g->rew, &g->rew_cap, g->nrew + 1, sizeof *g->rew) != 0)
+        return tg__fail(g, TG_ERR_NOMEM, "tg_graph_rewind: out of memory");
     tg__names_rewind(g, mark);
     tg__groups_rewind(g, mark);
     tg__tensor_rewind(g, mark);
+    while (g->nrew > 0 && g->rew[g->nrew - 1].mark >= mark) g->nrew--;
+    g->rew[g->nrew].epoch = g->epoch;
+    g->rew[g->nrew].mark = (uint32_t)mark;
+    g->nrew++;
     g->n = mark;
     g->epoch++;
     if (g->dirty > mark) g->dirty = mark;

@@ -2,7 +2,7 @@
  * The graph's storage, shared by the library's files and by no one else.
  *
  * The tape is a struct of arrays indexed by node id: op code, two input
- * ids, generation, value and adjoint (29 bytes a node).  A tensor node's
+ * ids, value and adjoint (25 bytes a node).  A tensor node's
  * value slot holds the index of its tensor record (an integer, exact in a
  * double); its own numbers live in the tensor arenas.
  */
@@ -30,6 +30,14 @@ typedef struct group_rec {
     char *label;
 } group_rec;
 
+/* A rewind to `mark` ended generation `epoch`.  Kept as a stack of
+ * increasing marks: a node recorded in generation e is alive while it lies
+ * below the mark of the first entry whose epoch is >= e.  This replaces a
+ * per-node generation (4 bytes a node) by a few entries per graph. */
+typedef struct rewind_rec {
+    uint32_t epoch, mark;
+} rewind_rec;
+
 struct name_table;
 
 struct tg_graph {
@@ -39,10 +47,11 @@ struct tg_graph {
     size_t n, cap;
     uint8_t *op;
     uint32_t *a, *b;
-    uint32_t *gen;
     double *val, *grad;
     uint32_t gen_base;     /* this graph's first generation, from its address */
-    uint32_t epoch;        /* rewinds that dropped nodes; live gen = gen_base + epoch */
+    uint32_t epoch;        /* rewinds that dropped nodes; new nodes get gen_base + epoch */
+    rewind_rec *rew;       /* the rewind stack, see rewind_rec */
+    size_t nrew, rew_cap;
     size_t dirty;          /* adjoints [0, dirty) may be non-zero */
     bool has_grads;        /* a backward has run since the last rewind below it */
     size_t stale_at;       /* 1 + node whose branch a replay flipped, or 0 */
@@ -79,14 +88,22 @@ tg_status tg__fail(tg_graph *g, tg_status s, const char *fmt, ...)
 const char *tg__describe(const tg_graph *g, uint32_t id, char *buf, size_t len);
 
 /* ----- handles */
+tg_node tg__handle_old(const tg_graph *g, uint32_t id);
+bool tg__live_old(const tg_graph *g, tg_node h);
+/* The handle of live node id. */
 static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
 {
-    tg_node h = { id, g->gen[id] };
-    return h;
+    if (g->nrew == 0 || id >= g->rew[g->nrew - 1].mark) {
+        tg_node h = { id, g->gen_base + g->epoch };
+        return h;
+    }
+    return tg__handle_old(g, id);
 }
+/* Whether h names a live node of g; the common case is one compare. */
 static inline bool tg__live(const tg_graph *g, tg_node h)
 {
-    return h.id < g->n && g->gen[h.id] == h.gen && h.gen != 0;
+    if (h.gen == g->gen_base + g->epoch) return h.id < g->n;
+    return tg__live_old(g, h);
 }
 /* Validate input `arg` of function `fn`: 1 live, 0 empty (no error
  * recorded), -1 invalid (error recorded). */
@@ -109,13 +126,11 @@ static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t 
      * otherwise make the compiler reload each field of g. */
     uint32_t id = (uint32_t)g->n;
     uint8_t *ops = g->op;
-    uint32_t *as = g->a, *bs = g->b, *gens = g->gen;
+    uint32_t *as = g->a, *bs = g->b;
     double *vals = g->val, *grads = g->grad;
-    uint32_t gen = g->gen_base + g->epoch;
     g->n = id + 1u;
     as[id] = a;
     bs[id] = b;
-    gens[id] = gen;
     vals[id] = v;
     grads[id] = 0.0;
     ops[id] = (uint8_t)op;
