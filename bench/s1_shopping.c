@@ -1,0 +1,130 @@
+/*
+ * S1: the book's apple + orange graph (chapter 5.4), with unnamed leaves.
+ *
+ *     price = (apple * apple_num + orange * orange_num) * tax
+ *
+ * nine nodes: five leaves, three products, one sum.  One repetition is what
+ * a loop that rebuilds a small graph per sample does: mark, build, backward,
+ * rewind.  It measures the fixed cost of each call, since the arithmetic is
+ * four flops.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "harness.h"
+#include "tapegrad/tapegrad.h"
+
+typedef struct shopping {
+    tg_node apple, apple_num, orange, orange_num, tax, price;
+} shopping;
+
+static inline shopping shopping_build(tg_graph *g)
+{
+    shopping s;
+    s.apple = tg_var(g, NULL, 100.0);
+    s.apple_num = tg_var(g, NULL, 2.0);
+    s.orange = tg_var(g, NULL, 150.0);
+    s.orange_num = tg_var(g, NULL, 3.0);
+    s.tax = tg_var(g, NULL, 1.1);
+    tg_node apple_price = tg_mul(g, s.apple, s.apple_num);
+    tg_node orange_price = tg_mul(g, s.orange, s.orange_num);
+    tg_node all_price = tg_add(g, apple_price, orange_price);
+    s.price = tg_mul(g, all_price, s.tax);
+    return s;
+}
+
+/* The book's figures: price 715, d/dapple 2.2, d/dapple_num 110,
+ * d/dorange 3.3, d/dorange_num 165, d/dtax 650. */
+static int shopping_check(tg_graph *g)
+{
+    size_t mark = tg_graph_mark(g);
+    shopping s = shopping_build(g);
+    tg_backward(g, s.price);
+    const struct { const char *what; double got, want; } c[] = {
+        { "price", tg_value(g, s.price), 715.0 },
+        { "d price/d apple", tg_grad(g, s.apple), 2.2 },
+        { "d price/d apple_num", tg_grad(g, s.apple_num), 110.0 },
+        { "d price/d orange", tg_grad(g, s.orange), 3.3 },
+        { "d price/d orange_num", tg_grad(g, s.orange_num), 165.0 },
+        { "d price/d tax", tg_grad(g, s.tax), 650.0 },
+    };
+    int bad = 0;
+    if (tg_graph_status(g) != TG_OK) {
+        fprintf(stderr, "S1: %s\n", tg_graph_errmsg(g));
+        bad = 1;
+    }
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (!(fabs(c[i].got - c[i].want) <= 1e-9 * fabs(c[i].want))) {
+            fprintf(stderr, "S1: %s is %.17g, the book says %g\n", c[i].what, c[i].got, c[i].want);
+            bad = 1;
+        }
+    }
+    tg_graph_rewind(g, mark);
+    return bad;
+}
+
+int bench_s1(const bench_opts *o)
+{
+    const long loops = o->quick ? 100000 : 1000000;
+    const int reps = o->reps ? o->reps : (o->quick ? 3 : 7);
+
+    tg_graph *g = tg_graph_new();
+    if (!g) {
+        fprintf(stderr, "S1: tg_graph_new failed\n");
+        return 1;
+    }
+    if (shopping_check(g)) {
+        tg_graph_free(g);
+        return 1;
+    }
+
+    double samples[64];
+    int nsamples = reps < 64 ? reps : 64;
+    size_t nodes = 0;
+    for (int r = 0; r < nsamples; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (long k = 0; k < loops; k++) {
+            size_t mark = tg_graph_mark(g);
+            shopping s = shopping_build(g);
+            tg_backward(g, s.price);
+            tg_graph_rewind(g, mark);
+        }
+        uint64_t t1 = bench_now_ns();
+        samples[r] = (double)(t1 - t0) / (double)loops;
+    }
+    if (tg_graph_status(g) != TG_OK) {
+        fprintf(stderr, "S1: %s\n", tg_graph_errmsg(g));
+        tg_graph_free(g);
+        return 1;
+    }
+    {   /* node count of one repetition, for the table */
+        size_t mark = tg_graph_mark(g);
+        shopping_build(g);
+        nodes = tg_graph_size(g) - mark;
+        tg_graph_rewind(g, mark);
+    }
+    tg_graph_free(g);
+
+    bench_stats st = bench_stats_of(samples, (size_t)nsamples);
+    const double target_ns = 30.0;
+
+    bench_report *r = bench_report_new("S1", "apple + orange graph: mark, build, backward, rewind");
+    bench_report_title(r, "apple + orange graph (%zu nodes, unnamed leaves): mark, build, backward, "
+                          "rewind; %ld per repetition, %d repetitions", nodes, loops, nsamples);
+    bench_report_num(r, "size", NULL, (double)nodes, 0, NULL);
+    bench_report_num(r, "loops", NULL, (double)loops, 0, NULL);
+    bench_report_num(r, "repetitions", NULL, nsamples, 0, NULL);
+    bench_report_phase(r, "rep", "mark + build + backward + rewind", st, (double)nodes, "node");
+    bench_report_num(r, "ns_per_rep", "ns per repetition (median)", st.median, 1, "ns");
+    bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");
+    bench_report_num(r, "target_ns", "target", target_ns, 0, "ns");
+    bench_report_num(r, "ratio", "ratio to target (<= 1 meets it)", st.median / target_ns, 2, "");
+    bench_report_str(r, "reference", NULL,
+                     "issue 5: ADOL-C 2.0 us (replay) / 2.2 us (retape), micrograd 8.7 us, "
+                     "PyTorch scalar 41 us, bare C tape 24 ns");
+    bench_report_note(r, "others on this kind of machine: bare C tape 24 ns, ADOL-C 2.0 us, "
+                         "micrograd 8.7 us, PyTorch scalar 41 us");
+    bench_report_emit(r, o->json);
+    bench_report_free(r);
+    return 0;
+}
