@@ -1,0 +1,181 @@
+/*
+ * tapegrad nn: the layers of chapter 5 and its TwoLayerNet, as functions
+ * that record ops on a graph.  No layer has a backward of its own: a loss
+ * recorded through them is trained with tg_backward(g, loss).  The book's
+ * layers are
+ *
+ *     Affine            tg_affine(g, x, W, b)          x W + b, b a 1 x n row
+ *     Relu, Sigmoid     tg_relu, tg_sigmoid            (tapegrad.h, elementwise)
+ *     SoftmaxWithLoss   tg_softmax_cross_entropy       (tensor.h, fused)
+ *
+ * TwoLayerNet (section 5.7.2) is Affine -> Relu -> Affine -> SoftmaxWithLoss.
+ * It owns a graph whose first four nodes are its parameters, tensor
+ * variables named "W1" (input x hidden), "b1" (1 x hidden), "W2" (hidden x
+ * output) and "b2" (1 x output): the book's params dictionary is the
+ * graph's name table, tg_find(tg_net_graph(net), "W1").  Recorded first,
+ * their values form one contiguous block in that order and their gradients
+ * another, so SGD, the gradient check and saving are each one loop.  After
+ * them come the batch: x (n x input) and one-hot labels t (n x output),
+ * two tensor constants refilled in place, then the mark every step rewinds
+ * to.  A training step (mark, forward and loss, tg_backward, SGD, rewind)
+ * allocates nothing after the first.
+ *
+ *     tg_net *net = tg_net_new(784, 50, 10, 42);
+ *     for (int i = 0; i < 10000; i++) {
+ *         ... draw 100 indices into idx ...
+ *         tg_net_batch_mnist(net, &data.train, idx, 0, 100);
+ *         tg_net_train_step(net, 0.1, &loss);
+ *     }
+ *     tg_net_accuracy(net, &data.test, &acc);   // about 0.97
+ *     tg_net_free(net);
+ *
+ * Errors: functions that work on the net record the first error on its
+ * graph (tg_graph_status(tg_net_graph(net))) and return it; they leave the
+ * tape as they found it.  Save and load work on files and report through a
+ * tg_error (mnist.h) instead, leaving the graph's status alone.
+ */
+#ifndef TAPEGRAD_NN_H
+#define TAPEGRAD_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tapegrad.h"
+#include "mnist.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- layers */
+
+/* Affine: x W + b, with x n x in, W in x out and b a 1 x out row that is
+ * added to every row.  Records a matmul and an add. */
+tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b);
+
+/* ------------------------------------------------------ random numbers */
+
+/* A small seeded generator (splitmix64) held by value: no global state,
+ * the same seed gives the same numbers on every machine. */
+typedef struct tg_rng {
+    uint64_t state;
+    double spare;      /* the second normal of a Box-Muller pair */
+    int has_spare;
+} tg_rng;
+
+tg_rng   tg_rng_seed(uint64_t seed);
+uint64_t tg_rng_next(tg_rng *r);            /* 64 uniform bits */
+double   tg_rng_uniform(tg_rng *r);         /* uniform in [0, 1), 53 bits */
+double   tg_rng_normal(tg_rng *r);          /* N(0, 1) by Box-Muller */
+size_t   tg_rng_below(tg_rng *r, size_t n); /* uniform in 0 .. n-1 (0 when n is 0) */
+
+/* ---------------------------------------------------------- TwoLayerNet */
+
+typedef struct tg_net tg_net;  /* opaque */
+
+enum { TG_NET_NPARAMS = 4 };   /* W1, b1, W2, b2 */
+
+/* A new net: weights 0.01 * N(0,1) drawn from tg_rng_seed(seed), W1 then
+ * W2, row by row; biases zero.  NULL when memory is exhausted or a size is
+ * 0.  The _with form takes an allocator for the net and its graph (see
+ * tg_graph_new_with). */
+tg_net *tg_net_new(size_t input, size_t hidden, size_t output, uint64_t seed);
+tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t seed,
+                        const tg_allocator *alloc);
+void    tg_net_free(tg_net *net);                        /* NULL is fine */
+
+/* The graph the net records on; owned by the net. */
+tg_graph *tg_net_graph(const tg_net *net);
+size_t    tg_net_input_size(const tg_net *net);
+size_t    tg_net_hidden_size(const tg_net *net);
+size_t    tg_net_output_size(const tg_net *net);
+/* Name of parameter k (0 <= k < TG_NET_NPARAMS): "W1", "b1", "W2", "b2";
+ * NULL otherwise. */
+const char *tg_net_param_name(int k);
+/* Doubles in parameter k, and in all four together. */
+size_t    tg_net_param_size(const tg_net *net, int k);
+size_t    tg_net_param_count(const tg_net *net);
+
+/* Copy every parameter value, or every gradient of the last tg_net_gradient,
+ * into out (tg_net_param_count doubles, W1 b1 W2 b2, each row-major). */
+tg_status tg_net_get_params(const tg_net *net, double *out);
+tg_status tg_net_get_grads(const tg_net *net, double *out);
+
+/* ------------------------------------------- recording (section 5.7.2) */
+/* These record on tg_net_graph(net); the caller marks and rewinds. */
+
+/* predict: the scores (n x output) of inputs x (n x input). */
+tg_node tg_net_predict(tg_net *net, tg_node x);
+/* loss: softmax-with-loss of predict(x) against one-hot labels t, a scalar. */
+tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t);
+
+/* ------------------------------------------------------------ the batch */
+
+/* Make the batch n rows of x (n x input) and one-hot t (n x output),
+ * copied.  t may be NULL when only scores are wanted. */
+tg_status tg_net_batch(tg_net *net, const double *x, const double *t, size_t n);
+/* The same from a data set, without an intermediate copy: the images at
+ * idx[0..n-1], or the n images from first when idx is NULL (tg_mnist_batch).
+ * TG_ERR_SHAPE if the images are not input pixels or output is not 10. */
+tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t *idx,
+                             size_t first, size_t n);
+/* The batch nodes, for recording by hand; the empty handle before the
+ * first batch.  They change when the batch size changes. */
+tg_node   tg_net_batch_x(const tg_net *net);
+tg_node   tg_net_batch_t(const tg_net *net);
+
+/* --------------------------------------- on the batch; the tape is left
+ * as found, the parameters unchanged unless said otherwise */
+
+/* loss(x, t) of the batch into *loss. */
+tg_status tg_net_batch_loss(tg_net *net, double *loss);
+/* gradient: forward, tg_backward; the parameters' gradients are left on
+ * the graph (tg_tensor_gradp(g, tg_find(g, "W1")), tg_net_get_grads).
+ * *loss receives the loss when loss is not NULL. */
+tg_status tg_net_gradient(tg_net *net, double *loss);
+/* numerical_gradient: central differences (f(p+h) - f(p-h)) / 2h with
+ * h = 1e-4 for every parameter, into grad (tg_net_param_count doubles, the
+ * order of tg_net_get_params).  Two forward passes per parameter: slow by
+ * design, for checking. */
+tg_status tg_net_numerical_gradient(tg_net *net, double *grad);
+/* Section 5.7.3: mean |backprop - numerical| for each parameter, into
+ * diff[TG_NET_NPARAMS]. */
+tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS]);
+/* p -= lr * dp over the parameter block, with the gradients of the last
+ * tg_net_gradient. */
+tg_status tg_net_sgd(tg_net *net, double lr);
+/* gradient then sgd: one training step.  On error the parameters are not
+ * updated. */
+tg_status tg_net_train_step(tg_net *net, double lr, double *loss);
+
+/* accuracy: the fraction of set whose highest score is its label, computed
+ * 1000 images at a time through the batch (which it replaces). */
+tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy);
+
+/* ------------------------------------------------------- save and load */
+/*
+ * File format, all integers and doubles little-endian:
+ *   "TGNET\0\0\0"                magic, 8 bytes
+ *   u32 version (1), u32 count (4)
+ *   count x { u32 rows, u32 cols }  shapes of W1 b1 W2 b2
+ *   the doubles of W1 b1 W2 b2, row-major (IEEE 754 binary64)
+ *   u32 CRC-32 (zlib's) of every byte before it
+ */
+
+/* Write the parameters to path.  TG_ERR_IO on a file error. */
+tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err);
+/* Read parameters saved by tg_net_save.  The file is read whole and
+ * checked (magic, version, shapes against this net, size, checksum)
+ * before anything is copied: on any error the net is exactly as it was.
+ * TG_ERR_IO (cannot read), TG_ERR_FORMAT (truncated, corrupted, not such
+ * a file), TG_ERR_SHAPE (saved from a net of other sizes). */
+tg_status tg_net_load(tg_net *net, const char *path, tg_error *err);
+/* The sizes of the net saved in path, without reading its parameters. */
+tg_status tg_net_file_sizes(const char *path, size_t *input, size_t *hidden, size_t *output,
+                            tg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,349 @@
+/* The IDX reader for MNIST.  zlib's gzread reads gzip and plain files
+ * alike, so one path serves both; the uncompressed size of a .gz is not
+ * known up front, so the payload is read into a buffer that grows with the
+ * bytes actually present, never with the count a header claims. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "tapegrad/mnist.h"
+
+enum {
+    IDX_IMAGES_MAGIC = 0x00000803,  /* unsigned bytes, 3 dimensions */
+    IDX_LABELS_MAGIC = 0x00000801,  /* unsigned bytes, 1 dimension */
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static tg_status set_error(tg_error *err, tg_status s, const char *fmt, ...)
+{
+    if (err) {
+        err->status = s;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+static void clear_error(tg_error *err)
+{
+    if (err) {
+        err->status = TG_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+/* Read up to n bytes; returns how many arrived before the end of the data
+ * or an error (which the caller tells apart with stream_error). */
+static size_t read_some(gzFile f, uint8_t *dst, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got;
+        if (want > (1u << 30)) want = 1u << 30;
+        int r = gzread(f, dst + got, (unsigned)want);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* After a short read: TG_OK when the data simply ended, otherwise the
+ * error zlib met, as a status and message. */
+static tg_status stream_error(gzFile f, const char *path, tg_error *err)
+{
+    int code = Z_OK;
+    const char *what = gzerror(f, &code);
+    if (code == Z_OK || code == Z_STREAM_END) return TG_OK;
+    if (code == Z_ERRNO)
+        return set_error(err, TG_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    if (code == Z_MEM_ERROR)
+        return set_error(err, TG_ERR_NOMEM, "%s: out of memory decompressing", path);
+    if (code == Z_BUF_ERROR)  /* zlib's "unexpected end of file" */
+        return set_error(err, TG_ERR_FORMAT, "%s: the gzip stream is cut short (%s)", path, what);
+    return set_error(err, TG_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, what);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Read one IDX file of unsigned bytes with ndims dimensions (1 or 3).
+ * dims[] receives the header's sizes, *data the payload (malloc'd,
+ * product of dims bytes). */
+static tg_status read_idx(const char *path, uint32_t magic, int ndims,
+                          size_t dims[3], uint8_t **data, tg_error *err)
+{
+    errno = 0;
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return set_error(err, errno ? TG_ERR_IO : TG_ERR_NOMEM, "%s: cannot open: %s", path,
+                         errno ? strerror(errno) : "out of memory");
+    gzbuffer(f, 1u << 17);
+
+    tg_status s = TG_OK;
+    uint8_t *buf = NULL;
+    uint8_t head[16];
+    size_t head_len = 4 + 4 * (size_t)ndims;
+    size_t got = read_some(f, head, head_len);
+    if (got < head_len) {
+        s = stream_error(f, path, err);
+        if (s == TG_OK)
+            s = set_error(err, TG_ERR_FORMAT, "%s: truncated header: %zu of %zu bytes", path, got,
+                          head_len);
+        goto done;
+    }
+    uint32_t m = be32(head);
+    if (m != magic) {
+        const char *hint = "";
+        if (m == IDX_IMAGES_MAGIC) hint = " (this is an images file)";
+        if (m == IDX_LABELS_MAGIC) hint = " (this is a labels file)";
+        s = set_error(err, TG_ERR_FORMAT,
+                      "%s: wrong magic number 0x%08x, expected 0x%08x (IDX unsigned bytes, %d %s)%s",
+                      path, (unsigned)m, (unsigned)magic, ndims,
+                      ndims == 1 ? "dimension" : "dimensions", hint);
+        goto done;
+    }
+    static const char *const dim_names[3] = { "count", "rows", "columns" };
+    size_t total = 1;
+    for (int k = 0; k < ndims; k++) {
+        uint32_t d = be32(head + 4 + 4 * k);
+        if (d == 0) {
+            s = set_error(err, TG_ERR_FORMAT, "%s: the header's %s is 0", path, dim_names[k]);
+            goto done;
+        }
+        if (total > SIZE_MAX / d) {
+            s = set_error(err, TG_ERR_FORMAT,
+                          "%s: the header's sizes multiply past what this machine can address",
+                          path);
+            goto done;
+        }
+        dims[k] = d;
+        total *= d;
+    }
+
+    /* Grow with the data present, so that a header claiming billions of
+     * images costs a truncation error, not a giant allocation. */
+    size_t cap = total < (1u << 20) ? total : (1u << 20);
+    size_t have = 0;
+    for (;;) {
+        uint8_t *p = realloc(buf, cap);
+        if (!p) {
+            s = set_error(err, TG_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
+            goto done;
+        }
+        buf = p;
+        size_t r = read_some(f, buf + have, cap - have);
+        have += r;
+        if (have < cap) break;
+        if (cap == total) break;
+        cap = cap > total / 2 ? total : cap * 2;
+    }
+    if (have < total) {
+        s = stream_error(f, path, err);
+        if (s == TG_OK)
+            s = set_error(err, TG_ERR_FORMAT,
+                          "%s: truncated: the header announces %zu bytes of data, the file holds %zu",
+                          path, total, have);
+        goto done;
+    }
+    uint8_t extra;
+    if (read_some(f, &extra, 1) != 0) {
+        s = set_error(err, TG_ERR_FORMAT,
+                      "%s: trailing bytes after the %zu bytes of data its header announces", path,
+                      total);
+        goto done;
+    }
+    s = stream_error(f, path, err);
+
+done:
+    gzclose(f);
+    if (s != TG_OK) {
+        free(buf);
+        return s;
+    }
+    *data = buf;
+    return TG_OK;
+}
+
+tg_status tg_mnist_read_set(const char *images_path, const char *labels_path,
+                            tg_mnist_set *out, tg_error *err)
+{
+    clear_error(err);
+    if (!images_path || !labels_path || !out)
+        return set_error(err, TG_ERR_ARG, "tg_mnist_read_set: %s is NULL",
+                         !images_path ? "images_path" : !labels_path ? "labels_path" : "out");
+    size_t idim[3], ldim[3];
+    uint8_t *images = NULL, *labels = NULL;
+    tg_status s = read_idx(images_path, IDX_IMAGES_MAGIC, 3, idim, &images, err);
+    if (s != TG_OK) return s;
+    s = read_idx(labels_path, IDX_LABELS_MAGIC, 1, ldim, &labels, err);
+    if (s != TG_OK) {
+        free(images);
+        return s;
+    }
+    if (idim[0] != ldim[0]) {
+        s = set_error(err, TG_ERR_FORMAT, "%s: %zu labels, but %s holds %zu images", labels_path,
+                      ldim[0], images_path, idim[0]);
+    } else {
+        for (size_t i = 0; i < ldim[0]; i++) {
+            if (labels[i] >= TG_MNIST_CLASSES) {
+                s = set_error(err, TG_ERR_FORMAT, "%s: label %u at index %zu is outside 0-9",
+                              labels_path, (unsigned)labels[i], i);
+                break;
+            }
+        }
+    }
+    if (s != TG_OK) {
+        free(images);
+        free(labels);
+        return s;
+    }
+    out->count = idim[0];
+    out->rows = idim[1];
+    out->cols = idim[2];
+    out->images = images;
+    out->labels = labels;
+    return TG_OK;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+/* dir/name.gz if it exists, else dir/name; 0, or -1 if it does not fit. */
+static int data_path(char *buf, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(buf, len, "%s/%s.gz", dir, name);
+    if (n < 0 || (size_t)n >= len) return -1;
+    if (file_exists(buf)) return 0;
+    n = snprintf(buf, len, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+tg_status tg_mnist_load(const char *dir, tg_mnist *out, tg_error *err)
+{
+    clear_error(err);
+    if (!dir || !out)
+        return set_error(err, TG_ERR_ARG, "tg_mnist_load: %s is NULL", !dir ? "dir" : "out");
+    char ip[4096], lp[4096];
+    tg_mnist d;
+    memset(&d, 0, sizeof d);
+    if (data_path(ip, sizeof ip, dir, TG_MNIST_TRAIN_IMAGES) || data_path(lp, sizeof lp, dir, TG_MNIST_TRAIN_LABELS))
+        return set_error(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
+    tg_status s = tg_mnist_read_set(ip, lp, &d.train, err);
+    if (s != TG_OK) return s;
+    if (data_path(ip, sizeof ip, dir, TG_MNIST_TEST_IMAGES) || data_path(lp, sizeof lp, dir, TG_MNIST_TEST_LABELS)) {
+        tg_mnist_set_free(&d.train);
+        return set_error(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
+    }
+    s = tg_mnist_read_set(ip, lp, &d.test, err);
+    if (s != TG_OK) {
+        tg_mnist_set_free(&d.train);
+        return s;
+    }
+    *out = d;
+    return TG_OK;
+}
+
+static int has_data(const char *dir)
+{
+    char p[4096];
+    int n = snprintf(p, sizeof p, "%s/%s.gz", dir, TG_MNIST_TRAIN_IMAGES);
+    if (n < 0 || (size_t)n >= sizeof p) return 0;
+    if (file_exists(p)) return 1;
+    p[n - 3] = '\0';
+    return file_exists(p);
+}
+
+static tg_status found_at(const char *dir, char *found, size_t len, tg_error *err)
+{
+    size_t n = strlen(dir);
+    if (n >= len)
+        return set_error(err, TG_ERR_ARG, "tg_mnist_find: %s does not fit in %zu bytes", dir, len);
+    memcpy(found, dir, n + 1);
+    return TG_OK;
+}
+
+tg_status tg_mnist_find(const char *data_dir, const char *fallback_dir,
+                        char *found, size_t len, tg_error *err)
+{
+    clear_error(err);
+    if (!found || len == 0) return set_error(err, TG_ERR_ARG, "tg_mnist_find: found is NULL or empty");
+    if (data_dir) {
+        if (has_data(data_dir)) return found_at(data_dir, found, len, err);
+        return set_error(err, TG_ERR_IO, "MNIST data not found in %s (given directory): no %s[.gz] there",
+                         data_dir, TG_MNIST_TRAIN_IMAGES);
+    }
+    const char *env = getenv("TAPEGRAD_MNIST");
+    if (env && *env) {
+        if (has_data(env)) return found_at(env, found, len, err);
+        return set_error(err, TG_ERR_IO, "MNIST data not found in %s ($TAPEGRAD_MNIST): no %s[.gz] there",
+                         env, TG_MNIST_TRAIN_IMAGES);
+    }
+    const char *local = "../shared/data/mnist";
+    if (has_data(local)) return found_at(local, found, len, err);
+    if (fallback_dir && has_data(fallback_dir)) return found_at(fallback_dir, found, len, err);
+    return set_error(err, TG_ERR_IO,
+                     "MNIST data not found: looked for %s[.gz] in %s (relative to the current directory)%s%s; "
+                     "$TAPEGRAD_MNIST is not set; pass the directory explicitly (--data DIR) or set TAPEGRAD_MNIST",
+                     TG_MNIST_TRAIN_IMAGES, local, fallback_dir ? " and in " : "",
+                     fallback_dir ? fallback_dir : "");
+}
+
+tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
+                         double *x, double *t)
+{
+    if (!set || (n && (!set->images || !set->labels))) return TG_ERR_ARG;
+    if (idx) {
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] >= set->count) return TG_ERR_ARG;
+    } else if (first > set->count || n > set->count - first) {
+        return TG_ERR_ARG;
+    }
+    /* A table of the 256 quotients keeps x exactly pixel/255.0 without a
+     * division per pixel. */
+    double scale[256];
+    for (int v = 0; v < 256; v++) scale[v] = v / 255.0;
+    size_t d = set->rows * set->cols;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = idx ? idx[i] : first + i;
+        if (x) {
+            const uint8_t *src = set->images + k * d;
+            double *dst = x + i * d;
+            for (size_t j = 0; j < d; j++) dst[j] = scale[src[j]];
+        }
+        if (t) {
+            double *row = t + i * TG_MNIST_CLASSES;
+            for (int c = 0; c < TG_MNIST_CLASSES; c++) row[c] = 0.0;
+            row[set->labels[k]] = 1.0;
+        }
+    }
+    return TG_OK;
+}
+
+void tg_mnist_set_free(tg_mnist_set *set)
+{
+    if (!set) return;
+    free(set->images);
+    free(set->labels);
+    memset(set, 0, sizeof *set);
+}
+
+void tg_mnist_free(tg_mnist *data)
+{
+    if (!data) return;
+    tg_mnist_set_free(&data->train);
+    tg_mnist_set_free(&data->test);
+}
