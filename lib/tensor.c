@@ -8,7 +8,12 @@
  * g->tgrad at the same offsets.  The arenas are stacks: a new tensor takes
  * the top, a rewind pops back to the first dropped record, and the
  * capacity stays, so a training loop that marks, records and rewinds
- * allocates only on its first pass. */
+ * allocates only on its first pass.
+ *
+ * A relu record owns rows*cols more elements just past its values: a copy
+ * of its input as recorded, whose signs are the branches the tape holds.
+ * A replay compares against those, not against the previous replay, so a
+ * tape replayed off its branches and back is valid again. */
 #include <limits.h>
 #include <string.h>
 
@@ -71,14 +76,20 @@ static bool grow_arenas(tg_graph *g, size_t count)
     return true;
 }
 
-/* Append node (op, a, b) owning a fresh rows x cols tensor whose adjoint
- * is zero (the sweep zeroes only adjoints that a previous sweep touched).
- * Its values are left for the caller.  Returns the id, or UINT32_MAX with
- * the error recorded and nothing appended.  rows and cols passed dims_ok. */
+/* Append node (op, a, b) owning a fresh rows x cols tensor, plus `extra`
+ * elements after it, whose adjoint is zero (the sweep zeroes only adjoints
+ * that a previous sweep touched).  Its values are left for the caller.
+ * Returns the id, or UINT32_MAX with the error recorded and nothing
+ * appended.  rows and cols passed dims_ok; extra is 0 or rows*cols. */
 static uint32_t tensor_node(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b,
-                            size_t rows, size_t cols, uint32_t elem)
+                            size_t rows, size_t cols, uint32_t elem, size_t extra)
 {
     size_t count = rows * cols;
+    if (extra > SIZE_MAX - count) {
+        tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for a %zux%zu tensor", fn, rows, cols);
+        return UINT32_MAX;
+    }
+    count += extra;
     void *p = g->tens;
     int grown = tg__grow(g, &p, &g->tens_cap, g->ntens + 1, sizeof *g->tens);
     g->tens = p;
@@ -154,7 +165,7 @@ static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *na
                            size_t rows, size_t cols, const double *data)
 {
     if (!g || !dims_ok(g, fn, TG_ERR_ARG, rows, cols)) return TG_NONE;
-    uint32_t id = tensor_node(g, fn, op, 0, 0, rows, cols, 0);
+    uint32_t id = tensor_node(g, fn, op, 0, 0, rows, cols, 0, 0);
     if (id == UINT32_MAX) return TG_NONE;
     double *x = values_of(g, id);
     if (data) memcpy(x, data, rows * cols * sizeof(double));
@@ -182,13 +193,12 @@ tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a)
 {
     size_t rows, cols;
     shape_of(g, a, &rows, &cols);
-    uint32_t id = tensor_node(g, fn, OP_TUNARY, a, a, rows, cols, (uint32_t)elem);
+    size_t count = rows * cols;
+    uint32_t id = tensor_node(g, fn, OP_TUNARY, a, a, rows, cols, (uint32_t)elem,
+                              elem == OP_RELU ? count : 0);
     if (id == UINT32_MAX) return TG_NONE;
-    /* relu's forward also checks that no element changed side of 0 since
-     * the output was last computed; starting from a copy of the input
-     * makes that check hold for the recording itself. */
-    if (elem == OP_RELU)
-        memcpy(values_of(g, id), values_of(g, a), rows * cols * sizeof(double));
+    if (elem == OP_RELU)  /* the recorded branches, see the top of this file */
+        memcpy(values_of(g, id) + count, values_of(g, a), count * sizeof(double));
     tg__tensor_forward(g, id);
     return finish(g, fn, id);
 }
@@ -212,7 +222,7 @@ tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, u
         return TG_NONE;
     }
     if (!dims_ok(g, fn, TG_ERR_SHAPE, rows, cols)) return TG_NONE;
-    uint32_t id = tensor_node(g, fn, OP_TBINARY, a, b, rows, cols, (uint32_t)elem);
+    uint32_t id = tensor_node(g, fn, OP_TBINARY, a, b, rows, cols, (uint32_t)elem, 0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
     return finish(g, fn, id);
@@ -249,7 +259,7 @@ static tg_node matmul(tg_graph *g, const char *fn, tg_node a, tg_node b, unsigne
         return TG_NONE;
     }
     if (!dims_ok(g, fn, TG_ERR_SHAPE, m, n)) return TG_NONE;
-    uint32_t id = tensor_node(g, fn, OP_MATMUL, a.id, b.id, m, n, flags);
+    uint32_t id = tensor_node(g, fn, OP_MATMUL, a.id, b.id, m, n, flags, 0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
     return finish(g, fn, id);
@@ -293,7 +303,7 @@ static uint32_t softmax_node(tg_graph *g, const char *fn, uint32_t a)
 {
     size_t rows, cols;
     shape_of(g, a, &rows, &cols);
-    uint32_t id = tensor_node(g, fn, OP_SOFTMAX, a, a, rows, cols, 0);
+    uint32_t id = tensor_node(g, fn, OP_SOFTMAX, a, a, rows, cols, 0, 0);
     if (id != UINT32_MAX) tg__tensor_forward(g, id);
     return id;
 }

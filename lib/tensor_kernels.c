@@ -67,14 +67,16 @@ KERNEL void unary_backward_op(tg_op f, const double *restrict x, const double *r
     }
 }
 
-/* relu, replayed: also reports whether an element changed side of 0 since
- * y was last computed (y > 0 exactly when the input was > 0), in which case
- * the recorded derivative no longer holds.  x, y: n */
-static bool relu_forward(const double *restrict x, double *restrict y, size_t n)
+/* relu, also reporting whether an element is on another side of 0 than
+ * when the tape was recorded (the derivative recorded there no longer
+ * holds).  recorded is the input at recording time, kept by tensor.c just
+ * past y.  x, y, recorded: n */
+static bool relu_forward(const double *restrict x, double *restrict y,
+                         const double *restrict recorded, size_t n)
 {
     int flipped = 0;
     for (size_t i = 0; i < n; i++) {
-        flipped |= (y[i] > 0) != (x[i] > 0);
+        flipped |= (recorded[i] > 0) != (x[i] > 0);
         y[i] = op_value(OP_RELU, x[i], 0.0);
     }
     return !flipped;
@@ -410,7 +412,7 @@ bool tg__tensor_forward(tg_graph *g, uint32_t id)
         mat x = view(g, g->a[id]), y = view(g, id);
         tg_op f = (tg_op)tg__trec(g, id)->elem_op;
         size_t n = y.rows * y.cols;
-        if (f == OP_RELU) return relu_forward(x.x, y.x, n);
+        if (f == OP_RELU) return relu_forward(x.x, y.x, y.x + n, n);
         unary_forward(f, x.x, y.x, n);
         return true;
     }
