@@ -61,6 +61,9 @@ static tg_status stream_error(gzFile f, const char *path, tg_error *err)
     int code = Z_OK;
     const char *what = gzerror(f, &code);
     if (code == Z_OK || code == Z_STREAM_END) return TG_OK;
+    /* zlib prefixes its message with the path, which ours already names. */
+    size_t plen = strlen(path);
+    if (!strncmp(what, path, plen) && what[plen] == ':' && what[plen + 1] == ' ') what += plen + 2;
     if (code == Z_ERRNO)
         return set_error(err, TG_ERR_IO, "%s: read error: %s", path, strerror(errno));
     if (code == Z_MEM_ERROR)
@@ -92,8 +95,11 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
     uint8_t *buf = NULL;
     uint8_t head[16];
     size_t head_len = 4 + 4 * (size_t)ndims;
-    size_t got = read_some(f, head, head_len);
-    if (got < head_len) {
+    /* The magic first, so that a file of the wrong kind is named as such
+     * even when it is shorter than the header expected. */
+    size_t got = read_some(f, head, 4);
+    if (got == 4 && be32(head) == magic) got += read_some(f, head + 4, head_len - 4);
+    if (got < 4 || (be32(head) == magic && got < head_len)) {
         s = stream_error(f, path, err);
         if (s == TG_OK)
             s = set_error(err, TG_ERR_FORMAT, "%s: truncated header: %zu of %zu bytes", path, got,
