@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "baretape.h"
 #include "harness.h"
 #include "tapegrad/tapegrad.h"
 
@@ -31,6 +32,17 @@ static inline shopping shopping_build(tg_graph *g)
     tg_node all_price = tg_add(g, apple_price, orange_price);
     s.price = tg_mul(g, all_price, s.tax);
     return s;
+}
+
+/* The same graph on the bare tape; returns d price / d apple. */
+static double shopping_bare(bt_tape *t)
+{
+    bt_id apple = bt_leaf(t, 100.0), apple_num = bt_leaf(t, 2.0);
+    bt_id orange = bt_leaf(t, 150.0), orange_num = bt_leaf(t, 3.0);
+    bt_id tax = bt_leaf(t, 1.1);
+    bt_id all = bt_add(t, bt_mul(t, apple, apple_num), bt_mul(t, orange, orange_num));
+    bt_backward(t, bt_mul(t, all, tax));
+    return bt_grad(t, apple);
 }
 
 /* The book's figures: price 715, d/dapple 2.2, d/dapple_num 110,
@@ -104,8 +116,30 @@ int bench_s1(const bench_opts *o)
         tg_graph_rewind(g, mark);
     }
     tg_graph_free(g);
-
     bench_stats st = bench_stats_of(samples, (size_t)nsamples);
+
+    /* the bare tape, same loop */
+    bt_tape bt;
+    bt_init(&bt);
+    double check = 0.0;
+    for (int r = 0; r < nsamples; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (long k = 0; k < loops; k++) {
+            size_t mark = bt_mark(&bt);
+            check += shopping_bare(&bt);
+            bt_rewind(&bt, mark);
+        }
+        uint64_t t1 = bench_now_ns();
+        samples[r] = (double)(t1 - t0) / (double)loops;
+    }
+    bt_free(&bt);
+    bench_stats bare = bench_stats_of(samples, (size_t)nsamples);
+    if (!(fabs(check / ((double)loops * nsamples) - 2.2) < 1e-9)) {
+        fprintf(stderr, "S1: the bare tape got d price/d apple = %g\n",
+                check / ((double)loops * nsamples));
+        return 1;
+    }
+
     const double target_ns = 30.0;
 
     bench_report *r = bench_report_new("S1", "apple + orange graph: mark, build, backward, rewind");
@@ -117,8 +151,13 @@ int bench_s1(const bench_opts *o)
     bench_report_phase(r, "rep", "mark + build + backward + rewind", st, (double)nodes, "node");
     bench_report_num(r, "ns_per_rep", "ns per repetition (median)", st.median, 1, "ns");
     bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");
+    bench_report_phase(r, "bare", "bare C tape, same loop", bare, (double)nodes, "node");
+    bench_report_num(r, "bare_ns_per_rep", NULL, bare.median, 2, NULL);
     bench_report_num(r, "target_ns", "target", target_ns, 0, "ns");
     bench_report_num(r, "ratio", "ratio to target (<= 1 meets it)", st.median / target_ns, 2, "");
+    bench_report_num(r, "bare_ratio", "tapegrad / bare tape", st.median / bare.median, 2,
+                     "(target 30 / 24 = 1.25)");
+    bench_report_num(r, "target_bare_ratio", NULL, 30.0 / 24.0, 3, NULL);
     bench_report_str(r, "reference", NULL,
                      "issue 5: ADOL-C 2.0 us (replay) / 2.2 us (retape), micrograd 8.7 us, "
                      "PyTorch scalar 41 us, bare C tape 24 ns");

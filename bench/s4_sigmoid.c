@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baretape.h"
 #include "harness.h"
 #include "tapegrad/tapegrad.h"
 
@@ -49,6 +50,37 @@ static int s4_once(tg_graph *g, const double *xv, tg_node *x, size_t n, int fuse
     return 0;
 }
 
+/* The same on the bare tape, node for node: the decomposed sigmoid records
+ * its two constants each time, as tg_sigmoid_decomposed does. */
+static void s4_bare_once(bt_tape *t, const double *xv, bt_id *x, size_t n, int fused,
+                         s4_samples *s, int r, double *grad)
+{
+    bt_rewind(t, 0);
+    uint64_t t0 = bench_now_ns();
+    for (size_t i = 0; i < n; i++) x[i] = bt_leaf(t, xv[i]);
+    uint64_t t1 = bench_now_ns();
+    bt_id acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        bt_id y;
+        if (fused) {
+            y = bt_sigmoid(t, x[i]);
+        } else {
+            bt_id e = bt_exp(t, bt_mul(t, x[i], bt_leaf(t, -1.0)));
+            y = bt_recip(t, bt_add(t, e, bt_leaf(t, 1.0)));
+        }
+        acc = i ? bt_add(t, acc, y) : y;
+    }
+    uint64_t t2 = bench_now_ns();
+    bt_backward(t, acc);
+    uint64_t t3 = bench_now_ns();
+    s->leaves[r] = (double)(t1 - t0);
+    s->record[r] = (double)(t2 - t0);
+    s->backward[r] = (double)(t3 - t2);
+    s->total[r] = (double)(t3 - t0);
+    if (grad)
+        for (size_t i = 0; i < n; i++) grad[i] = bt_grad(t, x[i]);
+}
+
 static int alloc_samples(s4_samples *s, int reps)
 {
     s->leaves = malloc((size_t)reps * sizeof(double));
@@ -75,8 +107,10 @@ int bench_s4(const bench_opts *o)
     double *xv = malloc(n * sizeof *xv);
     double *g_dec = malloc(n * sizeof *g_dec), *g_fus = malloc(n * sizeof *g_fus);
     tg_node *x = malloc(n * sizeof *x);
-    s4_samples dec, fus;
-    if (!xv || !g_dec || !g_fus || !x || alloc_samples(&dec, reps) || alloc_samples(&fus, reps)) {
+    bt_id *bx = malloc(n * sizeof *bx);
+    s4_samples dec, fus, bdec, bfus;
+    if (!xv || !g_dec || !g_fus || !x || !bx || alloc_samples(&dec, reps) ||
+        alloc_samples(&fus, reps) || alloc_samples(&bdec, reps) || alloc_samples(&bfus, reps)) {
         fprintf(stderr, "S4: out of memory\n");
         return 1;
     }
@@ -105,6 +139,24 @@ int bench_s4(const bench_opts *o)
     }
     if (rc == 0 && !(max_rel <= 1e-12)) {
         fprintf(stderr, "S4: the two gradients differ by %.3g (relative %.3g)\n", max_diff, max_rel);
+        rc = 1;
+    }
+    /* the bare tape, same alternation; its fused gradient, in g_dec now
+     * that the comparison above is done, must match tapegrad's */
+    bt_tape bt;
+    bt_init(&bt);
+    for (int r = 0; r < reps && rc == 0; r++) {
+        s4_bare_once(&bt, xv, bx, n, 0, &bdec, r, NULL);
+        s4_bare_once(&bt, xv, bx, n, 1, &bfus, r, r == 0 ? g_dec : NULL);
+    }
+    bt_free(&bt);
+    double bare_diff = 0.0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        double d = fabs(g_dec[i] - g_fus[i]);
+        if (!(d <= bare_diff)) bare_diff = d;
+    }
+    if (rc == 0 && !(bare_diff <= 1e-12)) {
+        fprintf(stderr, "S4: the bare tape's gradient is off by %g\n", bare_diff);
         rc = 1;
     }
 
@@ -138,6 +190,11 @@ int bench_s4(const bench_opts *o)
         bench_report_phase(r, "fused_backward", "fused: backward",
                            bench_stats_of(fus.backward, (size_t)reps), (double)nodes_fus, "node");
         bench_report_phase(r, "fused", "fused: record + backward", ftot, (double)nodes_fus, "node");
+        bench_stats bdtot = bench_stats_of(bdec.total, (size_t)reps);
+        bench_stats bftot = bench_stats_of(bfus.total, (size_t)reps);
+        bench_report_phase(r, "bare_decomposed", "bare C tape: decomposed", bdtot, (double)nodes_dec,
+                           "node");
+        bench_report_phase(r, "bare_fused", "bare C tape: fused", bftot, (double)nodes_fus, "node");
         bench_report_num(r, "decomposed_ms", "decomposed (median)", dtot.median / 1e6, 2,
                          dec_unit);
         bench_report_num(r, "fused_ms", "fused (median)", ftot.median / 1e6, 2, fus_unit);
@@ -153,6 +210,12 @@ int bench_s4(const bench_opts *o)
         bench_report_num(r, "decomposed_ratio", "decomposed / target", dtot.median / 1e6 / target_dec_ms,
                          2, "");
         bench_report_num(r, "fused_ratio", "fused / target", ftot.median / 1e6 / target_fus_ms, 2, "");
+        bench_report_num(r, "bare_decomposed_ratio", "decomposed: tapegrad / bare tape",
+                         dtot.median / bdtot.median, 2, "(target 25 / 32 = 0.78)");
+        bench_report_num(r, "bare_fused_ratio", "fused: tapegrad / bare tape",
+                         ftot.median / bftot.median, 2, "(target 15 / 24 = 0.63)");
+        bench_report_num(r, "target_bare_decomposed_ratio", NULL, 25.0 / 32.0, 3, NULL);
+        bench_report_num(r, "target_bare_fused_ratio", NULL, 15.0 / 24.0, 3, NULL);
         bench_report_num(r, "fused_speedup", "decomposed / fused", dtot.median / ftot.median, 2, "x");
         bench_report_str(r, "reference", NULL,
                          "issue 5: ADOL-C decomposed 171 ms; bare C tape 32 / 24 ms; "
@@ -168,5 +231,8 @@ int bench_s4(const bench_opts *o)
     free(x);
     free_samples(&dec);
     free_samples(&fus);
+    free_samples(&bdec);
+    free_samples(&bfus);
+    free(bx);
     return rc;
 }
