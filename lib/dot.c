@@ -1,0 +1,258 @@
+/*
+ * Drawing a graph in Graphviz DOT, laid out like the book's figures: data
+ * flows left to right, each edge carries the value going forward and,
+ * after a backward, the gradient coming back (in red, under the value).
+ *
+ * Variables and constants are plain text at the edge of the picture; ops
+ * are circles with their symbol and value.  A node that feeds nothing (the
+ * output) gets an arrow into empty space so its value and seed gradient
+ * have a place to be written, as in the book.  Groups become clusters.
+ *
+ * Every label is an HTML-like label: user text (names, group labels) is
+ * escaped as XML character data, so no name can break the file.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph.h"
+
+#define GRAD_COLOR "#c0392b"
+
+/* Labels are for reading at a glance, as in the book's figures: six
+ * significant digits, which also drop the last-bit noise of binary
+ * fractions (1.1 * 3 is drawn 3.3, not 3.3000000000000003). */
+static void put_num(FILE *f, double v)
+{
+    if (isnan(v)) fputs("NaN", f);
+    else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
+    else fprintf(f, "%.6g", v == 0 ? 0.0 : v);   /* -0 reads as 0 */
+}
+
+/* User text as XML character data: markup characters become entities and
+ * control characters, which XML forbids, become spaces. */
+static void put_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(c < 0x20 || c == 0x7f ? ' ' : c, f); break;
+        }
+    }
+}
+
+static void indent(FILE *f, unsigned depth)
+{
+    for (unsigned i = 0; i < depth + 1; i++) fputs("  ", f);
+}
+
+/* The symbol drawn inside an op's circle (the book's x, +, exp, /). */
+static const char *op_symbol(tg_op op)
+{
+    switch (op) {
+    case OP_ADD:     return "+";
+    case OP_MUL:     return "&#215;";
+    case OP_EXP:     return "exp";
+    case OP_RECIP:   return "/";
+    case OP_POW:     return "^";
+    case OP_POWC:    return "^";
+    case OP_LOG:     return "log";
+    case OP_TANH:    return "tanh";
+    case OP_SIGMOID: return "sigmoid";
+    case OP_RELU:    return "ReLU";
+    case OP_MATMUL:  return "dot";
+    case OP_SOFTMAX: return "softmax";
+    case OP_SUM:     return "sum";
+    case OP_MEAN:    return "mean";
+    case OP_XENT:    return "softmax + loss";
+    case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
+    case OP_TUNARY: case OP_TBINARY: case OP_COUNT:
+        break;
+    }
+    return NULL;
+}
+
+/* What travels along an edge out of node id: its value, or for a tensor
+ * its shape. */
+static void put_payload(FILE *f, const tg_graph *g, uint32_t id)
+{
+    if (tg__is_tensor(g, id)) {
+        const tensor_rec *r = tg__trec(g, id);
+        fprintf(f, "%u&#215;%u", (unsigned)r->rows, (unsigned)r->cols);
+    } else {
+        put_num(f, g->val[id]);
+    }
+}
+
+static void put_grad_line(FILE *f, double grad)
+{
+    fputs("<br/><font color=\"" GRAD_COLOR "\">", f);
+    put_num(f, grad);
+    fputs("</font>", f);
+}
+
+static void write_node(FILE *f, const tg_graph *g, uint32_t id, unsigned depth)
+{
+    tg_op op = (tg_op)g->op[id];
+    const char *name = tg__name_of(g, id);
+    indent(f, depth);
+    fprintf(f, "n%u [", (unsigned)id);
+    switch (op) {
+    case OP_VAR: case OP_TVAR:
+        /* A variable: its name, value and (after a backward) the whole
+         * gradient, summed over every use. */
+        fputs("shape=plaintext, label=<<b>", f);
+        if (name) put_escaped(f, name);
+        else fputs(op == OP_VAR ? "var" : "tensor", f);
+        fputs("</b><br/>", f);
+        put_payload(f, g, id);
+        if (g->has_grads && op == OP_VAR && id < g->dirty) put_grad_line(f, g->grad[id]);
+        fputs(">", f);
+        break;
+    case OP_CONST: case OP_TCONST:
+        fputs("shape=plaintext, fontcolor=gray30, label=<", f);
+        if (name) { put_escaped(f, name); fputs("<br/>", f); }
+        put_payload(f, g, id);
+        fputs(">", f);
+        break;
+    case OP_ADD: case OP_MUL: case OP_EXP: case OP_RECIP: case OP_POW: case OP_POWC:
+    case OP_LOG: case OP_TANH: case OP_SIGMOID: case OP_RELU: case OP_TUNARY:
+    case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM: case OP_MEAN:
+    case OP_XENT: case OP_COUNT: {
+        tg_op shown = op;
+        if (op == OP_TUNARY || op == OP_TBINARY) shown = (tg_op)tg__trec(g, id)->elem_op;
+        const char *sym = op_symbol(shown);
+        fputs("shape=circle, margin=0.02, label=<", f);
+        if (sym) fputs(sym, f);
+        else put_escaped(f, op_names[shown]);
+        fputs("<br/><font point-size=\"9\" color=\"gray35\">", f);
+        put_payload(f, g, id);
+        fputs("</font>>", f);
+        break;
+    }
+    }
+    fputs(", tooltip=\"", f);
+    fprintf(f, "node %u (%s)", (unsigned)id, op_names[op]);
+    fputs("\"];\n", f);
+}
+
+/* Where group gi ends; a group still open (end == UINT32_MAX) runs to the
+ * end of the tape. */
+static uint32_t group_end(const tg_graph *g, size_t gi)
+{
+    uint32_t e = g->groups[gi].end;
+    return e == UINT32_MAX || e > g->n ? (uint32_t)g->n : e;
+}
+
+static void close_cluster(FILE *f, unsigned *depth)
+{
+    (*depth)--;
+    indent(f, *depth);
+    fputs("}\n", f);
+}
+
+/* Nodes in tape order, each inside the clusters of the groups holding it.
+ * Groups are stored in the order they were begun, so a parent comes before
+ * its children and the walk needs only the innermost open group: closing a
+ * cluster moves to its parent. */
+static void write_nodes(FILE *f, const tg_graph *g)
+{
+    size_t open = 0;       /* innermost open group + 1, 0 at top level */
+    size_t next = 0;       /* next group to consider opening */
+    unsigned depth = 0;
+
+    for (uint32_t id = 0; id < g->n; id++) {
+        while (open && group_end(g, open - 1) <= id) {
+            close_cluster(f, &depth);
+            open = g->groups[open - 1].parent;
+        }
+        while (next < g->ngroups && g->groups[next].first <= id) {
+            size_t gi = next++;
+            if (group_end(g, gi) <= id) continue;  /* empty, or already behind us */
+            while (open && open != g->groups[gi].parent) {
+                close_cluster(f, &depth);
+                open = g->groups[open - 1].parent;
+            }
+            indent(f, depth);
+            fprintf(f, "subgraph cluster_%zu {\n", gi);
+            depth++;
+            indent(f, depth);
+            fputs("label=<", f);
+            put_escaped(f, g->groups[gi].label ? g->groups[gi].label : "");
+            fputs(">; style=\"rounded,dashed\"; color=gray45; fontcolor=gray25;\n", f);
+            open = gi + 1;
+        }
+        write_node(f, g, id, depth);
+    }
+    while (depth > 0) close_cluster(f, &depth);
+}
+
+/* The edge in -> id, input k of id: the value flowing forward and, after a
+ * backward, what the chain rule sends back along it, d out/d id times the
+ * local derivative d id/d in.  Tensor edges carry shapes only, and nothing
+ * flows back into a constant. */
+static void write_edge(FILE *f, const tg_graph *g, uint32_t in, uint32_t id, int k, const double *partials)
+{
+    fprintf(f, "  n%u -> n%u [label=<", (unsigned)in, (unsigned)id);
+    put_payload(f, g, in);
+    if (g->has_grads && partials && id < g->dirty)
+        put_grad_line(f, g->grad[id] * partials[k]);
+    fputs(">];\n", f);
+}
+
+tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
+{
+    if (!g) return TG_ERR_ARG;
+    if (!f) return tg__fail(g, TG_ERR_ARG, "tg_graph_write_dot: f is NULL");
+
+    /* Which nodes feed another: those that do not are outputs. */
+    unsigned char *used = NULL;
+    if (g->n) {
+        used = tg__realloc(g, NULL, g->n);
+        if (!used) return tg__fail(g, TG_ERR_NOMEM, "tg_graph_write_dot: out of memory");
+        memset(used, 0, g->n);
+        for (uint32_t id = 0; id < g->n; id++) {
+            int k = op_arity[g->op[id]];
+            if (k >= 1) used[g->a[id]] = 1;
+            if (k >= 2) used[g->b[id]] = 1;
+        }
+    }
+
+    fputs("digraph tapegrad {\n"
+          "  rankdir=LR;\n"
+          "  node [fontname=\"Helvetica\", fontsize=12];\n"
+          "  edge [fontname=\"Helvetica\", fontsize=11, arrowsize=0.7];\n", f);
+    write_nodes(f, g);
+
+    for (uint32_t id = 0; id < g->n; id++) {
+        tg_node h = tg__handle(g, id);
+        tg_node in[2];
+        double d[2];
+        int k = tg_node_inputs(g, h, in);
+        bool scalar_edge = k > 0 && tg_node_partials(g, h, d) == k;
+        for (int j = 0; j < k; j++)
+            write_edge(f, g, in[j].id, id, j,
+                       scalar_edge && g->op[in[j].id] != OP_CONST && !tg__is_tensor(g, in[j].id)
+                           ? d : NULL);
+    }
+
+    /* Outputs: an arrow into empty space carries the result and the seed. */
+    for (uint32_t id = 0; id < g->n; id++) {
+        if (used[id] || op_arity[g->op[id]] == 0) continue;
+        fprintf(f, "  out%u [shape=point, style=invis];\n", (unsigned)id);
+        fprintf(f, "  n%u -> out%u [label=<", (unsigned)id, (unsigned)id);
+        put_payload(f, g, id);
+        if (g->has_grads && !tg__is_tensor(g, id) && id < g->dirty) put_grad_line(f, g->grad[id]);
+        fputs(">];\n", f);
+    }
+    fputs("}\n", f);
+    tg__free(g, used);
+
+    if (fflush(f) != 0 || ferror(f))
+        return tg__fail(g, TG_ERR_IO, "tg_graph_write_dot: writing the DOT text failed");
+    return TG_OK;
+}
