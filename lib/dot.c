@@ -183,7 +183,7 @@ static void write_nodes(FILE *f, const tg_graph *g)
             indent(f, depth);
             fputs("label=<", f);
             put_escaped(f, g->groups[gi].label ? g->groups[gi].label : "");
-            fputs(">; style=\"rounded,dashed\"; color=gray45; fontcolor=gray25;\n", f);
+            fputs(">; labelloc=t; style=\"rounded,dashed\"; color=gray45; fontcolor=gray25;\n", f);
             open = gi + 1;
         }
         write_node(f, g, id, depth);
@@ -226,6 +226,10 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
           "  rankdir=LR;\n"
           "  node [fontname=\"Helvetica\", fontsize=12];\n"
           "  edge [fontname=\"Helvetica\", fontsize=11, arrowsize=0.7];\n", f);
+    if (g->has_grads)
+        fputs("  labelloc=b; fontname=\"Helvetica\"; fontsize=10;\n"
+              "  label=<value forward, <font color=\"" GRAD_COLOR "\">gradient of the output "
+              "backward</font>>;\n", f);
     write_nodes(f, g);
 
     for (uint32_t id = 0; id < g->n; id++) {

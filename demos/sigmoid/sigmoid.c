@@ -414,6 +414,30 @@ static void print_json(rig *r, const options *o, const search_result *sr)
     printf("\n  }\n}\n");
 }
 
+/* ------------------------------------------------------------ --dot */
+
+/* The book's figure: x through the decomposed sigmoid in its "Sigmoid
+ * layer" box, swept backward.  A graph of its own, so nothing else on the
+ * rig's tape shows up in the picture. */
+static int draw(double x, const char *path, FILE *note)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node xn = tg_var(g, "x", x);
+    tg_group_begin(g, "Sigmoid layer");
+    tg_node y = tg_sigmoid_decomposed(g, xn);
+    tg_group_end(g);
+    tg_backward(g, y);
+    int rc = 0;
+    if (tg_graph_status(g) != TG_OK) {
+        fprintf(stderr, "sigmoid: %s\n", tg_graph_errmsg(g));
+        rc = 1;
+    } else if (write_graph_picture(g, path, note) != 0) {
+        rc = 1;
+    }
+    tg_graph_free(g);
+    return rc;
+}
+
 /* ------------------------------------------------------------ main */
 
 static void usage(FILE *f)
@@ -427,7 +451,8 @@ static void usage(FILE *f)
           "  --from A --to B --steps N   the table's range (default -10 10 21)\n"
           "  --explain X                 walk the decomposed backward at x = X\n"
           "  --json                      the table and the search as JSON\n"
-          "  --dot FILE                  draw the graph (at the --explain x, or 1);\n"
+          "  --dot FILE                  draw the decomposed graph in its Sigmoid layer\n"
+          "                              box, at the --explain x (or 1);\n"
           "                              FILE.png or .svg is rendered with Graphviz\n", f);
 }
 
@@ -494,11 +519,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sigmoid: %s\n", tg_graph_errmsg(r.g));
         rc = 1;
     }
-    if (rc == 0 && o.dot_path) {
-        rig_eval(&r, o.explain ? o.explain_x : 1.0);
-        tg_backward(r.g, r.yd);
-        if (write_graph_picture(r.g, o.dot_path, o.json ? stderr : stdout) != 0) rc = 1;
-    }
+    if (rc == 0 && o.dot_path)
+        rc = draw(o.explain ? o.explain_x : 1.0, o.dot_path, o.json ? stderr : stdout);
     rig_free(&r);
     return rc;
 }

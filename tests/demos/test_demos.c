@@ -3,7 +3,8 @@
  * their output is checked against the book's numbers, hand arithmetic and
  * independent double / long double formulas.
  *
- * Usage: test_demos EXAMPLE SHOPPING SIGMOID (paths to the demo programs).
+ * Usage: test_demos EXAMPLE SHOPPING SIGMOID EXCERPT (the demo programs,
+ * and the excerpt of shopping's output that the README shows).
  */
 #include <check.h>
 #include <math.h>
@@ -15,7 +16,7 @@
 
 #include "capture.h"
 
-static const char *example_path, *shopping_path, *sigmoid_path;
+static const char *example_path, *shopping_path, *sigmoid_path, *excerpt_path;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -248,6 +249,32 @@ START_TEST(shopping_writes_dot_text)
 }
 END_TEST
 
+/* The README's excerpt is real output: every line it keeps is still
+ * printed, in the same order. */
+START_TEST(readme_excerpt_matches_the_demo)
+{
+    FILE *f = fopen(excerpt_path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", excerpt_path);
+    char line[512];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "$ build/demos/shopping/shopping --orange --no-pause\n");
+    capture c = run_demo(shopping_path, "--orange --no-pause", 0);
+    ck_assert_int_eq(c.status, 0);
+    const char *at = c.out;
+    int kept = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strcmp(line, "\n") || !strcmp(line, "[...]\n")) continue;
+        const char *hit = strstr(at, line);
+        ck_assert_msg(hit != NULL, "excerpt line not in the output (or out of order):\n%s", line);
+        at = hit + strlen(line);
+        kept++;
+    }
+    fclose(f);
+    ck_assert_int_ge(kept, 10);
+    capture_free(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------ sigmoid */
 
 START_TEST(sigmoid_table_agrees_with_the_reference)
@@ -400,13 +427,14 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s EXAMPLE SHOPPING SIGMOID\n", argv[0]);
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s EXAMPLE SHOPPING SIGMOID EXCERPT\n", argv[0]);
         return 77;
     }
     example_path = argv[1];
     shopping_path = argv[2];
     sigmoid_path = argv[3];
+    excerpt_path = argv[4];
     for (int i = 1; i < 4; i++)
         if (access(argv[i], X_OK) != 0) {
             fprintf(stderr, "%s: no such program\n", argv[i]);
@@ -424,6 +452,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, shopping_set_rejects_unknown_names_and_bad_values);
     tcase_add_test(tc, shopping_exact_shows_every_digit);
     tcase_add_test(tc, shopping_writes_dot_text);
+    tcase_add_test(tc, readme_excerpt_matches_the_demo);
     tcase_add_test(tc, sigmoid_table_agrees_with_the_reference);
     tcase_add_test(tc, sigmoid_finds_where_each_form_breaks);
     tcase_add_test(tc, sigmoid_json_is_well_formed);
