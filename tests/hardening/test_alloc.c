@@ -1,0 +1,568 @@
+/*
+ * Allocation failure, everywhere.  Each scenario runs once per allocation
+ * it makes, the k-th allocation failing, in two modes: that one call
+ * fails (a transient shortage), or it and every later one fail (memory is
+ * gone).  Every run must end in success or a TG_ERR_NOMEM whose message
+ * names the function, leave no block behind, and leave a graph that works
+ * once the error is cleared.
+ *
+ * Graphs allocate through their tg_allocator (the injecting one of
+ * hard.c).  The MNIST reader and save/load allocate with malloc; for them
+ * malloc is wrapped at link time (wrap_malloc.c), which sees the library's
+ * own calls but not zlib's internal ones.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <tapegrad/mnist.h>
+#include <tapegrad/nn.h>
+
+#include "hard.h"
+#include "wrap_malloc.h"
+
+enum { MODE_AT, MODE_FROM };
+static const char *const mode_names[2] = { "fails alone", "and every later one fail" };
+
+/* ------------------------------------------------------------ helpers */
+
+/* The documented promise of TG_ERR_NOMEM: "the graph is as it was before
+ * the call".  Record a builder call and check it. */
+#define REC(var, g, expr)                                                          \
+    do {                                                                           \
+        size_t n0_ = tg_graph_size(g);                                             \
+        tg_status s0_ = tg_graph_status(g);                                        \
+        (var) = (expr);                                                            \
+        after_call((g), #expr, n0_, s0_, (var));                                   \
+    } while (0)
+
+static void after_call(tg_graph *g, const char *what, size_t n0, tg_status s0, tg_node got)
+{
+    tg_status s = tg_graph_status(g);
+    if (s0 == TG_OK && s != TG_OK) {
+        ck_assert_msg(s == TG_ERR_NOMEM, "%s: status %d (%s): %s", what, (int)s,
+                      tg_status_str(s), tg_graph_errmsg(g));
+        ck_assert_prefix(tg_graph_errmsg(g), "tg_");
+        ck_assert_msg(strstr(tg_graph_errmsg(g), "out of memory") != NULL,
+                      "%s: message \"%s\" does not say out of memory", what, tg_graph_errmsg(g));
+        ck_assert_msg(tg_is_none(got), "%s: failed but returned a node", what);
+        ck_assert_msg(tg_graph_size(g) == n0,
+                      "%s failed with TG_ERR_NOMEM (\"%s\") but the tape went from %zu to %zu nodes",
+                      what, tg_graph_errmsg(g), n0, tg_graph_size(g));
+    }
+    if (s0 == TG_OK && s == TG_OK) ck_assert_msg(!tg_is_none(got), "%s: no node and no error", what);
+}
+
+static void assert_nomem(tg_graph *g, const char *what)
+{
+    ck_assert_msg(tg_graph_status(g) == TG_ERR_NOMEM, "%s: status %d: %s", what,
+                  (int)tg_graph_status(g), tg_graph_errmsg(g));
+    ck_assert_prefix(tg_graph_errmsg(g), "tg_");
+}
+
+typedef bool (*scenario)(inj_alloc *a);
+
+/* Run s for k = 1, 2, ... until a run makes fewer than k allocations;
+ * returns the number of allocation points swept (both modes). */
+static size_t sweep(const char *name, scenario s)
+{
+    size_t points = 0;
+    for (int mode = MODE_AT; mode <= MODE_FROM; mode++) {
+        for (size_t k = 1;; k++) {
+            ck_assert_msg(k < 100000, "%s: no end to the allocations", name);
+            inj_alloc a;
+            memset(&a, 0, sizeof a);
+            if (mode == MODE_AT) a.fail_at = k;
+            else a.fail_from = k;
+            bool completed = s(&a);
+            ck_assert_msg(a.live == 0, "%s, allocation %zu %s: %ld blocks leaked", name, k,
+                          mode_names[mode], a.live);
+            ck_assert_msg(a.bad_frees == 0, "%s, allocation %zu %s: %ld bad frees", name, k,
+                          mode_names[mode], a.bad_frees);
+            if (a.failures == 0) {
+                ck_assert_msg(completed, "%s: the run without failure did not complete", name);
+                break;
+            }
+            points++;
+        }
+    }
+    printf("allocation-failure points: %-28s %zu\n", name, points);
+    fflush(stdout);
+    return points;
+}
+
+/* ------------------------------------------------------ the apple graph */
+
+/* Section 5.4-5.5: 2 apples at 100 and 3 oranges at 150 with 10% tax.
+ * Names, a group and a DOT drawing, so that every allocating path of the
+ * scalar engine is met. */
+static bool apple(tg_graph *g)
+{
+    tg_node apple, apple_num, orange, orange_num, tax, ap, op, all, price;
+    REC(apple, g, tg_var(g, "apple", 100.0));
+    REC(apple_num, g, tg_var(g, "apple_num", 2.0));
+    REC(orange, g, tg_var(g, "orange", 150.0));
+    REC(orange_num, g, tg_var(g, "orange_num", 3.0));
+    REC(tax, g, tg_var(g, "tax", 1.1));
+    if (tg_group_begin(g, "fruit") != TG_OK) assert_nomem(g, "tg_group_begin");
+    REC(ap, g, tg_mul(g, apple, apple_num));
+    REC(op, g, tg_mul(g, orange, orange_num));
+    REC(all, g, tg_add(g, ap, op));
+    tg_group_end(g);
+    REC(price, g, tg_mul(g, all, tax));
+    if (tg_graph_status(g) != TG_OK) {
+        assert_nomem(g, "apple graph");
+        tg_backward(g, price);   /* runs or refuses; either way the first error stays */
+        assert_nomem(g, "backward after the failure");
+        return false;
+    }
+    ck_assert_int_eq(tg_backward(g, price), TG_OK);
+    ck_assert_double_eq_tol(tg_value(g, price), 715.0, 1e-9);
+    ck_assert_double_eq_tol(tg_grad(g, apple), 2.2, 1e-12);
+    ck_assert_double_eq_tol(tg_grad(g, apple_num), 110.0, 1e-9);
+    ck_assert_double_eq_tol(tg_grad(g, orange), 3.3, 1e-12);
+    ck_assert_double_eq_tol(tg_grad(g, orange_num), 165.0, 1e-9);
+    ck_assert_double_eq_tol(tg_grad(g, tax), 650.0, 1e-9);
+    ck_assert_uint_eq(tg_find(g, "tax").id, tax.id);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    tg_status s = tg_graph_write_dot(g, f);
+    fclose(f);
+    if (s != TG_OK) {
+        assert_nomem(g, "tg_graph_write_dot");
+        return false;
+    }
+    return true;
+}
+
+static bool scenario_apple(inj_alloc *a)
+{
+    tg_allocator al = inj_use(a);
+    tg_graph *g = tg_graph_new_with(&al);
+    if (!g) {
+        ck_assert_int_eq(a->live, 0);
+        return false;
+    }
+    bool ok = apple(g);
+    inj_stop_failing(a);
+    tg_graph_clear_error(g);
+    assert_graph_works(g, "after the apple graph");
+    /* and the apple graph itself, recorded again from scratch */
+    ck_assert_int_eq(tg_graph_rewind(g, 0), TG_OK);
+    ck_assert_msg(apple(g), "apple graph after recovery: %s", tg_graph_errmsg(g));
+    tg_graph_free(g);
+    return ok;
+}
+
+START_TEST(sweep_apple)
+{
+    ck_assert_uint_gt(sweep("apple graph, named", scenario_apple), 10);
+}
+END_TEST
+
+/* ------------------------------------------------------ composed ops */
+
+static bool composed(tg_graph *g)
+{
+    tg_node x, y, a, b, c, d, f;
+    REC(x, g, tg_var(g, "x", 0.75));
+    REC(y, g, tg_var(g, "y", -1.5));
+    REC(a, g, tg_sub(g, x, y));
+    REC(b, g, tg_div(g, a, y));
+    REC(c, g, tg_sigmoid_decomposed(g, b));
+    REC(d, g, tg_neg(g, c));
+    REC(f, g, tg_powc(g, d, 3.0));
+    if (tg_graph_status(g) != TG_OK) return false;
+    ck_assert_int_eq(tg_backward(g, f), TG_OK);
+    double s = 1.0 / (1.0 + exp(-((0.75 + 1.5) / -1.5)));
+    ck_assert_double_eq_tol(tg_value(g, f), -s * s * s, 1e-14);
+    return true;
+}
+
+static bool scenario_composed(inj_alloc *a)
+{
+    tg_allocator al = inj_use(a);
+    /* A tape of exactly the first block's 64 nodes fills, so the sweep
+     * reaches the growth of the tape in the middle of a composed op. */
+    tg_graph *g = tg_graph_new_with(&al);
+    if (!g) return false;
+    for (int i = 0; i < 60 && tg_graph_status(g) == TG_OK; i++) tg_const(g, (double)i);
+    bool ok = tg_graph_status(g) == TG_OK && composed(g);
+    inj_stop_failing(a);
+    tg_graph_clear_error(g);
+    assert_graph_works(g, "after composed ops");
+    tg_graph_free(g);
+    return ok;
+}
+
+START_TEST(sweep_composed)
+{
+    ck_assert_uint_gt(sweep("composed ops at a tape growth", scenario_composed), 5);
+}
+END_TEST
+
+/* ------------------------------------------- a tensor network, two steps */
+
+typedef struct net_out { double loss[2], dw1[12], db2[3]; } net_out;
+
+/* affine-relu-affine-softmax_cross_entropy on a 4x3 batch, two steps of
+ * mark / record / backward / rewind.  A step that fails is retried once
+ * after clearing the error and rewinding, as a program would. */
+static bool tensor_steps(tg_graph *g, net_out *o, size_t *calls_second, inj_alloc *a)
+{
+    static const double X[12] = { .1, .2, .3, .4, .5, .6, -.1, -.2, -.3, .9, -.8, .7 };
+    static const double W1[12] = { .2, -.1, .3, .1, .05, -.2, .15, .25, -.3, .1, .2, -.05 };
+    static const double W2[12] = { .3, -.2, .1, -.1, .2, .3, .25, -.15, .05, .1, -.3, .2 };
+    static const double T[12] = { 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0 };
+    const double zero4[4] = { 0 }, b2v[3] = { .01, -.02, .03 };
+    tg_node x, w1, b1, w2, b2, t;
+    REC(x, g, tg_tensor_const(g, 4, 3, X));
+    REC(w1, g, tg_tensor_var(g, "W1", 3, 4, W1));
+    REC(b1, g, tg_tensor_var(g, "b1", 1, 4, zero4));
+    REC(w2, g, tg_tensor_var(g, "W2", 4, 3, W2));
+    REC(b2, g, tg_tensor_var(g, "b2", 1, 3, b2v));
+    REC(t, g, tg_tensor_const(g, 4, 3, T));
+    if (tg_graph_status(g) != TG_OK) return false;
+    size_t mark = tg_graph_mark(g);
+    bool clean = true;
+    for (int step = 0; step < 2; step++) {
+        size_t calls0 = a->calls;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            tg_node h, r, z, loss;
+            REC(h, g, tg_affine(g, x, w1, b1));
+            REC(r, g, tg_relu(g, h));
+            REC(z, g, tg_affine(g, r, w2, b2));
+            REC(loss, g, tg_softmax_cross_entropy(g, z, t));
+            tg_status s = tg_backward(g, loss);
+            if (s == TG_OK) {
+                o->loss[step] = tg_value(g, loss);
+                ck_assert_int_eq(tg_tensor_get_grad(g, w1, o->dw1), TG_OK);
+                ck_assert_int_eq(tg_tensor_get_grad(g, b2, o->db2), TG_OK);
+                /* an SGD step, through the storage pointer */
+                double *wv = tg_tensor_data(g, w1);
+                const double *dw = tg_tensor_gradp(g, w1);
+                for (int i = 0; i < 12; i++) wv[i] -= 0.5 * dw[i];
+                /* a rewind may need memory once (its bookkeeping) */
+                if (tg_graph_rewind(g, mark) != TG_OK) {
+                    assert_nomem(g, "tg_graph_rewind");
+                    ck_assert_uint_gt(tg_graph_size(g), mark);   /* untouched */
+                    clean = false;
+                    tg_graph_clear_error(g);
+                    if (tg_graph_rewind(g, mark) != TG_OK) return false;
+                }
+                break;
+            }
+            assert_nomem(g, "tensor step");
+            clean = false;
+            tg_graph_clear_error(g);
+            if (tg_graph_rewind(g, mark) != TG_OK || attempt == 1) return false;
+        }
+        if (step == 1 && calls_second) *calls_second = a->calls - calls0;
+    }
+    return clean;
+}
+
+static net_out tensor_ref;
+
+static bool scenario_tensor(inj_alloc *a)
+{
+    tg_allocator al = inj_use(a);
+    tg_graph *g = tg_graph_new_with(&al);
+    if (!g) return false;
+    net_out o;
+    memset(&o, 0, sizeof o);
+    bool clean = tensor_steps(g, &o, NULL, a);
+    bool completed = tg_graph_status(g) == TG_OK && o.loss[1] != 0;
+    if (completed) {
+        /* A step that failed once and was retried gives the same numbers. */
+        ck_assert_msg(same_bits(o.loss[0], tensor_ref.loss[0]) && same_bits(o.loss[1], tensor_ref.loss[1]),
+                      "losses %.17g %.17g, expected %.17g %.17g", o.loss[0], o.loss[1],
+                      tensor_ref.loss[0], tensor_ref.loss[1]);
+        ck_assert(memcmp(o.dw1, tensor_ref.dw1, sizeof o.dw1) == 0);
+        ck_assert(memcmp(o.db2, tensor_ref.db2, sizeof o.db2) == 0);
+    }
+    inj_stop_failing(a);
+    tg_graph_clear_error(g);
+    assert_graph_works(g, "after the tensor steps");
+    assert_tensor_graph_works(g, "after the tensor steps");
+    tg_graph_free(g);
+    return clean;
+}
+
+START_TEST(sweep_tensor_steps)
+{
+    inj_alloc a;
+    memset(&a, 0, sizeof a);
+    tg_allocator al = inj_use(&a);
+    tg_graph *g = tg_graph_new_with(&al);
+    size_t second = 99;
+    ck_assert(tensor_steps(g, &tensor_ref, &second, &a));
+    /* tapegrad.h: after its first pass, a mark/record/sweep/rewind loop
+     * allocates nothing. */
+    ck_assert_msg(second == 0, "the second step made %zu allocations", second);
+    ck_assert(isfinite(tensor_ref.loss[1]) && tensor_ref.loss[1] < tensor_ref.loss[0]);
+    tg_graph_free(g);
+    ck_assert_int_eq(a.live, 0);
+    ck_assert_uint_gt(sweep("tensor network, 2 steps", scenario_tensor), 10);
+}
+END_TEST
+
+/* ------------------------------------------------------ TwoLayerNet */
+
+static double net_ref[2];
+
+static bool scenario_net(inj_alloc *a)
+{
+    tg_allocator al = inj_use(a);
+    tg_net *net = tg_net_new_with(6, 5, 3, 7, &al);
+    if (!net) {
+        ck_assert_int_eq(a->live, 0);
+        return false;
+    }
+    double x[4 * 6], t[4 * 3] = { 0 };
+    for (int i = 0; i < 24; i++) x[i] = 0.1 * (i % 7) - 0.2;
+    for (int i = 0; i < 4; i++) t[i * 3 + i % 3] = 1.0;
+    tg_graph *g = tg_net_graph(net);
+    bool clean = true;
+    double loss[2] = { 0, 0 };
+    tg_status s = tg_net_batch(net, x, t, 4);
+    for (int step = 0; step < 2 && s == TG_OK; step++) {
+        s = tg_net_train_step(net, 0.1, &loss[step]);
+    }
+    if (s != TG_OK) {
+        ck_assert_msg(s == TG_ERR_NOMEM, "net: %s", tg_graph_errmsg(g));
+        assert_nomem(g, "net");
+        clean = false;
+    } else {
+        ck_assert(same_bits(loss[0], net_ref[0]) && same_bits(loss[1], net_ref[1]));
+    }
+    inj_stop_failing(a);
+    tg_graph_clear_error(g);
+    /* The net trains after the error is cleared. */
+    double l;
+    ck_assert_int_eq(tg_net_batch(net, x, t, 4), TG_OK);
+    ck_assert_int_eq(tg_net_train_step(net, 0.1, &l), TG_OK);
+    ck_assert(isfinite(l));
+    tg_net_free(net);
+    return clean;
+}
+
+START_TEST(sweep_net)
+{
+    tg_net *net = tg_net_new(6, 5, 3, 7);
+    double x[4 * 6], t[4 * 3] = { 0 };
+    for (int i = 0; i < 24; i++) x[i] = 0.1 * (i % 7) - 0.2;
+    for (int i = 0; i < 4; i++) t[i * 3 + i % 3] = 1.0;
+    ck_assert_int_eq(tg_net_batch(net, x, t, 4), TG_OK);
+    ck_assert_int_eq(tg_net_train_step(net, 0.1, &net_ref[0]), TG_OK);
+    ck_assert_int_eq(tg_net_train_step(net, 0.1, &net_ref[1]), TG_OK);
+    tg_net_free(net);
+    ck_assert_uint_gt(sweep("TwoLayerNet new, batch, 2 steps", scenario_net), 5);
+}
+END_TEST
+
+/* --------------------------------------- malloc-based: MNIST, save/load */
+
+static char dir[512];
+
+/* A 3-image 2x2 set, as plain IDX and gzip. */
+static void write_mnist_files(void)
+{
+    static const uint8_t img[16 + 12] = { 0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2,
+                                          1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+    static const uint8_t lab[8 + 3] = { 0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9 };
+    char p[600];
+    snprintf(p, sizeof p, "%s/img", dir);
+    write_file(p, img, sizeof img);
+    snprintf(p, sizeof p, "%s/lab", dir);
+    write_file(p, lab, sizeof lab);
+    snprintf(p, sizeof p, "%s/img.gz", dir);
+    write_gz(p, img, sizeof img);
+    snprintf(p, sizeof p, "%s/lab.gz", dir);
+    write_gz(p, lab, sizeof lab);
+}
+
+/* Sweep over malloc failure points.  call makes only the library call:
+ * an assertion allocates (Check reports through a pipe), so checks wait
+ * in check() until the wrapper is disarmed. */
+typedef struct malloc_case {
+    tg_status (*call)(tg_error *err, void *ctx);
+    void (*check)(tg_status s, void *ctx);
+    void (*cleanup)(void *ctx);    /* frees what a success holds */
+} malloc_case;
+
+static size_t sweep_malloc(const char *name, const malloc_case *mc, void *ctx, const char *must_name)
+{
+    size_t points = 0;
+    for (size_t k = 1;; k++) {
+        ck_assert_msg(k < 10000, "%s: no end to the allocations", name);
+        tg_error err;
+        memset(&err, 0x55, sizeof err);
+        wrap_arm(k);
+        tg_status s = mc->call(&err, ctx);
+        wrap_disarm();
+        size_t failures = wrap_get()->failures;
+        ck_assert_int_eq(err.status, s);
+        if (s != TG_OK) {
+            ck_assert_msg(s == TG_ERR_NOMEM, "%s, malloc %zu failing: status %d: %s", name, k,
+                          (int)s, err.msg);
+            ck_assert_msg(strstr(err.msg, must_name) != NULL, "%s: message \"%s\" does not name %s",
+                          name, err.msg, must_name);
+            ck_assert_msg(strstr(err.msg, "out of memory") != NULL, "%s: \"%s\"", name, err.msg);
+            ck_assert_msg(wrap_get()->live == 0, "%s, malloc %zu failing: %ld blocks leaked",
+                          name, k, wrap_get()->live);
+        } else {
+            ck_assert_str_eq(err.msg, "");
+        }
+        mc->check(s, ctx);
+        if (s == TG_OK && mc->cleanup) mc->cleanup(ctx);
+        ck_assert_msg(wrap_get()->live == 0, "%s: %ld blocks leaked after cleanup", name,
+                      wrap_get()->live);
+        if (failures == 0) {
+            ck_assert_int_eq(s, TG_OK);
+            break;
+        }
+        points++;
+    }
+    printf("allocation-failure points: %-28s %zu\n", name, points);
+    fflush(stdout);
+    return points;
+}
+
+typedef struct mnist_ctx { const char *img, *lab; tg_mnist_set set, before; } mnist_ctx;
+
+static tg_status read_set(tg_error *err, void *ctx)
+{
+    mnist_ctx *c = ctx;
+    return tg_mnist_read_set(c->img, c->lab, &c->set, err);
+}
+
+static void check_set(tg_status s, void *ctx)
+{
+    mnist_ctx *c = ctx;
+    if (s != TG_OK) {
+        ck_assert(memcmp(&c->before, &c->set, sizeof c->set) == 0);  /* unchanged */
+    } else {
+        ck_assert_uint_eq(c->set.count, 3);
+        ck_assert_uint_eq(c->set.images[11], 12);
+        ck_assert_uint_eq(c->set.labels[2], 9);
+    }
+}
+
+static void free_set(void *ctx)
+{
+    mnist_ctx *c = ctx;
+    tg_mnist_set_free(&c->set);
+    memset(&c->set, 0xAB, sizeof c->set);
+}
+
+START_TEST(sweep_mnist)
+{
+    make_temp_dir(dir, sizeof dir);
+    write_mnist_files();
+    char img[600], lab[600], imgz[600], labz[600];
+    snprintf(img, sizeof img, "%s/img", dir);
+    snprintf(lab, sizeof lab, "%s/lab", dir);
+    snprintf(imgz, sizeof imgz, "%s/img.gz", dir);
+    snprintf(labz, sizeof labz, "%s/lab.gz", dir);
+    mnist_ctx c;
+    c.img = img;
+    c.lab = lab;
+    memset(&c.set, 0xAB, sizeof c.set);
+    c.before = c.set;
+    const malloc_case mc = { read_set, check_set, free_set };
+    size_t n = sweep_malloc("MNIST read, plain", &mc, &c, dir);
+    c.img = imgz;
+    c.lab = labz;
+    n += sweep_malloc("MNIST read, gzip", &mc, &c, dir);
+    ck_assert_uint_ge(n, 2);
+    rm_tree(dir);
+}
+END_TEST
+
+typedef struct model_ctx { tg_net *net; char path[600]; double saved[32], changed[32]; } model_ctx;
+
+static tg_status save_model(tg_error *err, void *ctx)
+{
+    model_ctx *c = ctx;
+    return tg_net_save(c->net, c->path, err);
+}
+
+static void check_save(tg_status s, void *ctx)
+{
+    model_ctx *c = ctx;
+    /* on failure no file, or an old complete one: never a partial one */
+    FILE *f = fopen(c->path, "rb");
+    if (s == TG_OK) ck_assert_ptr_nonnull(f);
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fclose(f);
+        ck_assert_int_eq(n, 48 + (long)tg_net_param_count(c->net) * 8 + 4);
+    }
+}
+
+static tg_status load_model(tg_error *err, void *ctx)
+{
+    model_ctx *c = ctx;
+    return tg_net_load(c->net, c->path, err);
+}
+
+static void check_load(tg_status s, void *ctx)
+{
+    model_ctx *c = ctx;
+    double now[32];
+    size_t n = tg_net_param_count(c->net);
+    ck_assert_int_eq(tg_net_get_params(c->net, now), TG_OK);
+    /* on failure exactly as it was; on success the values saved */
+    ck_assert(memcmp(now, s == TG_OK ? c->saved : c->changed, n * sizeof *now) == 0);
+    ck_assert_graph_ok(tg_net_graph(c->net));
+    double *p = tg_tensor_data(tg_net_graph(c->net), tg_find(tg_net_graph(c->net), "W1"));
+    memcpy(p, c->changed, n * sizeof *p);   /* the next run loads into the changed net */
+}
+
+START_TEST(sweep_model_io)
+{
+    make_temp_dir(dir, sizeof dir);
+    model_ctx c;
+    memset(&c, 0, sizeof c);
+    c.net = tg_net_new(3, 4, 2, 5);           /* 12 + 4 + 8 + 2 = 26 parameters */
+    size_t count = tg_net_param_count(c.net);
+    ck_assert_uint_le(count, 32);
+    snprintf(c.path, sizeof c.path, "%s/net.tgn", dir);
+    ck_assert_int_eq(tg_net_get_params(c.net, c.saved), TG_OK);
+    const malloc_case save = { save_model, check_save, NULL };
+    size_t n = sweep_malloc("model save", &save, &c, "tg_net_save");
+    /* The last run succeeded: the file is there.  Change the net; loading
+     * must bring the saved values back, or on failure change nothing. */
+    double *p = tg_tensor_data(tg_net_graph(c.net), tg_find(tg_net_graph(c.net), "W1"));
+    for (size_t i = 0; i < count; i++) p[i] += 1.0;
+    ck_assert_int_eq(tg_net_get_params(c.net, c.changed), TG_OK);
+    const malloc_case load = { load_model, check_load, NULL };
+    n += sweep_malloc("model load", &load, &c, c.path);
+    ck_assert_uint_ge(n, 2);
+    tg_net_free(c.net);
+    rm_tree(dir);
+}
+END_TEST
+
+static Suite *alloc_suite(void)
+{
+    Suite *s = suite_create("alloc");
+    TCase *tc = tcase_create("sweeps");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, sweep_apple);
+    tcase_add_test(tc, sweep_composed);
+    tcase_add_test(tc, sweep_tensor_steps);
+    tcase_add_test(tc, sweep_net);
+    tcase_add_test(tc, sweep_mnist);
+    tcase_add_test(tc, sweep_model_io);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(alloc_suite());
+}

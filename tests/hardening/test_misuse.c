@@ -1,0 +1,762 @@
+/*
+ * API misuse, table-driven.  Every public function of tapegrad.h and
+ * tensor.h taking a graph or a handle is called with each kind of bad
+ * argument the header names: a NULL graph, the empty handle, a handle of
+ * another graph, a forged handle, a handle that outlived a rewind (its slot
+ * empty, or reused by a newer node), a tensor where a scalar is required
+ * and the reverse.  A second table holds the one-off misuses: NULL
+ * pointers, bad marks and flags, duplicate names, shape mismatches.
+ *
+ * Each case asserts the documented result (status returned, status and
+ * message prefix "tg_<fn>:" recorded on the graph, or the function's error
+ * value) and then that the graph still works: after tg_graph_clear_error a
+ * small scalar graph and a small tensor graph recorded on it give, bit for
+ * bit, what a fresh graph gives, and the nodes it held keep their values.
+ *
+ * Each case runs in its own forked process (a Check loop test), so a crash
+ * fails that case alone and names it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hard.h"
+
+/* ------------------------------------------------------------- fixture */
+
+typedef struct fx {
+    inj_alloc mem;           /* g's allocator: counts its blocks, refuses > 64 MiB */
+    tg_graph *g, *other;
+    tg_node x, y, c, s;      /* scalar var "x" = 2, var "y" = 3, const 5, op x*y */
+    tg_node t, u, tc, tt;    /* tensor var "t" 2x3, var u 3x2, const tc 2x3, op t+t */
+    tg_node foreign;         /* a var of the other graph, with an id that g also has */
+    tg_node forged;          /* an id past g's tape with a generation g never used */
+    tg_node stale;           /* dropped by a rewind, slot empty */
+    tg_node reused;          /* dropped by a rewind, slot since taken by a newer node */
+    size_t size;             /* tape size after setup */
+} fx;
+
+static const double T23[6] = { 1, -2, 3, -4, 5, -6 };
+static const double U32[6] = { 0.5, 1, -1, 2, 0.25, -0.5 };
+static const double ONEHOT23[6] = { 0, 1, 0, 1, 0, 0 };
+
+static void fx_init(fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->mem.max_size = (size_t)64 << 20;
+    tg_allocator a = inj_use(&f->mem);
+    f->g = tg_graph_new_with(&a);
+    f->other = tg_graph_new();
+    ck_assert_ptr_nonnull(f->g);
+    ck_assert_ptr_nonnull(f->other);
+    tg_graph *g = f->g;
+
+    /* stale: record, rewind, leave the slot empty */
+    size_t m0 = tg_graph_mark(g);
+    tg_var(g, "gone", 1.0);
+    tg_node st = tg_var(g, NULL, 1.0);
+    tg_graph_rewind(g, m0);
+
+    /* reused: record at id 0, rewind, record again at id 0 */
+    f->reused = tg_var(g, NULL, 7.0);
+    tg_graph_rewind(g, m0);
+
+    f->x = tg_var(g, "x", 2.0);
+    f->y = tg_var(g, "y", 3.0);
+    f->c = tg_const(g, 5.0);
+    f->s = tg_mul(g, f->x, f->y);
+    f->t = tg_tensor_var(g, "t", 2, 3, T23);
+    f->u = tg_tensor_var(g, NULL, 3, 2, U32);
+    f->tc = tg_tensor_const(g, 2, 3, ONEHOT23);
+    f->tt = tg_add(g, f->t, f->t);
+    ck_assert_graph_ok(g);
+    ck_assert_uint_eq(f->reused.id, f->x.id);
+
+    /* st's id is 1; after the setup above, id 1 is y: that makes st a
+     * reused slot too.  An empty slot needs an id past the tape. */
+    (void)st;
+    size_t m1 = tg_graph_mark(g);
+    tg_var(g, NULL, 0.0);
+    f->stale = tg_var(g, NULL, 0.0);
+    tg_graph_rewind(g, m1);
+    ck_assert_uint_ge(f->stale.id, tg_graph_size(g));
+
+    for (int i = 0; i < 8; i++) tg_var(f->other, NULL, (double)i);
+    f->foreign = tg_node_at(f->other, 3);
+    ck_assert_uint_lt(f->foreign.id, tg_graph_size(g));
+    f->forged = (tg_node){ 1000000u, 0x5eed5eedu };
+    f->size = tg_graph_size(g);
+    ck_assert_graph_ok(g);
+}
+
+static void fx_done(fx *f)
+{
+    tg_graph_free(f->g);
+    tg_graph_free(f->other);
+    ck_assert_msg(f->mem.live == 0, "%ld blocks leaked", f->mem.live);
+    ck_assert_int_eq(f->mem.bad_frees, 0);
+}
+
+/* The graph works after the misuse, and the fixture's nodes are intact. */
+static void fx_assert_consistent(fx *f, const char *what)
+{
+    tg_graph_clear_error(f->g);
+    ck_assert_graph_ok(f->g);
+    ck_assert_str_eq(tg_graph_errmsg(f->g), "");
+    ck_assert_double_eq(tg_value(f->g, f->x), 2.0);
+    ck_assert_double_eq(tg_value(f->g, f->s), 6.0);
+    ck_assert_msg(tg_find(f->g, "x").id == f->x.id, "%s: name 'x' lost", what);
+    double t[6];
+    ck_assert_int_eq(tg_tensor_get(f->g, f->t, t), TG_OK);
+    ck_assert_msg(memcmp(t, T23, sizeof t) == 0, "%s: tensor t changed", what);
+    assert_graph_works(f->g, what);
+    assert_tensor_graph_works(f->g, what);
+    /* The whole fixture graph sweeps too. */
+    ck_assert_int_eq(tg_backward(f->g, f->s), TG_OK);
+    ck_assert_double_eq(tg_grad(f->g, f->x), 3.0);
+    ck_assert_double_eq(tg_grad(f->g, f->y), 2.0);
+}
+
+/* -------------------------------------------------------------- outcomes */
+
+typedef enum ret_kind { R_STATUS, R_NODE, R_DOUBLE, R_INT, R_PTR, R_STR } ret_kind;
+
+typedef struct outcome {
+    ret_kind kind;
+    tg_status st;
+    tg_node n;
+    double d;
+    long i;
+    const void *p;
+} outcome;
+
+static outcome o_status(tg_status s) { return (outcome){ .kind = R_STATUS, .st = s }; }
+static outcome o_node(tg_node n)     { return (outcome){ .kind = R_NODE, .n = n }; }
+static outcome o_double(double d)    { return (outcome){ .kind = R_DOUBLE, .d = d }; }
+static outcome o_int(long i)         { return (outcome){ .kind = R_INT, .i = i }; }
+static outcome o_ptr(const void *p)  { return (outcome){ .kind = R_PTR, .p = p }; }
+static outcome o_str(const char *p)  { return (outcome){ .kind = R_STR, .p = p }; }
+
+/* The function's documented "nothing" value: empty handle, NaN, 0, NULL,
+ * "" (tg_node_op) or NULL (tg_node_name). */
+static int is_error_value(outcome o)
+{
+    switch (o.kind) {
+    case R_STATUS: return o.st != TG_OK;
+    case R_NODE:   return tg_is_none(o.n);
+    case R_DOUBLE: return isnan(o.d);
+    case R_INT:    return o.i == 0;
+    case R_PTR:    return o.p == NULL;
+    case R_STR:    return o.p == NULL || *(const char *)o.p == '\0';
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ handle-kind table */
+
+typedef enum kind {
+    K_NULLG,     /* NULL graph, valid handle */
+    K_NONE,      /* the empty handle */
+    K_FOREIGN,   /* a node of another graph */
+    K_FORGED,    /* an id and generation nobody issued */
+    K_STALE,     /* dropped by a rewind, slot empty */
+    K_REUSED,    /* dropped by a rewind, slot reused */
+    K_TENSOR,    /* a tensor variable where a scalar is required */
+    K_SCALAR,    /* a scalar variable where a tensor is required */
+    K_COUNT
+} kind;
+
+static const char *const kind_names[K_COUNT] = {
+    "NULL graph", "empty handle", "handle of another graph", "forged handle",
+    "handle dropped by a rewind", "handle whose slot a rewind reused",
+    "tensor where a scalar is required", "scalar where a tensor is required",
+};
+
+/* Which valid handle the argument takes. */
+typedef enum valid { V_X, V_S, V_T, V_U, V_TC, V_TT } valid;
+
+static tg_node pick_valid(const fx *f, valid v)
+{
+    switch (v) {
+    case V_X:  return f->x;
+    case V_S:  return f->s;
+    case V_T:  return f->t;
+    case V_U:  return f->u;
+    case V_TC: return f->tc;
+    case V_TT: return f->tt;
+    }
+    return TG_NONE;
+}
+
+/* What one (function, argument, kind) must give.  rec: the status recorded
+ * on the graph (TG_OK: nothing recorded); ret: for functions returning a
+ * status, the one returned.  Other functions return their error value. */
+typedef struct expect { int applies; tg_status rec, ret; } expect;
+
+/* Packed in one int so that the tables' macros can pass it around. */
+#define E(r, s) (0x100 | (TG_##r << 4) | TG_##s)
+#define NA      0
+
+static expect unpack(int code)
+{
+    expect e = { (code & 0x100) != 0, (tg_status)((code >> 4) & 0xF), (tg_status)(code & 0xF) };
+    return e;
+}
+
+/* A builder: propagates the empty handle silently, rejects the rest. */
+#define BUILDER_SCALAR_OR_TENSOR \
+    { [K_NULLG] = E(OK, OK), [K_NONE] = E(OK, OK), [K_FOREIGN] = E(ERR_HANDLE, OK), \
+      [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK), [K_REUSED] = E(ERR_STALE, OK), \
+      [K_TENSOR] = NA, [K_SCALAR] = NA }
+/* A tensor builder: a scalar operand is a 1x1 tensor, which fits or not
+ * by the shapes alone: those cases are in the one-off table. */
+#define BUILDER_TENSOR BUILDER_SCALAR_OR_TENSOR
+/* A const accessor: records nothing, returns its error value. */
+#define ACCESSOR2(tensor, scalar) \
+    { [K_NULLG] = E(OK, OK), [K_NONE] = E(OK, OK), [K_FOREIGN] = E(OK, OK), \
+      [K_FORGED] = E(OK, OK), [K_STALE] = E(OK, OK), [K_REUSED] = E(OK, OK), \
+      [K_TENSOR] = tensor, [K_SCALAR] = scalar }
+#define ACCESSOR(tensor) ACCESSOR2(tensor, NA)
+/* A status-returning call on a mutable graph: records what it returns. */
+#define RECORDING(tensor, scalar) \
+    { [K_NULLG] = E(OK, ERR_ARG), [K_NONE] = E(ERR_HANDLE, ERR_HANDLE), \
+      [K_FOREIGN] = E(ERR_HANDLE, ERR_HANDLE), [K_FORGED] = E(ERR_HANDLE, ERR_HANDLE), \
+      [K_STALE] = E(ERR_STALE, ERR_STALE), [K_REUSED] = E(ERR_STALE, ERR_STALE), \
+      [K_TENSOR] = tensor, [K_SCALAR] = scalar }
+/* A status-returning call on a const graph: returns, records nothing. */
+#define CONST_STATUS(scalar) \
+    { [K_NULLG] = E(OK, ERR_ARG), [K_NONE] = E(OK, ERR_HANDLE), \
+      [K_FOREIGN] = E(OK, ERR_HANDLE), [K_FORGED] = E(OK, ERR_HANDLE), \
+      [K_STALE] = E(OK, ERR_STALE), [K_REUSED] = E(OK, ERR_STALE), \
+      [K_TENSOR] = NA, [K_SCALAR] = scalar }
+
+typedef outcome (*call_fn)(tg_graph *g, fx *f, tg_node h);
+
+typedef struct row {
+    const char *fn, *arg;
+    call_fn call;
+    valid v;
+    int e[K_COUNT];
+} row;
+
+/* The wrappers: h in the argument under test, valid handles elsewhere. */
+static double buf[64];
+
+#define UN(name, fnc) static outcome name(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(fnc(g, h)); }
+UN(c_exp, tg_exp) UN(c_recip, tg_recip) UN(c_log, tg_log) UN(c_tanh, tg_tanh)
+UN(c_sigmoid, tg_sigmoid) UN(c_relu, tg_relu) UN(c_neg, tg_neg)
+UN(c_sigdec, tg_sigmoid_decomposed) UN(c_sum, tg_sum) UN(c_mean, tg_mean) UN(c_softmax, tg_softmax)
+#undef UN
+
+#define BIN(name, fnc, other) \
+    static outcome name##_a(tg_graph *g, fx *f, tg_node h) { return o_node(fnc(g, h, f->other)); } \
+    static outcome name##_b(tg_graph *g, fx *f, tg_node h) { return o_node(fnc(g, f->other, h)); }
+BIN(c_add, tg_add, x) BIN(c_mul, tg_mul, x) BIN(c_pow, tg_pow, x)
+BIN(c_sub, tg_sub, x) BIN(c_div, tg_div, x)
+#undef BIN
+
+static outcome c_powc(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(tg_powc(g, h, 2.0)); }
+static outcome c_matmul_a(tg_graph *g, fx *f, tg_node h) { return o_node(tg_matmul(g, h, f->u)); }
+static outcome c_matmul_b(tg_graph *g, fx *f, tg_node h) { return o_node(tg_matmul(g, f->t, h)); }
+static outcome c_matmul_ex_a(tg_graph *g, fx *f, tg_node h) { return o_node(tg_matmul_ex(g, h, f->t, TG_TRANS_B)); }
+static outcome c_matmul_ex_b(tg_graph *g, fx *f, tg_node h) { return o_node(tg_matmul_ex(g, f->t, h, TG_TRANS_B)); }
+static outcome c_xent_a(tg_graph *g, fx *f, tg_node h) { return o_node(tg_softmax_cross_entropy(g, h, f->tc)); }
+static outcome c_xent_b(tg_graph *g, fx *f, tg_node h) { return o_node(tg_softmax_cross_entropy(g, f->t, h)); }
+
+static outcome c_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_value(g, h)); }
+static outcome c_grad(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_grad(g, h)); }
+static outcome c_node_op(tg_graph *g, fx *f, tg_node h) { (void)f; return o_str(tg_node_op(g, h)); }
+static outcome c_node_name(tg_graph *g, fx *f, tg_node h)
+{
+    (void)f;
+    const char *n = tg_node_name(g, h);
+    /* x is named: a valid call gives "x", a bad one NULL. */
+    return o_ptr(n);
+}
+static outcome c_node_inputs(tg_graph *g, fx *f, tg_node h)
+{
+    (void)f;
+    tg_node in[2];
+    return o_int(tg_node_inputs(g, h, in));
+}
+static outcome c_node_partials(tg_graph *g, fx *f, tg_node h)
+{
+    (void)f;
+    double d[2];
+    return o_int(tg_node_partials(g, h, d));
+}
+static outcome c_backward(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_backward(g, h)); }
+static outcome c_set_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_set_value(g, h, 4.0)); }
+static outcome c_is_tensor(tg_graph *g, fx *f, tg_node h) { (void)f; return o_int(tg_is_tensor(g, h)); }
+static outcome c_shape(tg_graph *g, fx *f, tg_node h)
+{
+    (void)f;
+    size_t r = 99, c = 99;
+    return o_status(tg_shape(g, h, &r, &c));
+}
+static outcome c_tensor_get(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_tensor_get(g, h, buf)); }
+static outcome c_tensor_get_grad(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_tensor_get_grad(g, h, buf)); }
+static outcome c_tensor_set(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_tensor_set(g, h, T23)); }
+static outcome c_tensor_data(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_data(g, h)); }
+static outcome c_tensor_gradp(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_gradp(g, h)); }
+
+static const row rows[] = {
+    { "tg_add", "a", c_add_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_add", "b", c_add_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_mul", "a", c_mul_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_mul", "b", c_mul_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_pow", "a", c_pow_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_pow", "b", c_pow_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_exp", "a", c_exp, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_recip", "a", c_recip, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_powc", "a", c_powc, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_log", "a", c_log, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_tanh", "a", c_tanh, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sigmoid", "a", c_sigmoid, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_relu", "a", c_relu, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_neg", "a", c_neg, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sub", "a", c_sub_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sub", "b", c_sub_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_div", "a", c_div_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_div", "b", c_div_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sigmoid_decomposed", "a", c_sigdec, V_X, BUILDER_SCALAR_OR_TENSOR },
+
+    { "tg_value", "n", c_value, V_X, ACCESSOR(E(OK, OK)) },
+    { "tg_grad", "n", c_grad, V_X, ACCESSOR(E(OK, OK)) },
+    { "tg_node_op", "n", c_node_op, V_X, ACCESSOR(NA) },
+    { "tg_node_name", "n", c_node_name, V_X, ACCESSOR(NA) },
+    { "tg_node_inputs", "n", c_node_inputs, V_S, ACCESSOR(NA) },
+    { "tg_node_partials", "n", c_node_partials, V_S, ACCESSOR(E(OK, OK)) },
+    { "tg_backward", "out", c_backward, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
+    { "tg_set_value", "leaf", c_set_value, V_X, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
+
+    { "tg_is_tensor", "n", c_is_tensor, V_T, ACCESSOR(NA) },
+    { "tg_shape", "n", c_shape, V_T, CONST_STATUS(NA) },
+    /* A scalar node reads as one number (tensor.c: "a scalar node gives
+     * one number"), so get on a scalar is not misuse. */
+    { "tg_tensor_get", "n", c_tensor_get, V_T, CONST_STATUS(NA) },
+    { "tg_tensor_get_grad", "n", c_tensor_get_grad, V_T, CONST_STATUS(NA) },
+    /* tensor.h does not say which status a scalar leaf gets here; the
+     * library gives TG_ERR_ARG ("not a tensor variable or constant"). */
+    { "tg_tensor_set", "leaf", c_tensor_set, V_T, RECORDING(NA, E(ERR_ARG, ERR_ARG)) },
+    /* Not const: records the bad handle like a builder, and a scalar
+     * where storage was asked for is a shape error. */
+    { "tg_tensor_data", "n", c_tensor_data, V_T, { [K_NULLG] = E(OK, OK), [K_NONE] = E(OK, OK),
+      [K_FOREIGN] = E(ERR_HANDLE, OK), [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK),
+      [K_REUSED] = E(ERR_STALE, OK), [K_TENSOR] = NA, [K_SCALAR] = E(ERR_SHAPE, OK) } },
+    { "tg_tensor_gradp", "n", c_tensor_gradp, V_T, ACCESSOR2(NA, E(OK, OK)) },
+    { "tg_matmul", "a", c_matmul_a, V_T, BUILDER_TENSOR },
+    { "tg_matmul", "b", c_matmul_b, V_U, BUILDER_TENSOR },
+    { "tg_matmul_ex", "a", c_matmul_ex_a, V_T, BUILDER_TENSOR },
+    { "tg_matmul_ex", "b", c_matmul_ex_b, V_T, BUILDER_TENSOR },
+    { "tg_sum", "a", c_sum, V_T, BUILDER_TENSOR },
+    { "tg_mean", "a", c_mean, V_T, BUILDER_TENSOR },
+    { "tg_softmax", "logits", c_softmax, V_T, BUILDER_TENSOR },
+    { "tg_softmax_cross_entropy", "logits", c_xent_a, V_T, BUILDER_TENSOR },
+    { "tg_softmax_cross_entropy", "onehot", c_xent_b, V_TC, BUILDER_TENSOR },
+};
+enum { NROWS = sizeof rows / sizeof rows[0] };
+
+/* ------------------------------------------------------ one-off misuses */
+
+typedef struct special {
+    const char *what;
+    const char *prefix;   /* expected message prefix when rec != TG_OK */
+    outcome (*call)(fx *f);
+    int e;
+} special;
+
+static outcome s_rewind_past(fx *f) { return o_status(tg_graph_rewind(f->g, f->size + 1)); }
+static outcome s_rewind_huge(fx *f) { return o_status(tg_graph_rewind(f->g, SIZE_MAX)); }
+static outcome s_reserve_huge(fx *f) { return o_status(tg_graph_reserve(f->g, SIZE_MAX)); }
+static outcome s_reserve_past_u32(fx *f) { return o_status(tg_graph_reserve(f->g, (size_t)UINT32_MAX + 2)); }
+static outcome s_group_end_none(fx *f) { return o_status(tg_group_end(f->g)); }
+static outcome s_group_begin_null(fx *f) { return o_status(tg_group_begin(f->g, NULL)); }
+static outcome s_dot_null(fx *f) { return o_status(tg_graph_write_dot(f->g, NULL)); }
+static outcome s_var_dup(fx *f) { return o_node(tg_var(f->g, "x", 1.0)); }
+static outcome s_var_dup_tensor_name(fx *f) { return o_node(tg_var(f->g, "t", 1.0)); }
+static outcome s_set_const(fx *f) { return o_status(tg_set_value(f->g, f->c, 1.0)); }
+static outcome s_set_op(fx *f) { return o_status(tg_set_value(f->g, f->s, 1.0)); }
+static outcome s_inputs_null(fx *f) { return o_int(tg_node_inputs(f->g, f->s, NULL)); }
+static outcome s_partials_null(fx *f) { return o_int(tg_node_partials(f->g, f->s, NULL)); }
+static outcome s_partials_tensor_op(fx *f)
+{
+    double d[2];
+    return o_int(tg_node_partials(f->g, f->tt, d));
+}
+static outcome s_find_null(fx *f) { return o_node(tg_find(f->g, NULL)); }
+static outcome s_find_unknown(fx *f) { return o_node(tg_find(f->g, "nosuch")); }
+static outcome s_find_dropped(fx *f) { return o_node(tg_find(f->g, "gone")); }
+static outcome s_node_at_end(fx *f) { return o_node(tg_node_at(f->g, f->size)); }
+static outcome s_node_at_huge(fx *f) { return o_node(tg_node_at(f->g, SIZE_MAX)); }
+static outcome s_new_with_null_realloc(fx *f)
+{
+    (void)f;
+    tg_allocator a = { NULL, NULL, NULL };
+    tg_graph *g = tg_graph_new_with(&a);
+    tg_graph_free(g);
+    return o_ptr(g);
+}
+static void *real_realloc(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n ? n : 1); }
+static outcome s_new_with_null_free(fx *f)
+{
+    (void)f;
+    tg_allocator a = { real_realloc, NULL, NULL };
+    tg_graph *g = tg_graph_new_with(&a);
+    tg_graph_free(g);
+    return o_ptr(g);
+}
+static outcome s_status_str_bad(fx *f)
+{
+    (void)f;
+    const char *s = tg_status_str((tg_status)999);
+    /* Never NULL or empty: 0 (the expected value) when it holds. */
+    return o_int(s == NULL || *s == '\0');
+}
+/* Replay across relu's kink: STALE naming the relu; re-recording (a rewind
+ * below it) makes the tape usable again. */
+static outcome s_forward_flip(fx *f)
+{
+    tg_relu(f->g, f->x);
+    ck_assert_graph_ok(f->g);
+    tg_set_value(f->g, f->x, -1.0);
+    tg_status st = tg_forward(f->g);
+    char want[128];
+    snprintf(want, sizeof want, "tg_forward: node %zu (relu) changed branch since it was recorded; "
+             "re-record the tape", f->size);
+    ck_assert_str_eq(tg_graph_errmsg(f->g), want);
+    /* re-record: drop the relu and replay at x = 2 (the error stays) */
+    tg_set_value(f->g, f->x, 2.0);
+    ck_assert_int_eq(tg_graph_rewind(f->g, f->size), TG_OK);
+    ck_assert_int_eq(tg_forward(f->g), TG_OK);
+    return o_status(st);
+}
+static outcome s_backward_after_flip(fx *f)
+{
+    tg_node r = tg_relu(f->g, f->x);
+    tg_set_value(f->g, f->x, -1.0);
+    tg_forward(f->g);
+    tg_graph_clear_error(f->g);
+    tg_status st = tg_backward(f->g, r);
+    tg_set_value(f->g, f->x, 2.0);
+    ck_assert_int_eq(tg_graph_rewind(f->g, f->size), TG_OK);
+    ck_assert_int_eq(tg_forward(f->g), TG_OK);
+    return o_status(st);
+}
+/* tapegrad.h: backward is refused after a flipped replay "until the tape
+ * is re-recorded or replayed back onto its branches".  Replaying back must
+ * therefore succeed, and backward with it. */
+static outcome s_replay_back_onto_branch_tensor(fx *f)
+{
+    tg_node r = tg_relu(f->g, f->t);            /* t = 1 -2 3 -4 5 -6 */
+    tg_node l = tg_sum(f->g, r);
+    double *v = tg_tensor_data(f->g, f->t);
+    v[0] = -1.0;                                /* element 0 flips */
+    ck_assert_int_eq(tg_forward(f->g), TG_ERR_STALE);
+    tg_graph_clear_error(f->g);
+    v = tg_tensor_data(f->g, f->t);
+    v[0] = 1.0;
+    tg_status st = tg_forward(f->g);
+    if (st == TG_OK) st = tg_backward(f->g, l);
+    if (st == TG_OK) ck_assert_int_eq(tg_graph_rewind(f->g, f->size), TG_OK);
+    return o_status(st);
+}
+static outcome s_replay_back_onto_branch(fx *f)
+{
+    tg_node r = tg_relu(f->g, f->x);
+    tg_set_value(f->g, f->x, -1.0);
+    ck_assert_int_eq(tg_forward(f->g), TG_ERR_STALE);
+    tg_graph_clear_error(f->g);
+    tg_set_value(f->g, f->x, 2.0);
+    tg_status st = tg_forward(f->g);
+    if (st == TG_OK) st = tg_backward(f->g, r);
+    if (st == TG_OK) ck_assert_double_eq(tg_grad(f->g, f->x), 1.0);
+    if (st == TG_OK) ck_assert_int_eq(tg_graph_rewind(f->g, f->size), TG_OK);
+    return o_status(st);
+}
+/* The first error sticks: a later misuse does not overwrite it. */
+static outcome s_first_error_sticks(fx *f)
+{
+    tg_add(f->g, f->foreign, f->x);
+    tg_mul(f->g, f->stale, f->x);
+    tg_exp(f->g, TG_NONE);
+    tg_backward(f->g, TG_NONE);
+    tg_graph_rewind(f->g, SIZE_MAX);
+    return o_node(tg_add(f->g, f->x, TG_NONE));
+}
+
+static outcome s_tensor_var_rows0(fx *f) { return o_node(tg_tensor_var(f->g, NULL, 0, 3, NULL)); }
+static outcome s_tensor_var_cols0(fx *f) { return o_node(tg_tensor_var(f->g, NULL, 3, 0, NULL)); }
+static outcome s_tensor_const_rows0(fx *f) { return o_node(tg_tensor_const(f->g, 0, 1, NULL)); }
+static outcome s_tensor_var_overflow(fx *f) { return o_node(tg_tensor_var(f->g, NULL, SIZE_MAX / 2, 4, NULL)); }
+static outcome s_tensor_var_past_u32(fx *f) { return o_node(tg_tensor_var(f->g, NULL, (size_t)UINT32_MAX + 1, 1, NULL)); }
+static outcome s_tensor_var_max_dims(fx *f) { return o_node(tg_tensor_var(f->g, NULL, UINT32_MAX, UINT32_MAX, NULL)); }
+static outcome s_tensor_var_2_31(fx *f) { return o_node(tg_tensor_var(f->g, NULL, (size_t)1 << 31, (size_t)1 << 31, NULL)); }
+/* Fits every limit but memory (g refuses blocks over 64 MiB). */
+static outcome s_tensor_var_too_big(fx *f) { return o_node(tg_tensor_var(f->g, "big", (size_t)1 << 20, (size_t)1 << 20, NULL)); }
+static outcome s_reserve_u32(fx *f) { return o_status(tg_graph_reserve(f->g, UINT32_MAX)); }
+static outcome s_matmul_too_big(fx *f)
+{
+    tg_node colv = tg_tensor_var(f->g, NULL, 1 << 14, 1, NULL);
+    tg_node rowv = tg_tensor_var(f->g, NULL, 1, 1 << 14, NULL);
+    ck_assert_graph_ok(f->g);
+    tg_node y = tg_matmul(f->g, colv, rowv);   /* 2^28 doubles: 2 GiB */
+    ck_assert_int_eq(tg_graph_status(f->g), TG_ERR_NOMEM);
+    ck_assert_int_eq(tg_graph_size(f->g), f->size + 2);
+    tg_graph_rewind(f->g, f->size);
+    return o_node(y);
+}
+static outcome s_tensor_var_dup(fx *f) { return o_node(tg_tensor_var(f->g, "x", 1, 1, NULL)); }
+static outcome s_add_shapes(fx *f) { return o_node(tg_add(f->g, f->t, f->u)); }
+static outcome s_mul_shapes(fx *f) { return o_node(tg_mul(f->g, f->u, f->t)); }
+static outcome s_pow_shapes(fx *f) { return o_node(tg_pow(f->g, f->t, f->u)); }
+static outcome s_matmul_shapes(fx *f) { return o_node(tg_matmul(f->g, f->t, f->t)); }
+static outcome s_matmul_ex_shapes(fx *f) { return o_node(tg_matmul_ex(f->g, f->t, f->u, TG_TRANS_A)); }
+static outcome s_matmul_ex_flags(fx *f) { return o_node(tg_matmul_ex(f->g, f->t, f->u, 4u)); }
+static outcome s_xent_shapes(fx *f) { return o_node(tg_softmax_cross_entropy(f->g, f->t, f->u)); }
+static outcome s_tensor_get_null(fx *f) { return o_status(tg_tensor_get(f->g, f->t, NULL)); }
+static outcome s_tensor_get_grad_null(fx *f) { return o_status(tg_tensor_get_grad(f->g, f->t, NULL)); }
+static outcome s_tensor_set_null(fx *f) { return o_status(tg_tensor_set(f->g, f->t, NULL)); }
+static outcome s_tensor_set_op(fx *f) { return o_status(tg_tensor_set(f->g, f->tt, T23)); }
+static outcome s_backward_tensor_op(fx *f) { return o_status(tg_backward(f->g, f->tt)); }
+static outcome s_set_value_tensor_op(fx *f) { return o_status(tg_set_value(f->g, f->tt, 1.0)); }
+
+#define SP(what, prefix, call, r, s) { what, prefix, call, E(r, s) }
+static const special specials[] = {
+    SP("rewind past the tape", "tg_graph_rewind:", s_rewind_past, ERR_ARG, ERR_ARG),
+    SP("rewind to SIZE_MAX", "tg_graph_rewind:", s_rewind_huge, ERR_ARG, ERR_ARG),
+    SP("reserve SIZE_MAX nodes", "tg_graph_reserve:", s_reserve_huge, ERR_NOMEM, ERR_NOMEM),
+    SP("reserve past 2^32 nodes", "tg_graph_reserve:", s_reserve_past_u32, ERR_NOMEM, ERR_NOMEM),
+    SP("group end with none open", "tg_group_end:", s_group_end_none, ERR_ARG, ERR_ARG),
+    SP("group begin with NULL label", "tg_group_begin:", s_group_begin_null, ERR_ARG, ERR_ARG),
+    SP("write dot to NULL", "tg_graph_write_dot:", s_dot_null, ERR_ARG, ERR_ARG),
+    SP("duplicate variable name", "tg_var:", s_var_dup, ERR_NAME, OK),
+    SP("variable named like a tensor", "tg_var:", s_var_dup_tensor_name, ERR_NAME, OK),
+    SP("set_value of a constant", "tg_set_value:", s_set_const, ERR_ARG, ERR_ARG),
+    SP("set_value of an op node", "tg_set_value:", s_set_op, ERR_ARG, ERR_ARG),
+    SP("node_inputs into NULL", "", s_inputs_null, OK, OK),
+    SP("node_partials into NULL", "", s_partials_null, OK, OK),
+    SP("node_partials of a tensor op", "", s_partials_tensor_op, OK, OK),
+    SP("find NULL", "", s_find_null, OK, OK),
+    SP("find an unknown name", "", s_find_unknown, OK, OK),
+    SP("find a name dropped by rewind", "", s_find_dropped, OK, OK),
+    SP("node_at the tape size", "", s_node_at_end, OK, OK),
+    SP("node_at SIZE_MAX", "", s_node_at_huge, OK, OK),
+    SP("allocator without realloc", "", s_new_with_null_realloc, OK, OK),
+    SP("allocator without free", "", s_new_with_null_free, OK, OK),
+    SP("status_str of an unknown status", "", s_status_str_bad, OK, OK),
+    SP("forward across a relu kink", "tg_forward:", s_forward_flip, ERR_STALE, ERR_STALE),
+    SP("backward after a flipped replay", "tg_backward:", s_backward_after_flip, ERR_STALE, ERR_STALE),
+    SP("replay back onto the recorded branch", "", s_replay_back_onto_branch, OK, OK),
+    SP("tensor replay back onto the recorded branch", "", s_replay_back_onto_branch_tensor, OK, OK),
+    SP("first error sticks", "tg_add: a is not a node of this graph", s_first_error_sticks, ERR_HANDLE, OK),
+    SP("tensor var with 0 rows", "tg_tensor_var:", s_tensor_var_rows0, ERR_ARG, OK),
+    SP("tensor var with 0 cols", "tg_tensor_var:", s_tensor_var_cols0, ERR_ARG, OK),
+    SP("tensor const with 0 rows", "tg_tensor_const:", s_tensor_const_rows0, ERR_ARG, OK),
+    SP("tensor var whose size overflows", "tg_tensor_var:", s_tensor_var_overflow, ERR_ARG, OK),
+    SP("tensor var of 2^32 rows", "tg_tensor_var:", s_tensor_var_past_u32, ERR_ARG, OK),
+    SP("tensor var of 2^32-1 x 2^32-1", "tg_tensor_var:", s_tensor_var_max_dims, ERR_ARG, OK),
+    SP("tensor var of 2^31 x 2^31", "tg_tensor_var:", s_tensor_var_2_31, ERR_ARG, OK),
+    SP("tensor var of 2^20 x 2^20, memory short", "tg_tensor_var:", s_tensor_var_too_big, ERR_NOMEM, OK),
+    SP("reserve 2^32-1 nodes, memory short", "tg_graph_reserve:", s_reserve_u32, ERR_NOMEM, ERR_NOMEM),
+    SP("matmul of 2^14x1 by 1x2^14, memory short", "tg_matmul:", s_matmul_too_big, ERR_NOMEM, OK),
+    SP("tensor var with a taken name", "tg_tensor_var:", s_tensor_var_dup, ERR_NAME, OK),
+    SP("add 2x3 + 3x2", "tg_add:", s_add_shapes, ERR_SHAPE, OK),
+    SP("mul 3x2 * 2x3", "tg_mul:", s_mul_shapes, ERR_SHAPE, OK),
+    SP("pow 2x3 ^ 3x2", "tg_pow:", s_pow_shapes, ERR_SHAPE, OK),
+    SP("matmul 2x3 @ 2x3", "tg_matmul:", s_matmul_shapes, ERR_SHAPE, OK),
+    SP("matmul_ex 2x3^T @ 3x2", "tg_matmul_ex:", s_matmul_ex_shapes, ERR_SHAPE, OK),
+    SP("matmul_ex with unknown flags", "tg_matmul_ex:", s_matmul_ex_flags, ERR_ARG, OK),
+    SP("softmax_cross_entropy 2x3 vs 3x2", "tg_softmax_cross_entropy:", s_xent_shapes, ERR_SHAPE, OK),
+    SP("tensor_get into NULL", "", s_tensor_get_null, OK, ERR_ARG),
+    SP("tensor_get_grad into NULL", "", s_tensor_get_grad_null, OK, ERR_ARG),
+    SP("tensor_set from NULL", "tg_tensor_set:", s_tensor_set_null, ERR_ARG, ERR_ARG),
+    SP("tensor_set of an op node", "tg_tensor_set:", s_tensor_set_op, ERR_ARG, ERR_ARG),
+    SP("backward from a tensor op", "tg_backward:", s_backward_tensor_op, ERR_SHAPE, ERR_SHAPE),
+    SP("set_value of a tensor op", "tg_set_value:", s_set_value_tensor_op, ERR_ARG, ERR_ARG),
+};
+enum { NSPECIALS = sizeof specials / sizeof specials[0] };
+
+/* Every function that takes a graph, given NULL, with its other arguments
+ * valid: none crashes, each returns its error value.  Those of the row
+ * table are covered there; these have no handle argument. */
+static outcome n_free(fx *f) { (void)f; tg_graph_free(NULL); return o_int(0); }
+static outcome n_status(fx *f) { (void)f; return o_status(tg_graph_status(NULL)); }
+static outcome n_errmsg(fx *f) { (void)f; return o_int(tg_graph_errmsg(NULL) == NULL); }
+static outcome n_clear(fx *f) { (void)f; tg_graph_clear_error(NULL); return o_int(0); }
+static outcome n_size(fx *f) { (void)f; return o_int((long)tg_graph_size(NULL)); }
+static outcome n_mark(fx *f) { (void)f; return o_int((long)tg_graph_mark(NULL)); }
+static outcome n_rewind(fx *f) { (void)f; return o_status(tg_graph_rewind(NULL, 0)); }
+static outcome n_reserve(fx *f) { (void)f; return o_status(tg_graph_reserve(NULL, 10)); }
+static outcome n_checking(fx *f) { (void)f; tg_graph_set_checking(NULL, 1); return o_int(0); }
+static outcome n_var(fx *f) { (void)f; return o_node(tg_var(NULL, "x", 1.0)); }
+static outcome n_const(fx *f) { (void)f; return o_node(tg_const(NULL, 1.0)); }
+static outcome n_find(fx *f) { (void)f; return o_node(tg_find(NULL, "x")); }
+static outcome n_forward(fx *f) { (void)f; return o_status(tg_forward(NULL)); }
+static outcome n_node_at(fx *f) { (void)f; return o_node(tg_node_at(NULL, 0)); }
+static outcome n_group_begin(fx *f) { (void)f; return o_status(tg_group_begin(NULL, "g")); }
+static outcome n_group_end(fx *f) { (void)f; return o_status(tg_group_end(NULL)); }
+static outcome n_write_dot(fx *f)
+{
+    (void)f;
+    FILE *out = tmpfile();
+    ck_assert_ptr_nonnull(out);
+    tg_status st = tg_graph_write_dot(NULL, out);
+    long len = ftell(out);
+    fclose(out);
+    ck_assert_int_eq(len, 0);  /* nothing written */
+    return o_status(st);
+}
+static outcome n_tensor_var(fx *f) { (void)f; return o_node(tg_tensor_var(NULL, "t", 2, 3, T23)); }
+static outcome n_tensor_const(fx *f) { (void)f; return o_node(tg_tensor_const(NULL, 2, 3, T23)); }
+
+typedef struct nullcase { const char *fn; outcome (*call)(fx *f); tg_status ret; } nullcase;
+static const nullcase nullcases[] = {
+    { "tg_graph_free", n_free, TG_OK },
+    { "tg_graph_status", n_status, TG_ERR_ARG },
+    { "tg_graph_errmsg", n_errmsg, TG_OK },
+    { "tg_graph_clear_error", n_clear, TG_OK },
+    { "tg_graph_size", n_size, TG_OK },
+    { "tg_graph_mark", n_mark, TG_OK },
+    { "tg_graph_rewind", n_rewind, TG_ERR_ARG },
+    { "tg_graph_reserve", n_reserve, TG_ERR_ARG },
+    { "tg_graph_set_checking", n_checking, TG_OK },
+    { "tg_var", n_var, TG_OK },
+    { "tg_const", n_const, TG_OK },
+    { "tg_find", n_find, TG_OK },
+    { "tg_forward", n_forward, TG_ERR_ARG },
+    { "tg_node_at", n_node_at, TG_OK },
+    { "tg_group_begin", n_group_begin, TG_ERR_ARG },
+    { "tg_group_end", n_group_end, TG_ERR_ARG },
+    { "tg_graph_write_dot", n_write_dot, TG_ERR_ARG },
+    { "tg_tensor_var", n_tensor_var, TG_OK },
+    { "tg_tensor_const", n_tensor_const, TG_OK },
+};
+enum { NNULL = sizeof nullcases / sizeof nullcases[0] };
+
+/* ------------------------------------------------------ the flat case list */
+
+typedef struct flat { int table; int idx; kind k; } flat;  /* table 0 rows, 1 specials, 2 nullcases */
+static flat cases[NROWS * K_COUNT + NSPECIALS + NNULL];
+static int ncases;
+
+static void build_cases(void)
+{
+    ncases = 0;
+    for (int r = 0; r < NROWS; r++)
+        for (int k = 0; k < K_COUNT; k++)
+            if (unpack(rows[r].e[k]).applies) cases[ncases++] = (flat){ 0, r, (kind)k };
+    for (int s = 0; s < NSPECIALS; s++) cases[ncases++] = (flat){ 1, s, K_COUNT };
+    for (int n = 0; n < NNULL; n++) cases[ncases++] = (flat){ 2, n, K_COUNT };
+}
+
+static tg_node pick_bad(const fx *f, const row *r, kind k)
+{
+    switch (k) {
+    case K_NULLG:   return pick_valid(f, r->v);
+    case K_NONE:    return TG_NONE;
+    case K_FOREIGN: return f->foreign;
+    case K_FORGED:  return f->forged;
+    case K_STALE:   return f->stale;
+    case K_REUSED:  return f->reused;
+    case K_TENSOR:  return f->t;
+    case K_SCALAR:  return f->x;
+    case K_COUNT:   break;
+    }
+    return TG_NONE;
+}
+
+static void check_outcome(fx *f, const char *what, const char *prefix, outcome o, expect e)
+{
+    tg_status rec = tg_graph_status(f->g);
+    const char *msg = tg_graph_errmsg(f->g);
+    ck_assert_msg(rec == e.rec, "%s: recorded status %d (%s) \"%s\", expected %d (%s)",
+                  what, (int)rec, tg_status_str(rec), msg, (int)e.rec, tg_status_str(e.rec));
+    if (e.rec != TG_OK) {
+        ck_assert_msg(strncmp(msg, prefix, strlen(prefix)) == 0,
+                      "%s: message \"%s\" does not start with \"%s\"", what, msg, prefix);
+        size_t lp = strlen(prefix);
+        ck_assert_msg(prefix[lp - 1] != ':' || strlen(msg) > lp + 1,
+                      "%s: message \"%s\" says nothing", what, msg);
+    }
+    if (o.kind == R_STATUS)
+        ck_assert_msg(o.st == e.ret, "%s: returned %d (%s), expected %d (%s)", what, (int)o.st,
+                      tg_status_str(o.st), (int)e.ret, tg_status_str(e.ret));
+    else
+        ck_assert_msg(is_error_value(o), "%s: did not return its error value", what);
+    /* A misused call adds nothing to the tape. */
+    ck_assert_msg(tg_graph_size(f->g) == f->size || e.rec == TG_OK,
+                  "%s: tape grew from %zu to %zu nodes on error", what, f->size, tg_graph_size(f->g));
+}
+
+START_TEST(misuse_case)
+{
+    const flat c = cases[_i];
+    fx f;
+    fx_init(&f);
+    char what[256], prefix[64];
+    if (c.table == 0) {
+        const row *r = &rows[c.idx];
+        snprintf(what, sizeof what, "%s(%s = %s)", r->fn, r->arg, kind_names[c.k]);
+        if (c.k == K_TENSOR || c.k == K_SCALAR) snprintf(prefix, sizeof prefix, "%s:", r->fn);
+        else snprintf(prefix, sizeof prefix, "%s: %s", r->fn, r->arg);
+        tg_node h = pick_bad(&f, r, c.k);
+        outcome o = r->call(c.k == K_NULLG ? NULL : f.g, &f, h);
+        check_outcome(&f, what, prefix, o, unpack(r->e[c.k]));
+        fx_assert_consistent(&f, what);
+    } else if (c.table == 1) {
+        const special *s = &specials[c.idx];
+        snprintf(what, sizeof what, "%s", s->what);
+        outcome o = s->call(&f);
+        check_outcome(&f, what, s->prefix, o, unpack(s->e));
+        fx_assert_consistent(&f, what);
+    } else {
+        const nullcase *n = &nullcases[c.idx];
+        snprintf(what, sizeof what, "%s(NULL graph)", n->fn);
+        outcome o = n->call(&f);
+        if (o.kind == R_STATUS)
+            ck_assert_msg(o.st == n->ret, "%s: returned %d, expected %d", what, (int)o.st, (int)n->ret);
+        else if (o.kind == R_NODE)
+            ck_assert_msg(tg_is_none(o.n), "%s: returned a node", what);
+        else
+            ck_assert_msg(o.i == 0, "%s: returned %ld, expected 0", what, o.i);
+        fx_assert_consistent(&f, what);
+    }
+    fx_done(&f);
+}
+END_TEST
+
+/* Each row's wrapper with valid arguments succeeds: the errors above come
+ * from the misuse, not from the wrapper. */
+START_TEST(rows_work_when_used_right)
+{
+    const row *rw = &rows[_i];
+    fx f;
+    fx_init(&f);
+    outcome o = rw->call(f.g, &f, pick_valid(&f, rw->v));
+    ck_assert_msg(tg_graph_status(f.g) == TG_OK, "%s(%s valid): %s", rw->fn, rw->arg, tg_graph_errmsg(f.g));
+    ck_assert_msg(!is_error_value(o), "%s(%s valid) returned its error value", rw->fn, rw->arg);
+    fx_done(&f);
+}
+END_TEST
+
+static Suite *misuse_suite(void)
+{
+    Suite *s = suite_create("misuse");
+    TCase *tc = tcase_create("cases");
+    tcase_add_loop_test(tc, misuse_case, 0, ncases);
+    tcase_add_loop_test(tc, rows_work_when_used_right, 0, NROWS);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    build_cases();
+    int nrow = 0;
+    for (int i = 0; i < ncases; i++) nrow += cases[i].table == 0;
+    printf("misuse cases: %d (%d function x argument x misuse, %d one-off, %d NULL graph)\n",
+           ncases, nrow, NSPECIALS, NNULL);
+    fflush(stdout);
+    return run_suite(misuse_suite());
+}
