@@ -323,7 +323,12 @@ static int train(const options *o, const tg_mnist *d, FILE *info)
         fprintf(stderr, "mnist: %s: %s\n", o->log, strerror(errno));
         rc = 1;
     }
-    if (o->plot && plot_write_svg(o->plot, loss, o->iters, ev, nev) != 0) {
+    char caption[256];
+    snprintf(caption, sizeof caption,
+             "TwoLayerNet 784-%zu-10, batch %zu, SGD lr %g, seed %" PRIu64
+             ": train accuracy %.4f, test accuracy %.4f after %zu iterations",
+             o->hidden, o->batch, o->lr, o->seed, last->train, last->test, o->iters);
+    if (o->plot && plot_write_svg(o->plot, caption, loss, o->iters, ev, nev) != 0) {
         fprintf(stderr, "mnist: %s: %s\n", o->plot, strerror(errno));
         rc = 1;
     }

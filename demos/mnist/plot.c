@@ -4,10 +4,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "plot.h"
 
-enum { WIDTH = 980, HEIGHT = 430, PANEL_W = 380, PANEL_H = 300, TOP = 56 };
+enum { WIDTH = 980, HEIGHT = 440, PANEL_W = 380, PANEL_H = 300, TOP = 56 };
 static const int panel_x[2] = { 80, 570 };
 
 /* A plot area and the data range it shows. */
@@ -60,12 +61,16 @@ static void axes(FILE *out, const frame *f, const char *title, const char *xlabe
             f->px - 52, f->py + f->ph / 2, ylabel);
 }
 
-/* One legend entry per line, in the top-right or bottom-right corner. */
-static void legend(FILE *out, const frame *f, int bottom, const char *const *labels,
+/* One legend entry per line, in the top-left or top-right corner, as wide
+ * as its longest label. */
+static void legend(FILE *out, const frame *f, int left, const char *const *labels,
                    const char *const *colors, int n)
 {
-    double w = 210, h = 10 + 20.0 * n;
-    double x = f->px + f->pw - w - 10, y = bottom ? f->py + f->ph - h - 10 : f->py + 10;
+    size_t longest = 0;
+    for (int i = 0; i < n; i++)
+        if (strlen(labels[i]) > longest) longest = strlen(labels[i]);
+    double w = 52 + 6.8 * (double)longest, h = 10 + 20.0 * n;
+    double x = left ? f->px + 10 : f->px + f->pw - w - 10, y = f->py + 10;
     fprintf(out, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='white' stroke='#999'/>\n",
             x, y, w, h);
     for (int i = 0; i < n; i++) {
@@ -97,16 +102,23 @@ static void loss_panel(FILE *out, const double *loss, size_t iters)
     for (size_t i = 0; i < iters; i += stride)
         if (isfinite(loss[i])) fprintf(out, "%.1f,%.1f ", sx(&f, (double)(i + 1)), sy(&f, loss[i]));
     fprintf(out, "'/>\n");
-    polyline_begin(out, "#08519c", 2.0);
-    double sum = 0.0;
-    for (size_t i = 0; i < iters; i++) {
-        sum += loss[i];
-        if (i >= window) sum -= loss[i - window];
-        size_t n = i + 1 < window ? i + 1 : window;
-        if ((i % stride == 0 || i + 1 == iters) && isfinite(sum))
-            fprintf(out, "%.1f,%.1f ", sx(&f, (double)(i + 1)), sy(&f, sum / (double)n));
+    /* A centred moving average, from prefix sums, so the trend is not
+     * shifted to the right of the data it summarises. */
+    double *prefix = malloc((iters + 1) * sizeof *prefix);
+    if (prefix) {
+        prefix[0] = 0.0;
+        for (size_t i = 0; i < iters; i++) prefix[i + 1] = prefix[i] + loss[i];
+        polyline_begin(out, "#08519c", 2.0);
+        for (size_t i = 0; i < iters; i++) {
+            if (i % stride != 0 && i + 1 != iters) continue;
+            size_t lo = i >= window / 2 ? i - window / 2 : 0;
+            size_t hi = i + window / 2 + 1 < iters ? i + window / 2 + 1 : iters;
+            double avg = (prefix[hi] - prefix[lo]) / (double)(hi - lo);
+            if (isfinite(avg)) fprintf(out, "%.1f,%.1f ", sx(&f, (double)(i + 1)), sy(&f, avg));
+        }
+        fprintf(out, "'/>\n");
+        free(prefix);
     }
-    fprintf(out, "'/>\n");
     char avg[64];
     snprintf(avg, sizeof avg, "moving average (%zu iterations)", window);
     const char *labels[2] = { "loss of each batch", avg };
@@ -121,7 +133,7 @@ static void accuracy_panel(FILE *out, const eval_point *ev, size_t n, size_t ite
         if (ev[i].train < lo) lo = ev[i].train;
         if (ev[i].test < lo) lo = ev[i].test;
     }
-    lo = floor(lo * 20.0) / 20.0;  /* down to a multiple of 0.05 */
+    lo = floor((lo - 0.005) * 20.0) / 20.0;  /* a margin, down to a multiple of 0.05 */
     if (lo > 0.95) lo = 0.95;
     if (lo < 0) lo = 0;
     frame f = { panel_x[1], TOP, PANEL_W, PANEL_H, 0, (double)iters, lo, 1.0 };
@@ -137,10 +149,10 @@ static void accuracy_panel(FILE *out, const eval_point *ev, size_t n, size_t ite
                     sy(&f, s ? ev[i].test : ev[i].train), colors[s]);
     }
     const char *labels[2] = { "train set", "test set" };
-    legend(out, &f, 1, labels, colors, 2);
+    legend(out, &f, 1, labels, colors, 2);   /* accuracy rises to the right: top left is free */
 }
 
-int plot_write_svg(const char *path, const double *loss, size_t iters,
+int plot_write_svg(const char *path, const char *caption, const double *loss, size_t iters,
                    const eval_point *evals, size_t nevals)
 {
     FILE *out = fopen(path, "w");
@@ -152,6 +164,9 @@ int plot_write_svg(const char *path, const double *loss, size_t iters,
             WIDTH, HEIGHT, WIDTH, HEIGHT);
     if (iters > 0) loss_panel(out, loss, iters);
     if (nevals > 0) accuracy_panel(out, evals, nevals, iters ? iters : 1);
+    if (caption)
+        fprintf(out, "<text x='%d' y='%d' text-anchor='middle' fill='#444'>%s</text>\n", WIDTH / 2,
+                HEIGHT - 8, caption);
     fprintf(out, "</svg>\n");
     int bad = ferror(out);
     if (fclose(out) != 0) bad = 1;

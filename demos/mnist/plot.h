@@ -11,9 +11,9 @@ typedef struct eval_point {
 } eval_point;
 
 /* Two panels: the loss of every batch with its moving average, and the
- * train and test accuracy at each evaluation.  0 on success, -1 when the
- * file cannot be written (errno set). */
-int plot_write_svg(const char *path, const double *loss, size_t iters,
+ * train and test accuracy at each evaluation, above a one-line caption.
+ * 0 on success, -1 when the file cannot be written (errno set). */
+int plot_write_svg(const char *path, const char *caption, const double *loss, size_t iters,
                    const eval_point *evals, size_t nevals);
 
 #endif
