@@ -104,6 +104,12 @@ void rig_free(rig *r)
     r->g = NULL;
 }
 
+double grid_x(double from, double to, long steps, long i)
+{
+    if (steps <= 1) return from;
+    return from + (to - from) * (double)i / (double)(steps - 1);
+}
+
 sample rig_eval(rig *r, double x)
 {
     sample s = { .x = x };

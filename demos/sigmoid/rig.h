@@ -46,6 +46,9 @@ typedef struct sample {
 bool rig_init(rig *r);
 void rig_free(rig *r);
 
+/* Point i of `steps` evenly spaced from..to (from itself when steps is 1). */
+double grid_x(double from, double to, long steps, long i);
+
 /* Replay the tape at x and sweep backward from each output. */
 sample rig_eval(rig *r, double x);
 

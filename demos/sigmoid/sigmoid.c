@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "demo_support.h"
+#include "json.h"
 #include "rig.h"
 #include "search.h"
 
@@ -59,8 +60,7 @@ static void print_table(rig *r, const options *o)
            "ulps:", "", "");
     printf("%8s %13s %13s %13s %13s %7s %7s %7s\n", "", "", "", "", "", "dec", "fused", "y(1-y)");
     for (long i = 0; i < o->steps; i++) {
-        double x = o->steps == 1 ? o->from
-                                 : o->from + (o->to - o->from) * (double)i / (double)(o->steps - 1);
+        double x = grid_x(o->from, o->to, o->steps, i);
         sample s = rig_eval(r, x);
         char u[NFORMS][16];
         for (int f = 0; f < NFORMS; f++) ulps_str(u[f], sizeof u[f], ulps_apart(s.d[f], s.ref));
@@ -336,84 +336,6 @@ static void print_search(rig *r, const search_result *sr)
     print_conclusion(sr);
 }
 
-/* ------------------------------------------------------------ JSON */
-
-static void json_num(double v)
-{
-    char b[40];
-    if (!isfinite(v)) fputs("null", stdout);
-    else fputs(num_exact(b, sizeof b, v), stdout);
-}
-
-static void print_json(rig *r, const options *o, const search_result *sr)
-{
-    printf("{\n  \"reference\": \"long double e/(1+e)^2, e = exp(-|x|)\",\n");
-    printf("  \"long_double_mantissa_bits\": %d,\n", LDBL_MANT_DIG);
-    printf("  \"nodes\": {\"decomposed\": %zu, \"decomposed_ops\": %d, \"fused\": %zu},\n",
-           r->decomposed_nodes, r->nops, r->fused_nodes);
-    printf("  \"table\": [");
-    for (long i = 0; i < o->steps; i++) {
-        double x = o->steps == 1 ? o->from
-                                 : o->from + (o->to - o->from) * (double)i / (double)(o->steps - 1);
-        sample s = rig_eval(r, x);
-        printf("%s\n    {\"x\": ", i ? "," : "");
-        json_num(x);
-        printf(", \"y\": ");
-        json_num(s.y);
-        printf(", \"reference\": ");
-        json_num((double)s.ref);
-        for (int f = 0; f < NFORMS; f++) {
-            static const char *const key[NFORMS] = { "decomposed", "fused", "textbook" };
-            printf(", \"%s\": {\"slope\": ", key[f]);
-            json_num(s.d[f]);
-            printf(", \"ulps\": ");
-            long long u = ulps_apart(s.d[f], s.ref);
-            if (u < 0) printf("null");
-            else printf("%lld", u);
-            printf(", \"rel_error\": ");
-            json_num(rel_error(s.d[f], s.ref));
-            printf("}");
-        }
-        printf("}");
-    }
-    printf("\n  ],\n  \"search\": {\"limit\": ");
-    json_num(sr->limit);
-    printf(", \"step\": ");
-    json_num(sr->step);
-    printf(", \"accurate_below\": ");
-    json_num(ACCURATE);
-    printf("},\n  \"breakdown\": {");
-    for (int f = 0; f < NFORMS; f++) {
-        static const char *const key[NFORMS] = { "decomposed", "fused", "textbook" };
-        static const char *const side_key[NSIDES] = { "negative", "positive" };
-        printf("%s\n    \"%s\": {", f ? "," : "", key[f]);
-        for (int side = 0; side < NSIDES; side++) {
-            printf("%s\"%s\": {", side ? ", " : "", side_key[side]);
-            for (int l = 0; l < NLEVELS; l++) {
-                const breakdown *bd = &sr->b[f][side][l];
-                printf("%s\"%s\": ", l ? ", " : "", level_name[l]);
-                if (bd->found) json_num(bd->first_bad);
-                else printf("null");
-            }
-            printf("}");
-        }
-        printf(", \"worst_rel_error_where_accurate\": {\"negative\": ");
-        json_num(sr->worst_err[f][NEGATIVE]);
-        printf(", \"positive\": ");
-        json_num(sr->worst_err[f][POSITIVE]);
-        printf("}, \"everyday\": {\"max_abs_x\": ");
-        json_num(EVERYDAY);
-        printf(", \"worst_ulps\": ");
-        if (sr->worst_ulps_everyday[f] == LLONG_MAX) printf("null");
-        else printf("%lld", sr->worst_ulps_everyday[f]);
-        printf(", \"worst_rel_error\": ");
-        json_num(sr->worst_err_everyday[f]);
-        printf("}");
-        printf("}");
-    }
-    printf("\n  }\n}\n");
-}
-
 /* ------------------------------------------------------------ --dot */
 
 /* The book's figure: x through the decomposed sigmoid in its "Sigmoid
@@ -509,7 +431,7 @@ int main(int argc, char **argv)
         search_result sr;
         search_breakdowns(&r, SCAN_LIMIT, SCAN_STEP, &sr);
         if (o.json) {
-            print_json(&r, &o, &sr);
+            print_json(&r, o.from, o.to, o.steps, &sr);
         } else {
             print_table(&r, &o);
             print_search(&r, &sr);
