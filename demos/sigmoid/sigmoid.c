@@ -56,9 +56,9 @@ static void print_table(rig *r, const options *o)
            "  y(1-y)      the textbook rule, evaluated literally from y\n"
            "ulps: distance from the reference slope (long double e/(1+e)^2, e = exp(-|x|))\n"
            "in units of the last place of a double; 0 means correctly rounded.\n\n");
+    printf("%8s %13s %27s %-13s %23s\n", "", "", "dy/dx", "", "ulps from reference");
     printf("%8s %13s %13s %13s %13s %7s %7s %7s\n", "x", "y", "decomposed", "fused", "y(1-y)",
-           "ulps:", "", "");
-    printf("%8s %13s %13s %13s %13s %7s %7s %7s\n", "", "", "", "", "", "dec", "fused", "y(1-y)");
+           "dec", "fused", "y(1-y)");
     for (long i = 0; i < o->steps; i++) {
         double x = grid_x(o->from, o->to, o->steps, i);
         sample s = rig_eval(r, x);
