@@ -325,6 +325,16 @@ tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t firs
     size_t d = set->rows * set->cols;
     for (size_t i = 0; i < n; i++) {
         size_t k = idx ? idx[i] : first + i;
+#if defined(__GNUC__)
+        /* A random batch reads rows scattered over tens of megabytes: ask
+         * for the next row while this one is converted, which hides most
+         * of the memory latency. */
+        if (x && i + 1 < n) {
+            const uint8_t *next = set->images + (idx ? idx[i + 1] : first + i + 1) * d;
+            for (size_t j = 0; j < d; j += 64) __builtin_prefetch(next + j);
+            __builtin_prefetch(next + d - 1);
+        }
+#endif
         if (x) {
             const uint8_t *src = set->images + k * d;
             double *dst = x + i * d;
