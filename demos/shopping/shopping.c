@@ -77,7 +77,7 @@ static const char *num(demo *d, double v)
 static bool pause_step(demo *d)
 {
     if (!d->pausing) return true;
-    fputs("    [Enter] next step   [c] run to the end   [q] quit > ", stdout);
+    fputs("    [Enter] next step   [c Enter] run to the end   [q Enter] quit > ", stdout);
     fflush(stdout);
     char line[64];
     if (!fgets(line, sizeof line, stdin)) {   /* end of input: run on */
@@ -375,7 +375,8 @@ static void usage(FILE *f)
           "  --dot FILE        write the graph as Graphviz DOT; FILE.png or FILE.svg\n"
           "                    is drawn with Graphviz's dot when it is installed\n"
           "\n"
-          "At a pause: Enter shows the next step, c runs to the end, q quits.\n", f);
+          "At a pause: Enter shows the next step; c then Enter runs to the end;\n"
+          "q then Enter quits.\n", f);
 }
 
 static int parse_args(int argc, char **argv, options *o)
@@ -447,7 +448,7 @@ int main(int argc, char **argv)
     else
         printf("Shopping: 2 apples at 100, plus 10%% tax (Deep Learning from Scratch, 5.3.3).\n"
                "%zu nodes on the tape.\n\n", d.n);
-    if (d.pausing) printf("Press Enter after each step (c: run to the end, q: quit).\n\n");
+    if (d.pausing) printf("Press Enter after each step (c and Enter: run to the end; q and Enter: quit).\n\n");
 
     int rc = 0;
     if (walk_forward(&d) && walk_backward(&d)) {

@@ -19,7 +19,7 @@
 
 static const char *shopping_path;
 
-#define PROMPT "[q] quit > "
+#define PROMPT "quit > "
 
 typedef struct session {
     pid_t pid;
