@@ -1,6 +1,8 @@
 /* Clock, statistics, memory, random numbers and the report printer. */
 #include "harness.h"
 
+#include "commit.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,6 +226,8 @@ static void emit_json(const bench_report *r)
     print_json_string(r->workload);
     printf(",\"name\":");
     print_json_string(r->name);
+    printf(",\"commit\":");
+    print_json_string(TGBENCH_COMMIT);
     for (size_t i = 0; i < r->n; i++) {
         const entry *e = &r->e[i];
         switch (e->kind) {
@@ -250,7 +254,7 @@ static void emit_json(const bench_report *r)
 
 static void emit_table(const bench_report *r)
 {
-    printf("\n%s  %s\n", r->workload, r->title);
+    printf("\n%s  %s\n    [tgbench at %s]\n", r->workload, r->title, TGBENCH_COMMIT);
     bool header = false;
     for (size_t i = 0; i < r->n; i++) {
         const entry *e = &r->e[i];
