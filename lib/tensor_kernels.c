@@ -339,7 +339,9 @@ static void logsumexp_row(const double *z, size_t cols, double *max, double *log
 /* loss = -(1/N) sum_ij t_ij log softmax(z)_ij
  *      = (1/N) sum_i [ sum_j t_ij (max_i - z_ij) + (sum_j t_ij) log sum_j exp(z_ij - max_i) ]
  * from the logits, so a probability that rounds to 0 never reaches log:
- * logits of 1000 give exact, finite losses.  z, t: N x C */
+ * logits of 1000 give exact, finite losses.  A zero target adds nothing,
+ * also where max - z overflows (logits of +-1e308), which 0 * inf would
+ * turn into NaN.  z, t: N x C */
 static double xent_forward(const double *z, const double *t, size_t N, size_t C)
 {
     double loss = 0.0;
@@ -348,7 +350,7 @@ static double xent_forward(const double *z, const double *t, size_t N, size_t C)
         double max, log_s, tz = 0.0, tsum = 0.0;
         logsumexp_row(zr, C, &max, &log_s);
         for (size_t j = 0; j < C; j++) {
-            tz += tr[j] * (max - zr[j]);
+            if (tr[j] != 0) tz += tr[j] * (max - zr[j]);
             tsum += tr[j];
         }
         loss += tz + tsum * log_s;

@@ -89,12 +89,19 @@ START_TEST(failures_append_nothing_and_stick)
     ck_assert_uint_eq(cols, 3);
     ck_assert_int_eq(tg_graph_status(g), TG_OK);
 
-    /* empty handles in: empty out, nothing recorded */
+    /* an empty handle on a clean graph is itself the first error */
+    n = tg_graph_size(g);
     ck_assert(tg_is_none(tg_matmul(g, TG_NONE, a)));
-    ck_assert(tg_is_none(tg_softmax(g, TG_NONE)));
+    ck_assert_graph_error(g, TG_ERR_HANDLE, "tg_matmul: a is the empty handle");
+    tg_graph_clear_error(g);
     ck_assert(tg_is_none(tg_softmax_cross_entropy(g, a, TG_NONE)));
+    ck_assert_graph_error(g, TG_ERR_HANDLE, "tg_softmax_cross_entropy: onehot is the empty handle");
+    tg_graph_clear_error(g);
     ck_assert(tg_is_none(tg_mean(g, TG_NONE)));
-    ck_assert_int_eq(tg_graph_status(g), TG_OK);
+    ck_assert_graph_error(g, TG_ERR_HANDLE, "tg_mean: a is the empty handle");
+    ck_assert(tg_is_none(tg_softmax(g, TG_NONE)));
+    ck_assert_graph_error(g, TG_ERR_HANDLE, "tg_mean: a is the empty handle");
+    ck_assert_uint_eq(tg_graph_size(g), n);
     tg_graph_free(g);
 }
 END_TEST

@@ -177,6 +177,18 @@ START_TEST(cross_entropy_stable_at_large_logits)
     ck_assert_double_eq_tol(tg_value(g, loss), (0 + log(2.0) + 1000) / 3, 1e-12);
     ck_assert_int_eq(tg_graph_status(g), TG_OK);
     tg_graph_free(g);
+
+    /* at the edge of double: max - z overflows for the class not targeted */
+    g = tg_graph_new();
+    const double zh[3] = { 1e308, 1e308, -1e308 }, th[3] = { 1, 0, 0 };
+    Z = tg_tensor_var(g, NULL, 1, 3, zh);
+    loss = tg_softmax_cross_entropy(g, Z, tg_tensor_const(g, 1, 3, th));
+    ck_assert_double_eq_tol(tg_value(g, loss), log(2.0), 1e-15);
+    ck_assert_int_eq(tg_backward(g, loss), TG_OK);
+    ck_assert_int_eq(tg_tensor_get_grad(g, Z, dz), TG_OK);
+    const double want_h[3] = { -0.5, 0.5, 0 };
+    expect_close(dz, want_h, 3, 1e-15, "dz at 1e308");
+    tg_graph_free(g);
 }
 END_TEST
 
