@@ -100,6 +100,8 @@ static int grow_tape(tg_graph *g, size_t need)
     GROW(op, uint8_t)
     GROW(a, uint32_t)
     GROW(b, uint32_t)
+    if (!(p = tg__realloc(g, g->reached, (c / 64 + 1) * sizeof(uint64_t)))) return -1;
+    g->reached = p;
     GROW(val, double)
     GROW(grad, double)
 #undef GROW
@@ -107,9 +109,11 @@ static int grow_tape(tg_graph *g, size_t need)
     return 0;
 }
 
+/* op, two inputs, value, adjoint, and one bit of the backward's reach
+ * mask, rounded up to whole bytes. */
 size_t tg_graph_bytes_per_node(void)
 {
-    return sizeof(uint8_t) + 2 * sizeof(uint32_t) + 2 * sizeof(double);
+    return sizeof(uint8_t) + 2 * sizeof(uint32_t) + 2 * sizeof(double) + 1;
 }
 
 /* ------------------------------------------------------------ lifetime */
@@ -147,6 +151,7 @@ void tg_graph_free(tg_graph *g)
     tg__free(g, g->a);
     tg__free(g, g->b);
     tg__free(g, g->rew);
+    tg__free(g, g->reached);
     tg__free(g, g->val);
     tg__free(g, g->grad);
     tg__free(g, g->tens);
@@ -247,14 +252,17 @@ tg_status tg__classify(const tg_graph *g, tg_node h)
     if (tg__live(g, h)) return TG_OK;
     /* Generations this graph has used are gen_base .. gen_base + epoch. */
     uint32_t age = h.gen - g->gen_base;
-    if (age <= g->epoch && h.gen != 0) return TG_ERR_STALE;
+    if (age < g->epoch && h.gen != 0) return TG_ERR_STALE;
     return TG_ERR_HANDLE;
 }
 
 int tg__check_slow(tg_graph *g, const char *fn, const char *arg, tg_node h)
 {
     if (tg__live(g, h)) return 1;
-    if (tg_is_none(h)) return 0;
+    if (tg_is_none(h)) {  /* kept quiet when it carries an earlier error */
+        tg__fail(g, TG_ERR_HANDLE, "%s: %s is the empty handle", fn, arg);
+        return 0;
+    }
     if (tg__classify(g, h) == TG_ERR_STALE)
         tg__fail(g, TG_ERR_STALE, "%s: %s refers to node %u, dropped by a rewind",
                  fn, arg, (unsigned)h.id);
@@ -286,6 +294,17 @@ bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id)
     tg__fail(g, TG_ERR_DOMAIN, "%s: %s produced a non-finite value", fn,
              tg__describe(g, id, d, sizeof d));
     return false;
+}
+
+void tg__truncate(tg_graph *g, size_t mark)
+{
+    if (mark >= g->n) return;
+    tg__names_rewind(g, mark);
+    tg__groups_rewind(g, mark);
+    tg__tensor_rewind(g, mark);
+    g->n = mark;
+    if (g->dirty > mark) g->dirty = mark;
+    if (g->stale_at > mark) g->stale_at = 0;
 }
 
 size_t tg_graph_size(const tg_graph *g)

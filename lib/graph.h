@@ -2,7 +2,9 @@
  * The graph's storage, shared by the library's files and by no one else.
  *
  * The tape is a struct of arrays indexed by node id: op code, two input
- * ids, value and adjoint (25 bytes a node).  A tensor node's
+ * ids, value and adjoint (25 bytes a node).  A unary op's second input
+ * slot is free; relu keeps there the side of 0 it was recorded on (b == a
+ * for the positive side, b == its own id otherwise).  A tensor node's
  * value slot holds the index of its tensor record (an integer, exact in a
  * double); its own numbers live in the tensor arenas.
  */
@@ -28,6 +30,7 @@ typedef struct group_rec {
     uint32_t first, end;  /* nodes [first, end); end == UINT32_MAX while open */
     uint32_t parent;      /* enclosing group + 1, 0 at top level */
     char *label;
+    size_t label_cap;
 } group_rec;
 
 /* A rewind to `mark` ended generation `epoch`.  Kept as a stack of
@@ -48,6 +51,7 @@ struct tg_graph {
     uint8_t *op;
     uint32_t *a, *b;
     double *val, *grad;
+    uint64_t *reached;     /* backward: bit i set once an adjoint flows into node i */
     uint32_t gen_base;     /* this graph's first generation, from its address */
     uint32_t epoch;        /* rewinds that dropped nodes; new nodes get gen_base + epoch */
     rewind_rec *rew;       /* the rewind stack, see rewind_rec */
@@ -136,6 +140,9 @@ static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t 
     ops[id] = (uint8_t)op;
     return id;
 }
+/* Drop nodes [mark, n) that were never handed out (a composed op that
+ * failed part way): no generation changes and nothing is allocated. */
+void tg__truncate(tg_graph *g, size_t mark);
 /* Checking mode: after computing node id; records TG_ERR_DOMAIN and
  * returns false when a value is not finite. */
 bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id);

@@ -62,7 +62,7 @@ static inline double op_value(tg_op op, double a, double b)
     case OP_LOG:     return log(a);
     case OP_TANH:    return tanh(a);
     case OP_SIGMOID: return sigmoid_value(a);
-    case OP_RELU:    return a > 0 ? a : 0.0;
+    case OP_RELU:    return a <= 0 ? 0.0 : a;  /* NaN stays NaN */
     case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST: case OP_TUNARY:
     case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM: case OP_MEAN:
     case OP_XENT: case OP_COUNT:

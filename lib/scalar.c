@@ -17,7 +17,9 @@ static tg_node unary(tg_graph *g, const char *fn, tg_op op, tg_node a)
     if (!g || tg__check(g, fn, "a", a) <= 0) return TG_NONE;
     if (tg__is_tensor(g, a.id)) return tg__tensor_unary(g, fn, op, a.id);
     double v = op_value(op, g->val[a.id], 0.0);
-    return finish(g, fn, tg__push(g, fn, op, a.id, a.id, v));
+    uint32_t b = a.id;
+    if (op == OP_RELU && !(g->val[a.id] > 0)) b = (uint32_t)g->n;  /* see graph.h */
+    return finish(g, fn, tg__push(g, fn, op, a.id, b, v));
 }
 
 static tg_node binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
@@ -72,7 +74,7 @@ tg_node tg_powc(tg_graph *g, tg_node a, double k)
     tg_node kn = tg_const(g, k);
     if (tg_is_none(kn)) return TG_NONE;
     tg_node y = binary(g, "tg_powc", OP_POWC, a, kn);
-    if (tg_is_none(y)) tg_graph_rewind(g, mark);
+    if (tg_is_none(y)) tg__truncate(g, mark);
     return y;
 }
 

@@ -9,21 +9,28 @@
 /* One reverse step of a scalar op; `op` is a literal at every call, so the
  * compiler folds op_partials down to that op's one or two lines. */
 static inline __attribute__((always_inline)) void
-back1(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val, double *grad)
+back1(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val,
+      double *grad, uint64_t *reached)
 {
     double da, db;
-    op_partials(op, val[A[i]], val[B[i]], val[i], &da, &db);
-    grad[A[i]] += grad[i] * da;
+    uint32_t a = A[i];
+    op_partials(op, val[a], val[B[i]], val[i], &da, &db);
+    grad[a] += grad[i] * da;
+    reached[a >> 6] |= 1ull << (a & 63);
 }
 
 static inline __attribute__((always_inline)) void
-back2(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val, double *grad)
+back2(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val,
+      double *grad, uint64_t *reached)
 {
     double da, db;
-    op_partials(op, val[A[i]], val[B[i]], val[i], &da, &db);
+    uint32_t a = A[i], b = B[i];
+    op_partials(op, val[a], val[b], val[i], &da, &db);
     double gi = grad[i];
-    grad[A[i]] += gi * da;
-    grad[B[i]] += gi * db;
+    grad[a] += gi * da;
+    grad[b] += gi * db;
+    reached[a >> 6] |= 1ull << (a & 63);
+    reached[b >> 6] |= 1ull << (b & 63);
 }
 
 static bool grad_nonfinite(const tg_graph *g, uint32_t i)
@@ -36,13 +43,28 @@ static bool grad_nonfinite(const tg_graph *g, uint32_t i)
     return false;
 }
 
+/* Checking mode, after node i's step: the first input whose adjoint it
+ * made non-finite, or UINT32_MAX.  (XENT writes into the logits, the
+ * input of its softmax input.) */
+static uint32_t bad_input(const tg_graph *g, uint32_t i)
+{
+    int k = op_arity[g->op[i]];
+    uint32_t in[3] = { g->a[i], g->b[i], g->a[g->a[i]] };
+    int count = g->op[i] == OP_XENT ? 3 : k;
+    for (int j = 0; j < count; j++) {
+        if (j == 1 && g->op[i] == OP_XENT) continue;  /* the labels take no gradient */
+        if (grad_nonfinite(g, in[j])) return in[j];
+    }
+    return UINT32_MAX;
+}
+
 tg_status tg_backward(tg_graph *g, tg_node out)
 {
     if (!g) return TG_ERR_ARG;
     int k = tg__check(g, "tg_backward", "out", out);
     if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "tg_backward: out is the empty handle");
     if (k < 0) return tg__classify(g, out);
-    char d[96];
+    char d[96], d2[96];
     if (tg__is_tensor(g, out.id)) {
         const tensor_rec *r = tg__trec(g, out.id);
         return tg__fail(g, TG_ERR_SHAPE, "tg_backward: out is a %ux%u tensor; backward needs a scalar",
@@ -63,6 +85,13 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     g->dirty = out.id + 1;
     g->has_grads = true;
 
+    /* Only nodes that out depends on are swept: a node off the path keeps a
+     * zero adjoint even where its local derivative is infinite (0 x inf
+     * would be NaN).  On the path IEEE arithmetic is kept as it is. */
+    uint64_t *reached = g->reached;
+    memset(reached, 0, (out.id / 64 + 1) * sizeof *reached);
+    reached[out.id >> 6] |= 1ull << (out.id & 63);
+
     const uint8_t *op = g->op;
     const uint32_t *A = g->a, *B = g->b;
     const double *val = g->val;
@@ -71,35 +100,43 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     grad[out.id] = 1.0;
 
     for (uint32_t i = out.id + 1; i-- > 0;) {
-        if (checking && grad_nonfinite(g, i))
-            return tg__fail(g, TG_ERR_DOMAIN, "tg_backward: the gradient of %s is not finite",
-                            tg__describe(g, i, d, sizeof d));
+        if (!(reached[i >> 6] >> (i & 63) & 1)) continue;
         switch ((tg_op)op[i]) {
         case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
-            break;
-        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad); break;
-        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad); break;
-        case OP_POW:     back2(OP_POW, i, A, B, val, grad); break;
-        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad); break;
-        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad); break;
-        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad); break;
-        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad); break;
-        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad); break;
-        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad); break;
-        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad); break;
+            continue;
+        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad, reached); break;
+        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad, reached); break;
+        case OP_POW:     back2(OP_POW, i, A, B, val, grad, reached); break;
+        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad, reached); break;
+        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad, reached); break;
+        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad, reached); break;
+        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad, reached); break;
+        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad, reached); break;
+        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad, reached); break;
+        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad, reached); break;
         case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
-        case OP_SUM: case OP_MEAN: case OP_XENT:
+        case OP_SUM: case OP_MEAN: case OP_XENT: {
             tg__tensor_backward(g, i);
+            uint32_t a = A[i], b = op_arity[op[i]] == 2 ? B[i] : A[i];
+            reached[a >> 6] |= 1ull << (a & 63);
+            reached[b >> 6] |= 1ull << (b & 63);
             break;
+        }
         case OP_COUNT:
             break;
+        }
+        if (checking) {
+            uint32_t bad = bad_input(g, i);
+            if (bad != UINT32_MAX)
+                return tg__fail(g, TG_ERR_DOMAIN,
+                                "tg_backward: %s made the gradient of %s non-finite",
+                                tg__describe(g, i, d, sizeof d), tg__describe(g, bad, d2, sizeof d2));
         }
     }
     return TG_OK;
 }
 
-/* Replay.  relu's recorded branch is readable from its old output: y > 0
- * exactly when the input was > 0. */
+/* Replay.  relu's recorded branch is kept in its b slot (graph.h). */
 tg_status tg_forward(tg_graph *g)
 {
     if (!g) return TG_ERR_ARG;
@@ -114,9 +151,9 @@ tg_status tg_forward(tg_graph *g)
         switch (o) {
         case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
             break;
-        case OP_RELU:
-            if (!flipped && (val[i] > 0) != (val[A[i]] > 0)) flipped = i + 1;
-            val[i] = op_value(o, val[A[i]], val[B[i]]);
+        case OP_RELU:  /* recorded on the positive side iff b == a */
+            if (!flipped && (B[i] == A[i]) != (val[A[i]] > 0)) flipped = i + 1;
+            val[i] = op_value(o, val[A[i]], val[A[i]]);
             break;
         case OP_ADD: case OP_MUL: case OP_POW: case OP_POWC: case OP_EXP: case OP_RECIP:
         case OP_LOG: case OP_TANH: case OP_SIGMOID:

@@ -20,9 +20,11 @@
  * Errors: the first error sticks to the graph (tg_graph_status,
  * tg_graph_errmsg) until tg_graph_clear_error().  A builder given a bad
  * argument records the error and returns the empty handle; a builder given
- * the empty handle returns the empty handle and keeps the first message, so
- * a whole expression can be written and checked once.  Every function
- * accepts a NULL graph.  The library never prints, aborts or exits.
+ * the empty handle returns the empty handle too, recording TG_ERR_HANDLE
+ * ("tg_mul: a is the empty handle") only when no error is recorded yet, so
+ * the first message is kept and a whole expression can be written and
+ * checked once.  A builder that fails records nothing on the tape.  Every
+ * function accepts a NULL graph.  The library never prints, aborts or exits.
  *
  * Threads: a graph is used by one thread at a time; different graphs share
  * nothing and may be used from different threads at once.

@@ -257,7 +257,7 @@ START_TEST(readme_excerpt_matches_the_demo)
     ck_assert_msg(f != NULL, "cannot read %s", excerpt_path);
     char line[512];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_str_eq(line, "$ build/demos/shopping/shopping --orange --no-pause\n");
+    ck_assert_str_eq(line, "$ build/demos/shopping --orange --no-pause\n");
     capture c = run_demo(shopping_path, "--orange --no-pause", 0);
     ck_assert_int_eq(c.status, 0);
     const char *at = c.out;
