@@ -8,6 +8,7 @@
  * tensor arenas stop growing after the first step.  Parameters are found
  * by name, as the book indexes self.params['W1']. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,7 @@ struct tg_net {
     tg_node param[TG_NET_NPARAMS];
     tg_node x, t;             /* the batch, right after the parameters */
     size_t batch;             /* rows of x and t; 0 before the first batch */
+    bool filled;              /* x and t hold a caller's batch (accuracy uses them up) */
     size_t mark;              /* tape size after the batch: each step rewinds here */
 };
 
@@ -256,6 +258,7 @@ static tg_status make_batch(tg_net *net, const char *fn, size_t n)
     if (n == net->batch) return tg_graph_rewind(g, net->mark);
     tg_graph_rewind(g, net->params_end);
     net->batch = 0;
+    net->filled = false;
     net->x = tg_tensor_const(g, n, net->in, NULL);
     net->t = tg_tensor_const(g, n, net->out, NULL);
     if (tg_graph_status(g) != TG_OK) {
@@ -280,6 +283,7 @@ tg_status tg_net_batch(tg_net *net, const double *x, const double *t, size_t n)
         memcpy(dt, t, n * net->out * sizeof *t);
     else
         memset(dt, 0, n * net->out * sizeof *dt);
+    net->filled = true;
     return TG_OK;
 }
 
@@ -306,6 +310,7 @@ static tg_status fill_from(tg_net *net, const char *fn, const tg_mnist_set *set,
     if (s != TG_OK) return s;
     tg_mnist_batch(set, idx, first, n, tg_tensor_data(g, net->x),
                    want_t ? tg_tensor_data(g, net->t) : NULL);
+    net->filled = want_t;
     return TG_OK;
 }
 
@@ -324,7 +329,7 @@ tg_node tg_net_batch_t(const tg_net *net) { return net ? net->t : TG_NONE; }
 static tg_status need_batch(tg_net *net, const char *fn)
 {
     if (tg_graph_status(net->g) != TG_OK) return tg_graph_status(net->g);
-    if (!net->batch)
+    if (!net->filled)
         return tg__fail(net->g, TG_ERR_ARG, "%s: no batch yet (tg_net_batch or tg_net_batch_mnist)", fn);
     return tg_graph_rewind(net->g, net->mark);
 }

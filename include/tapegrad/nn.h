@@ -30,8 +30,9 @@
  *     tg_net_free(net);
  *
  * Errors: functions that work on the net record the first error on its
- * graph (tg_graph_status(tg_net_graph(net))) and return it; they leave the
- * tape as they found it.  Save and load work on files and report through a
+ * graph (tg_graph_status(tg_net_graph(net))) and return it.  While an
+ * error stands they refuse to run (returning it) and change nothing, until
+ * tg_graph_clear_error.  Save and load work on files and report through a
  * tg_error (mnist.h) instead, leaving the graph's status alone.
  */
 #ifndef TAPEGRAD_NN_H
@@ -124,8 +125,12 @@ tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t 
 tg_node   tg_net_batch_x(const tg_net *net);
 tg_node   tg_net_batch_t(const tg_net *net);
 
-/* --------------------------------------- on the batch; the tape is left
- * as found, the parameters unchanged unless said otherwise */
+/* ---------------------------------------------------------- on the batch
+ * Each starts from the net's mark and rewinds to it when done, so nothing
+ * stays on the tape (nodes a caller recorded after the batch are dropped);
+ * the parameters change only where said.  Without a batch set by
+ * tg_net_batch or tg_net_batch_mnist since the last tg_net_accuracy, they
+ * fail with TG_ERR_ARG. */
 
 /* loss(x, t) of the batch into *loss. */
 tg_status tg_net_batch_loss(tg_net *net, double *loss);
@@ -149,7 +154,8 @@ tg_status tg_net_sgd(tg_net *net, double lr);
 tg_status tg_net_train_step(tg_net *net, double lr, double *loss);
 
 /* accuracy: the fraction of set whose highest score is its label, computed
- * 1000 images at a time through the batch (which it replaces). */
+ * 1000 images at a time through the batch, which it uses up: set a batch
+ * again before the next gradient. */
 tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy);
 
 /* ------------------------------------------------------- save and load */

@@ -428,6 +428,18 @@ START_TEST(errors)
     tg_graph_clear_error(g);
     tg_graph_rewind(g, m2);
 
+    /* an evaluation uses the batch up: no gradient of a stale batch */
+    tg_net *m = tg_net_new(6, 4, 10, 1);
+    tg_mnist_set small = synthetic(10, 2);
+    double acc;
+    ck_assert_int_eq(tg_net_batch_mnist(m, &small, NULL, 0, 10), TG_OK);
+    ck_assert_int_eq(tg_net_accuracy(m, &small, &acc), TG_OK);
+    ck_assert_int_eq(tg_net_gradient(m, NULL), TG_ERR_ARG);
+    ck_assert_str_eq(tg_graph_errmsg(tg_net_graph(m)),
+                     "tg_net_gradient: no batch yet (tg_net_batch or tg_net_batch_mnist)");
+    tg_mnist_set_free(&small);
+    tg_net_free(m);
+
     ck_assert_ptr_null(tg_net_graph(NULL));
     ck_assert_uint_eq(tg_net_param_count(NULL), 0);
     ck_assert_int_eq(tg_net_train_step(NULL, 0.1, NULL), TG_ERR_ARG);
