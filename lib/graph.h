@@ -23,7 +23,8 @@ typedef struct tensor_rec {
     uint32_t node;     /* the node it belongs to */
     uint32_t rows, cols;
     uint32_t elem_op;  /* OP_TUNARY / OP_TBINARY: the scalar op applied; OP_MATMUL: TG_TRANS_* flags */
-    size_t off;        /* first element in tval / tgrad */
+    size_t off;        /* first element in tval / tgrad; a relu owns rows*cols more
+                          past its values: its input as recorded, for replay */
 } tensor_rec;
 
 typedef struct group_rec {
@@ -165,8 +166,6 @@ bool tg__tensor_forward(tg_graph *g, uint32_t id);
 void tg__tensor_backward(tg_graph *g, uint32_t id);
 /* Drop tensor records of nodes >= mark. */
 void tg__tensor_rewind(tg_graph *g, size_t mark);
-/* Arena offset where the storage of nodes >= id begins. */
-size_t tg__tensor_top_at(const tg_graph *g, size_t id);
 /* 1 if any element of a tensor node is not finite. */
 bool tg__tensor_nonfinite(const tg_graph *g, uint32_t id);
 

@@ -79,8 +79,11 @@ tg_status tg_backward(tg_graph *g, tg_node out)
      * the last sweep were born with zero adjoints. */
     if (g->dirty) {
         memset(g->grad, 0, g->dirty * sizeof *g->grad);
-        size_t top = tg__tensor_top_at(g, g->dirty);
-        if (top) memset(g->tgrad, 0, top * sizeof *g->tgrad);
+        for (size_t k = 0; k < g->ntens && g->tens[k].node < g->dirty; k++) {
+            const tensor_rec *r = &g->tens[k];
+            if (g->op[r->node] == OP_TCONST) continue;  /* no kernel writes a constant's adjoint */
+            memset(g->tgrad + r->off, 0, (size_t)r->rows * r->cols * sizeof *g->tgrad);
+        }
     }
     g->dirty = out.id + 1;
     g->has_grads = true;

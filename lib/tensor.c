@@ -138,17 +138,6 @@ void tg__tensor_rewind(tg_graph *g, size_t mark)
     g->ntens = k;
 }
 
-size_t tg__tensor_top_at(const tg_graph *g, size_t id)
-{
-    size_t lo = 0, hi = g->ntens;
-    while (lo < hi) {  /* the first record of a node >= id */
-        size_t mid = lo + (hi - lo) / 2;
-        if (g->tens[mid].node < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < g->ntens ? g->tens[lo].off : g->ttop;
-}
-
 bool tg__tensor_nonfinite(const tg_graph *g, uint32_t id)
 {
     const tensor_rec *r = tg__trec(g, id);
