@@ -91,6 +91,14 @@ static int parse_args(int argc, char **argv, options *o)
         else if (i + 1 < argc) v = argv[++i];
         char flag[32];
         snprintf(flag, sizeof flag, "%.*s", (int)(len < 31 ? len : 31), a);
+        static const char *const valued[] = { "--iters", "--batch", "--hidden", "--seed", "--lr",
+                                              "--data", "--save", "--load", "--log", "--plot" };
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(flag, valued[k]);
+        if (!known) {
+            fprintf(stderr, "mnist: unknown option %s (see --help)\n", flag);
+            return -1;
+        }
         if (!v) {
             fprintf(stderr, "mnist: %s needs a value (see --help)\n", flag);
             return -1;
@@ -119,10 +127,6 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(flag, "--load")) o->load = v;
         else if (!strcmp(flag, "--log")) o->log = v;
         else if (!strcmp(flag, "--plot")) o->plot = v;
-        else {
-            fprintf(stderr, "mnist: unknown option %s (see --help)\n", flag);
-            return -1;
-        }
     }
     return 0;
 }
@@ -132,6 +136,19 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* s as a JSON string: quoted, with quotes, backslashes and control
+ * characters escaped. */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
 }
 
 static int net_failed(tg_net *net, const char *what)
@@ -221,9 +238,12 @@ static int evaluate_saved(const options *o, const tg_mnist *d, FILE *info)
         rc = net_failed(net, "evaluation");
     } else {
         fprintf(info, "%s (784-%zu-10): train acc %.4f  test acc %.4f\n", o->load, hid, train, test);
-        if (o->json)
-            printf("{\"model\": \"%s\", \"hidden\": %zu, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f}\n",
-                   o->load, hid, train, test);
+        if (o->json) {
+            printf("{\"model\": ");
+            json_string(stdout, o->load);
+            printf(", \"hidden\": %zu, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f}\n", hid,
+                   train, test);
+        }
     }
     tg_net_free(net);
     return rc;
