@@ -203,9 +203,11 @@ static expect unpack(int code)
     return e;
 }
 
-/* A builder: propagates the empty handle silently, rejects the rest. */
+/* A builder: returns the empty handle for every bad operand; records
+ * TG_ERR_HANDLE for the empty handle too when nothing is recorded yet
+ * (tapegrad.h, "Errors"). */
 #define BUILDER_SCALAR_OR_TENSOR \
-    { [K_NULLG] = E(OK, OK), [K_NONE] = E(OK, OK), [K_FOREIGN] = E(ERR_HANDLE, OK), \
+    { [K_NULLG] = E(OK, OK), [K_NONE] = E(ERR_HANDLE, OK), [K_FOREIGN] = E(ERR_HANDLE, OK), \
       [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK), [K_REUSED] = E(ERR_STALE, OK), \
       [K_TENSOR] = NA, [K_SCALAR] = NA }
 /* A tensor builder: a scalar operand is a 1x1 tensor, which fits or not
@@ -341,7 +343,7 @@ static const row rows[] = {
     { "tg_tensor_set", "leaf", c_tensor_set, V_T, RECORDING(NA, E(ERR_ARG, ERR_ARG)) },
     /* Not const: records the bad handle like a builder, and a scalar
      * where storage was asked for is a shape error. */
-    { "tg_tensor_data", "n", c_tensor_data, V_T, { [K_NULLG] = E(OK, OK), [K_NONE] = E(OK, OK),
+    { "tg_tensor_data", "n", c_tensor_data, V_T, { [K_NULLG] = E(OK, OK), [K_NONE] = E(ERR_HANDLE, OK),
       [K_FOREIGN] = E(ERR_HANDLE, OK), [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK),
       [K_REUSED] = E(ERR_STALE, OK), [K_TENSOR] = NA, [K_SCALAR] = E(ERR_SHAPE, OK) } },
     { "tg_tensor_gradp", "n", c_tensor_gradp, V_T, ACCESSOR2(NA, E(OK, OK)) },

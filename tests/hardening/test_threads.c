@@ -14,10 +14,11 @@
 
 #include "hard.h"
 
-enum { NTHREADS = 4, STEPS = 60, OUTS = 9 + 2 * STEPS };
+enum { NTHREADS = 4, STEPS = 250, OUTS = 9 + 2 * STEPS };
 
 typedef struct job {
     unsigned seed;
+    pthread_barrier_t *start;  /* NULL when run alone */
     inj_alloc mem;            /* each thread's graph has its own allocator */
     double out[OUTS];
     int n;
@@ -124,6 +125,7 @@ static void *run_job(void *arg)
 {
     job *j = arg;
     j->n = 0;
+    if (j->start) pthread_barrier_wait(j->start);   /* all threads at once */
     scalar_work(j);
     tensor_work(j);
     net_work(j);
@@ -145,9 +147,12 @@ START_TEST(threads_match_one_thread)
     /* Jobs differ from each other: the comparison below can tell threads apart. */
     ck_assert(!same_bits(ref[0].out[0], ref[1].out[0]));
 
+    pthread_barrier_t start;
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, NTHREADS), 0);
     for (int round = 0; round < 3; round++) {
         pthread_t th[NTHREADS];
         for (int i = 0; i < NTHREADS; i++) {
+            par[i].start = &start;
             memset(&par[i].mem, 0, sizeof par[i].mem);
             par[i].err[0] = '\0';
             ck_assert_int_eq(pthread_create(&th[i], NULL, run_job, &par[i]), 0);
@@ -164,6 +169,7 @@ START_TEST(threads_match_one_thread)
                               round, i, k, par[i].out[k], ref[i].out[k]);
         }
     }
+    pthread_barrier_destroy(&start);
 }
 END_TEST
 
