@@ -150,8 +150,11 @@ int bench_t1(const bench_opts *o)
          * developed on, for a build tree that lives elsewhere */
         const char *env = getenv("TAPEGRAD_MNIST");
         tg_error err2;
-        if (o->data || (env && *env) ||
-            tg_mnist_find(NULL, T1_SHARED_DATA, dir, sizeof dir, &err2) != TG_OK) {
+        if (o->data || (env && *env)) {
+            fprintf(stderr, "T1: skipped: %s\n", err.msg);
+            return BENCH_SKIP;
+        }
+        if (tg_mnist_find(NULL, T1_SHARED_DATA, dir, sizeof dir, &err2) != TG_OK) {
             fprintf(stderr, "T1: skipped: %s; nor in %s\n", err.msg, T1_SHARED_DATA);
             return BENCH_SKIP;
         }
