@@ -13,12 +13,22 @@
  * small scalar graph and a small tensor graph recorded on it give, bit for
  * bit, what a fresh graph gives, and the nodes it held keep their values.
  *
+ * A third table does the same for mnist.h and nn.h: NULL nets, sets and
+ * pointers, sizes of 0, handles of every bad kind given to the layers, a
+ * net used without a batch or while an error stands, data of the wrong
+ * shape.  After each, the net's parameters must be unchanged and, with the
+ * error cleared, a training step must give what a fresh net gives.
+ *
  * Each case runs in its own forked process (a Check loop test), so a crash
  * fails that case alone and names it.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+
+#include <tapegrad/mnist.h>
+#include <tapegrad/nn.h>
 
 #include "hard.h"
 
@@ -636,6 +646,426 @@ static const nullcase nullcases[] = {
 };
 enum { NNULL = sizeof nullcases / sizeof nullcases[0] };
 
+/* ------------------------------------------------------ mnist.h, nn.h */
+
+enum { IN = 4, HID = 3, OUT = 10, NPAR = IN * HID + HID + HID * OUT + OUT };
+
+typedef struct nfx {
+    inj_alloc mem;            /* the net's allocator; refuses blocks over 64 MiB */
+    tg_net *net;
+    tg_graph *g;              /* the net's graph */
+    tg_graph *other;
+    tg_mnist_set set;         /* 3 images of 2x2 pixels */
+    uint8_t images[12], labels[3];
+    double x[2 * IN], t[2 * OUT];
+    double params0[NPAR];
+    tg_node stale;            /* a node of the net's graph dropped by a rewind */
+    tg_error err;
+    char dir[512];
+} nfx;
+
+static void nfx_init(nfx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->mem.max_size = (size_t)64 << 20;
+    tg_allocator a = inj_use(&f->mem);
+    f->net = tg_net_new_with(IN, HID, OUT, 1, &a);
+    ck_assert_ptr_nonnull(f->net);
+    f->g = tg_net_graph(f->net);
+    f->other = tg_graph_new();
+    tg_var(f->other, NULL, 1.0);
+    for (int i = 0; i < 12; i++) f->images[i] = (uint8_t)(20 * i);
+    f->labels[0] = 3;
+    f->labels[1] = 9;
+    f->labels[2] = 0;
+    f->set = (tg_mnist_set){ 3, 2, 2, f->images, f->labels };
+    for (int i = 0; i < 2 * IN; i++) f->x[i] = 0.125 * i - 0.3;
+    f->t[0 * OUT + 3] = 1.0;
+    f->t[1 * OUT + 7] = 1.0;
+    ck_assert_int_eq(tg_net_get_params(f->net, f->params0), TG_OK);
+    ck_assert_int_eq(tg_net_batch(f->net, f->x, f->t, 2), TG_OK);
+    size_t m = tg_graph_mark(f->g);
+    tg_var(f->g, NULL, 0.0);
+    f->stale = tg_var(f->g, NULL, 0.0);
+    tg_graph_rewind(f->g, m);
+    memset(&f->err, 0x55, sizeof f->err);
+    make_temp_dir(f->dir, sizeof f->dir);
+}
+
+/* The same training step on a fresh net: the reference. */
+static double fresh_step_loss(const nfx *f)
+{
+    tg_net *net = tg_net_new(IN, HID, OUT, 1);
+    double loss = NAN;
+    ck_assert_int_eq(tg_net_batch(net, f->x, f->t, 2), TG_OK);
+    ck_assert_int_eq(tg_net_train_step(net, 0.1, &loss), TG_OK);
+    tg_net_free(net);
+    return loss;
+}
+
+static void nfx_assert_consistent(nfx *f, const char *what)
+{
+    double p[NPAR];
+    ck_assert_int_eq(tg_net_get_params(f->net, p), TG_OK);
+    ck_assert_msg(memcmp(p, f->params0, sizeof p) == 0, "%s: the parameters changed", what);
+    tg_graph_clear_error(f->g);
+    double loss = NAN;
+    ck_assert_int_eq(tg_net_batch(f->net, f->x, f->t, 2), TG_OK);
+    ck_assert_int_eq(tg_net_train_step(f->net, 0.1, &loss), TG_OK);
+    double want = fresh_step_loss(f);
+    ck_assert_msg(same_bits(loss, want), "%s: step loss %.17g, a fresh net's %.17g", what, loss, want);
+    assert_graph_works(f->g, what);
+}
+
+static void nfx_done(nfx *f)
+{
+    tg_net_free(f->net);
+    tg_graph_free(f->other);
+    ck_assert_msg(f->mem.live == 0, "%ld blocks leaked", f->mem.live);
+    rm_tree(f->dir);
+}
+
+/* Outcome of a call that reports through a tg_error: the status, with the
+ * message in f->err. */
+static outcome o_err(nfx *f, tg_status s)
+{
+    ck_assert_int_eq(f->err.status, s);
+    if (s == TG_OK) ck_assert_str_eq(f->err.msg, "");
+    return o_status(s);
+}
+
+static double dbuf[NPAR];
+
+static outcome m_net_new_0in(nfx *f) { (void)f; return o_ptr(tg_net_new(0, 3, 2, 1)); }
+static outcome m_net_new_0hid(nfx *f) { (void)f; return o_ptr(tg_net_new(4, 0, 2, 1)); }
+static outcome m_net_new_0out(nfx *f) { (void)f; return o_ptr(tg_net_new(4, 3, 0, 1)); }
+static outcome m_net_new_overflow(nfx *f) { (void)f; return o_ptr(tg_net_new(SIZE_MAX / 2, 4, 2, 1)); }
+static outcome m_net_new_huge(nfx *f)
+{
+    inj_alloc a;
+    memset(&a, 0, sizeof a);
+    a.max_size = (size_t)64 << 20;
+    tg_allocator al = inj_use(&a);
+    tg_net *n = tg_net_new_with((size_t)1 << 20, (size_t)1 << 12, 2, 1, &al);   /* 32 GiB of W1 */
+    ck_assert_int_eq(a.live, 0);
+    tg_net_free(n);
+    (void)f;
+    return o_ptr(n);
+}
+static outcome m_net_new_bad_alloc(nfx *f)
+{
+    (void)f;
+    tg_allocator a = { NULL, NULL, NULL };
+    return o_ptr(tg_net_new_with(4, 3, 2, 1, &a));
+}
+static outcome m_net_free_null(nfx *f) { (void)f; tg_net_free(NULL); return o_int(0); }
+static outcome m_net_graph_null(nfx *f) { (void)f; return o_ptr(tg_net_graph(NULL)); }
+static outcome m_net_sizes_null(nfx *f)
+{
+    (void)f;
+    return o_int((long)(tg_net_input_size(NULL) + tg_net_hidden_size(NULL) + tg_net_output_size(NULL) +
+                        tg_net_param_count(NULL) + tg_net_param_size(NULL, 0)));
+}
+static outcome m_param_name_bad(nfx *f) { (void)f; return o_ptr(tg_net_param_name(4) ? "" : tg_net_param_name(-1)); }
+static outcome m_param_size_bad(nfx *f) { return o_int((long)(tg_net_param_size(f->net, 4) + tg_net_param_size(f->net, -1))); }
+static outcome m_get_params_null_net(nfx *f) { (void)f; return o_status(tg_net_get_params(NULL, dbuf)); }
+static outcome m_get_params_null_out(nfx *f) { return o_status(tg_net_get_params(f->net, NULL)); }
+static outcome m_get_grads_null_net(nfx *f) { (void)f; return o_status(tg_net_get_grads(NULL, dbuf)); }
+static outcome m_get_grads_null_out(nfx *f) { return o_status(tg_net_get_grads(f->net, NULL)); }
+static outcome m_predict_null(nfx *f) { return o_node(tg_net_predict(NULL, tg_net_batch_x(f->net))); }
+static outcome m_loss_null(nfx *f) { return o_node(tg_net_loss(NULL, tg_net_batch_x(f->net), tg_net_batch_t(f->net))); }
+
+/* The layers given each bad kind of handle. */
+static tg_node bad_handle(nfx *f, int k)
+{
+    switch (k) {
+    case 0:  return TG_NONE;
+    case 1:  return tg_node_at(f->other, 0);
+    case 2:  return (tg_node){ 1000000u, 0x5eed5eedu };
+    default: return f->stale;
+    }
+}
+#define LAYER(name, k, call) \
+    static outcome name##_##k(nfx *f) { tg_node h = bad_handle(f, k); (void)h; return o_node(call); }
+#define LAYER4(name, call) LAYER(name, 0, call) LAYER(name, 1, call) LAYER(name, 2, call) LAYER(name, 3, call)
+LAYER4(m_affine_x, tg_affine(f->g, h, tg_find(f->g, "W1"), tg_find(f->g, "b1")))
+LAYER4(m_affine_w, tg_affine(f->g, tg_net_batch_x(f->net), h, tg_find(f->g, "b1")))
+LAYER4(m_affine_b, tg_affine(f->g, tg_net_batch_x(f->net), tg_find(f->g, "W1"), h))
+LAYER4(m_predict_x, tg_net_predict(f->net, h))
+LAYER4(m_loss_x, tg_net_loss(f->net, h, tg_net_batch_t(f->net)))
+LAYER4(m_loss_t, tg_net_loss(f->net, tg_net_batch_x(f->net), h))
+#undef LAYER4
+#undef LAYER
+
+static outcome m_affine_shapes(nfx *f)
+{
+    /* x is 2x4, W2 is 3x10 */
+    return o_node(tg_affine(f->g, tg_net_batch_x(f->net), tg_find(f->g, "W2"), tg_find(f->g, "b1")));
+}
+static outcome m_affine_bias_shape(nfx *f)
+{
+    /* x W1 is 2x3, b2 is 1x10 */
+    return o_node(tg_affine(f->g, tg_net_batch_x(f->net), tg_find(f->g, "W1"), tg_find(f->g, "b2")));
+}
+static outcome m_loss_t_shape(nfx *f)
+{
+    return o_node(tg_net_loss(f->net, tg_net_batch_x(f->net), tg_net_batch_x(f->net)));
+}
+static outcome m_batch_null_net(nfx *f) { return o_status(tg_net_batch(NULL, f->x, f->t, 2)); }
+static outcome m_batch_null_x(nfx *f) { return o_status(tg_net_batch(f->net, NULL, f->t, 2)); }
+static outcome m_batch_zero(nfx *f) { return o_status(tg_net_batch(f->net, f->x, f->t, 0)); }
+static outcome m_batch_huge(nfx *f) { return o_status(tg_net_batch(f->net, f->x, f->t, (size_t)1 << 24)); }
+static outcome m_batch_mnist_null_net(nfx *f) { return o_status(tg_net_batch_mnist(NULL, &f->set, NULL, 0, 2)); }
+static outcome m_batch_mnist_null_set(nfx *f) { return o_status(tg_net_batch_mnist(f->net, NULL, NULL, 0, 2)); }
+static outcome m_batch_mnist_shape(nfx *f)
+{
+    f->set.cols = 3;   /* 6 pixels for a net of 4 inputs */
+    f->set.count = 2;
+    return o_status(tg_net_batch_mnist(f->net, &f->set, NULL, 0, 2));
+}
+static outcome m_batch_mnist_idx(nfx *f)
+{
+    size_t idx[2] = { 1, 3 };
+    return o_status(tg_net_batch_mnist(f->net, &f->set, idx, 0, 2));
+}
+static outcome m_batch_mnist_past(nfx *f) { return o_status(tg_net_batch_mnist(f->net, &f->set, NULL, 2, 2)); }
+static outcome m_batch_mnist_wrap(nfx *f) { return o_status(tg_net_batch_mnist(f->net, &f->set, NULL, 1, SIZE_MAX)); }
+static outcome m_batch_mnist_zero(nfx *f) { return o_status(tg_net_batch_mnist(f->net, &f->set, NULL, 0, 0)); }
+static outcome m_batch_x_null(nfx *f) { (void)f; return o_node(tg_net_batch_x(NULL)); }
+static outcome m_batch_t_null(nfx *f) { (void)f; return o_node(tg_net_batch_t(NULL)); }
+
+/* The functions on the batch: NULL net, and no batch (used up by
+ * tg_net_accuracy). */
+static void use_up_batch(nfx *f)
+{
+    double acc;
+    ck_assert_int_eq(tg_net_accuracy(f->net, &f->set, &acc), TG_OK);
+}
+static outcome m_batch_loss_null(nfx *f) { (void)f; double l; return o_status(tg_net_batch_loss(NULL, &l)); }
+static outcome m_batch_loss_nobatch(nfx *f) { double l; use_up_batch(f); return o_status(tg_net_batch_loss(f->net, &l)); }
+static outcome m_gradient_null(nfx *f) { (void)f; return o_status(tg_net_gradient(NULL, NULL)); }
+static outcome m_gradient_nobatch(nfx *f) { use_up_batch(f); return o_status(tg_net_gradient(f->net, NULL)); }
+static outcome m_numgrad_null(nfx *f) { (void)f; return o_status(tg_net_numerical_gradient(NULL, dbuf)); }
+static outcome m_numgrad_null_out(nfx *f) { return o_status(tg_net_numerical_gradient(f->net, NULL)); }
+static outcome m_numgrad_nobatch(nfx *f) { use_up_batch(f); return o_status(tg_net_numerical_gradient(f->net, dbuf)); }
+static outcome m_gradcheck_null(nfx *f) { (void)f; double d[4]; return o_status(tg_net_gradcheck(NULL, d)); }
+static outcome m_gradcheck_null_out(nfx *f) { return o_status(tg_net_gradcheck(f->net, NULL)); }
+static outcome m_gradcheck_nobatch(nfx *f) { double d[4]; use_up_batch(f); return o_status(tg_net_gradcheck(f->net, d)); }
+static outcome m_sgd_null(nfx *f) { (void)f; return o_status(tg_net_sgd(NULL, 0.1)); }
+static outcome m_train_null(nfx *f) { (void)f; return o_status(tg_net_train_step(NULL, 0.1, NULL)); }
+static outcome m_train_nobatch(nfx *f) { use_up_batch(f); return o_status(tg_net_train_step(f->net, 0.1, NULL)); }
+static outcome m_accuracy_null(nfx *f) { double a; return o_status(tg_net_accuracy(NULL, &f->set, &a)); }
+static outcome m_accuracy_null_set(nfx *f) { double a; return o_status(tg_net_accuracy(f->net, NULL, &a)); }
+static outcome m_accuracy_null_out(nfx *f) { return o_status(tg_net_accuracy(f->net, &f->set, NULL)); }
+static outcome m_accuracy_empty(nfx *f) { double a; f->set.count = 0; return o_status(tg_net_accuracy(f->net, &f->set, &a)); }
+static outcome m_accuracy_shape(nfx *f) { double a; f->set.rows = 1; return o_status(tg_net_accuracy(f->net, &f->set, &a)); }
+/* nn.h: "While an error stands they refuse to run (returning it) and
+ * change nothing": the step after a failed batch neither trains nor
+ * overwrites the first message. */
+static outcome m_refuse_while_error(nfx *f)
+{
+    tg_net_batch(f->net, NULL, f->t, 2);
+    double l = 42.0;
+    tg_status s = tg_net_train_step(f->net, 0.1, &l);
+    ck_assert_int_eq(s, TG_ERR_ARG);
+    ck_assert_int_eq(tg_net_batch(f->net, f->x, f->t, 2), TG_ERR_ARG);
+    ck_assert_int_eq(tg_net_gradient(f->net, NULL), TG_ERR_ARG);
+    double a;
+    ck_assert_int_eq(tg_net_accuracy(f->net, &f->set, &a), TG_ERR_ARG);
+    return o_status(s);
+}
+
+static outcome m_save_null_net(nfx *f) { return o_err(f, tg_net_save(NULL, "x.tgn", &f->err)); }
+static outcome m_save_null_path(nfx *f) { return o_err(f, tg_net_save(f->net, NULL, &f->err)); }
+static outcome m_load_null_net(nfx *f) { return o_err(f, tg_net_load(NULL, "x.tgn", &f->err)); }
+static outcome m_load_null_path(nfx *f) { return o_err(f, tg_net_load(f->net, NULL, &f->err)); }
+static outcome m_sizes_null_path(nfx *f) { return o_err(f, tg_net_file_sizes(NULL, NULL, NULL, NULL, &f->err)); }
+static outcome m_file_fns_null_err(nfx *f)
+{
+    /* err NULL is allowed: the status alone */
+    ck_assert_int_eq(tg_net_save(NULL, NULL, NULL), TG_ERR_ARG);
+    ck_assert_int_eq(tg_net_load(f->net, "/nonexistent/x.tgn", NULL), TG_ERR_IO);
+    ck_assert_int_eq(tg_net_file_sizes("/nonexistent/x.tgn", NULL, NULL, NULL, NULL), TG_ERR_IO);
+    ck_assert_int_eq(tg_mnist_read_set(NULL, NULL, NULL, NULL), TG_ERR_ARG);
+    ck_assert_int_eq(tg_mnist_load("/nonexistent", NULL, NULL), TG_ERR_ARG);
+    ck_assert_int_eq(tg_mnist_find(NULL, NULL, NULL, 0, NULL), TG_ERR_ARG);
+    return o_status(TG_ERR_ARG);
+}
+
+static outcome m_read_set_null_images(nfx *f)
+{
+    tg_mnist_set out;
+    return o_err(f, tg_mnist_read_set(NULL, "labels", &out, &f->err));
+}
+static outcome m_read_set_null_labels(nfx *f)
+{
+    tg_mnist_set out;
+    return o_err(f, tg_mnist_read_set("images", NULL, &out, &f->err));
+}
+static outcome m_read_set_null_out(nfx *f) { return o_err(f, tg_mnist_read_set("images", "labels", NULL, &f->err)); }
+static outcome m_load_null_dir(nfx *f)
+{
+    tg_mnist m;
+    return o_err(f, tg_mnist_load(NULL, &m, &f->err));
+}
+static outcome m_load_null_mnist(nfx *f) { return o_err(f, tg_mnist_load(f->dir, NULL, &f->err)); }
+static outcome m_find_null_found(nfx *f) { return o_err(f, tg_mnist_find(f->dir, NULL, NULL, 10, &f->err)); }
+static outcome m_find_zero_len(nfx *f) { char b[4]; return o_err(f, tg_mnist_find(f->dir, NULL, b, 0, &f->err)); }
+static outcome m_find_not_there(nfx *f) { char b[600]; return o_err(f, tg_mnist_find(f->dir, NULL, b, sizeof b, &f->err)); }
+static outcome m_find_too_small(nfx *f)
+{
+    char p[600], b[8];
+    snprintf(p, sizeof p, "%s/%s", f->dir, TG_MNIST_TRAIN_IMAGES);
+    write_file(p, "", 0);   /* tg_mnist_find only looks for the file */
+    return o_err(f, tg_mnist_find(f->dir, NULL, b, sizeof b, &f->err));
+}
+static outcome m_mnist_batch_null(nfx *f) { return o_status(tg_mnist_batch(NULL, NULL, 0, 1, f->x, f->t)); }
+static outcome m_mnist_batch_idx(nfx *f) { size_t idx[1] = { 3 }; return o_status(tg_mnist_batch(&f->set, idx, 0, 1, f->x, f->t)); }
+static outcome m_mnist_batch_past(nfx *f) { return o_status(tg_mnist_batch(&f->set, NULL, 3, 1, f->x, f->t)); }
+static outcome m_mnist_batch_wrap(nfx *f) { return o_status(tg_mnist_batch(&f->set, NULL, 1, SIZE_MAX, f->x, f->t)); }
+static outcome m_mnist_batch_no_images(nfx *f)
+{
+    f->set.images = NULL;
+    tg_status s = tg_mnist_batch(&f->set, NULL, 0, 1, f->x, f->t);
+    f->set.images = f->images;
+    return o_status(s);
+}
+static outcome m_mnist_free_null(nfx *f) { (void)f; tg_mnist_set_free(NULL); tg_mnist_free(NULL); return o_int(0); }
+static outcome m_rng_below_zero(nfx *f) { (void)f; tg_rng r = tg_rng_seed(1); return o_int((long)tg_rng_below(&r, 0)); }
+
+typedef struct netcase {
+    const char *what;
+    const char *prefix;    /* of the net graph's message, or of f->err.msg for file calls */
+    outcome (*call)(nfx *f);
+    int e;                 /* rec: status on the net's graph; ret: returned */
+    int via_err;           /* the message is in f->err */
+} netcase;
+
+#define NC(what, prefix, call, r, s) { what, prefix, call, E(r, s), 0 }
+#define NE(what, prefix, call, s) { what, prefix, call, E(OK, s), 1 }
+#define NC4(what, fn, call) \
+    NC(what " (empty handle)", fn, call##_0, ERR_HANDLE, OK), \
+    NC(what " (handle of another graph)", fn, call##_1, ERR_HANDLE, OK), \
+    NC(what " (forged handle)", fn, call##_2, ERR_HANDLE, OK), \
+    NC(what " (dropped by a rewind)", fn, call##_3, ERR_STALE, OK)
+
+static const netcase netcases[] = {
+    NC("tg_net_new with 0 inputs", "", m_net_new_0in, OK, OK),
+    NC("tg_net_new with 0 hidden", "", m_net_new_0hid, OK, OK),
+    NC("tg_net_new with 0 outputs", "", m_net_new_0out, OK, OK),
+    NC("tg_net_new whose sizes overflow", "", m_net_new_overflow, OK, OK),
+    NC("tg_net_new_with, memory short", "", m_net_new_huge, OK, OK),
+    NC("tg_net_new_with an allocator without functions", "", m_net_new_bad_alloc, OK, OK),
+    NC("tg_net_free(NULL)", "", m_net_free_null, OK, OK),
+    NC("tg_net_graph(NULL)", "", m_net_graph_null, OK, OK),
+    NC("sizes of a NULL net", "", m_net_sizes_null, OK, OK),
+    NC("tg_net_param_name out of range", "", m_param_name_bad, OK, OK),
+    NC("tg_net_param_size out of range", "", m_param_size_bad, OK, OK),
+    NC("tg_net_get_params(NULL net)", "", m_get_params_null_net, OK, ERR_ARG),
+    NC("tg_net_get_params into NULL", "", m_get_params_null_out, OK, ERR_ARG),
+    NC("tg_net_get_grads(NULL net)", "", m_get_grads_null_net, OK, ERR_ARG),
+    NC("tg_net_get_grads into NULL", "", m_get_grads_null_out, OK, ERR_ARG),
+    NC("tg_net_predict(NULL net)", "", m_predict_null, OK, OK),
+    NC("tg_net_loss(NULL net)", "", m_loss_null, OK, OK),
+    NC4("tg_affine x", "tg_affine: x", m_affine_x),
+    NC4("tg_affine W", "tg_affine: W", m_affine_w),
+    NC4("tg_affine b", "tg_affine: b", m_affine_b),
+    NC4("tg_net_predict x", "tg_net_predict: x", m_predict_x),
+    NC4("tg_net_loss x", "tg_net_loss: x", m_loss_x),
+    NC4("tg_net_loss t", "tg_net_loss: t", m_loss_t),
+    NC("tg_affine 2x4 by 3x10", "tg_affine:", m_affine_shapes, ERR_SHAPE, OK),
+    NC("tg_affine bias 1x10 on 2x3", "tg_affine:", m_affine_bias_shape, ERR_SHAPE, OK),
+    NC("tg_net_loss with 2x4 labels", "tg_net_loss:", m_loss_t_shape, ERR_SHAPE, OK),
+    NC("tg_net_batch(NULL net)", "", m_batch_null_net, OK, ERR_ARG),
+    NC("tg_net_batch with x NULL", "tg_net_batch:", m_batch_null_x, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch of 0 rows", "tg_net_batch:", m_batch_zero, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch of 2^24 rows, memory short", "tg_net_batch:", m_batch_huge, ERR_NOMEM, ERR_NOMEM),
+    NC("tg_net_batch_mnist(NULL net)", "", m_batch_mnist_null_net, OK, ERR_ARG),
+    NC("tg_net_batch_mnist(NULL set)", "tg_net_batch_mnist:", m_batch_mnist_null_set, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch_mnist, 6 pixels for 4 inputs", "tg_net_batch_mnist:", m_batch_mnist_shape, ERR_SHAPE, ERR_SHAPE),
+    NC("tg_net_batch_mnist, index past the set", "tg_net_batch_mnist:", m_batch_mnist_idx, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch_mnist, rows past the set", "tg_net_batch_mnist:", m_batch_mnist_past, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch_mnist, first + n wraps", "tg_net_batch_mnist:", m_batch_mnist_wrap, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch_mnist of 0 rows", "tg_net_batch_mnist:", m_batch_mnist_zero, ERR_ARG, ERR_ARG),
+    NC("tg_net_batch_x(NULL)", "", m_batch_x_null, OK, OK),
+    NC("tg_net_batch_t(NULL)", "", m_batch_t_null, OK, OK),
+    NC("tg_net_batch_loss(NULL net)", "", m_batch_loss_null, OK, ERR_ARG),
+    NC("tg_net_batch_loss without a batch", "tg_net_batch_loss:", m_batch_loss_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_gradient(NULL net)", "", m_gradient_null, OK, ERR_ARG),
+    NC("tg_net_gradient without a batch", "tg_net_gradient:", m_gradient_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_numerical_gradient(NULL net)", "", m_numgrad_null, OK, ERR_ARG),
+    NC("tg_net_numerical_gradient into NULL", "tg_net_numerical_gradient:", m_numgrad_null_out, ERR_ARG, ERR_ARG),
+    NC("tg_net_numerical_gradient without a batch", "tg_net_", m_numgrad_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_gradcheck(NULL net)", "", m_gradcheck_null, OK, ERR_ARG),
+    NC("tg_net_gradcheck into NULL", "tg_net_gradcheck:", m_gradcheck_null_out, ERR_ARG, ERR_ARG),
+    NC("tg_net_gradcheck without a batch", "tg_net_", m_gradcheck_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_sgd(NULL net)", "", m_sgd_null, OK, ERR_ARG),
+    NC("tg_net_train_step(NULL net)", "", m_train_null, OK, ERR_ARG),
+    NC("tg_net_train_step without a batch", "tg_net_gradient:", m_train_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_accuracy(NULL net)", "", m_accuracy_null, OK, ERR_ARG),
+    NC("tg_net_accuracy(NULL set)", "tg_net_accuracy:", m_accuracy_null_set, ERR_ARG, ERR_ARG),
+    NC("tg_net_accuracy into NULL", "tg_net_accuracy:", m_accuracy_null_out, ERR_ARG, ERR_ARG),
+    NC("tg_net_accuracy of an empty set", "tg_net_accuracy:", m_accuracy_empty, ERR_ARG, ERR_ARG),
+    NC("tg_net_accuracy of 1x2 images", "tg_net_accuracy:", m_accuracy_shape, ERR_SHAPE, ERR_SHAPE),
+    NC("net functions refuse while an error stands", "tg_net_batch: x is NULL", m_refuse_while_error, ERR_ARG, ERR_ARG),
+    NE("tg_net_save(NULL net)", "tg_net_save:", m_save_null_net, ERR_ARG),
+    NE("tg_net_save(NULL path)", "tg_net_save:", m_save_null_path, ERR_ARG),
+    NE("tg_net_load(NULL net)", "tg_net_load:", m_load_null_net, ERR_ARG),
+    NE("tg_net_load(NULL path)", "tg_net_load:", m_load_null_path, ERR_ARG),
+    NE("tg_net_file_sizes(NULL path)", "tg_net_file_sizes:", m_sizes_null_path, ERR_ARG),
+    NC("file functions with err NULL", "", m_file_fns_null_err, OK, ERR_ARG),
+    NE("tg_mnist_read_set(NULL images)", "tg_mnist_read_set:", m_read_set_null_images, ERR_ARG),
+    NE("tg_mnist_read_set(NULL labels)", "tg_mnist_read_set:", m_read_set_null_labels, ERR_ARG),
+    NE("tg_mnist_read_set(NULL out)", "tg_mnist_read_set:", m_read_set_null_out, ERR_ARG),
+    NE("tg_mnist_load(NULL dir)", "tg_mnist_load:", m_load_null_dir, ERR_ARG),
+    NE("tg_mnist_load(NULL out)", "tg_mnist_load:", m_load_null_mnist, ERR_ARG),
+    NE("tg_mnist_find into NULL", "tg_mnist_find:", m_find_null_found, ERR_ARG),
+    NE("tg_mnist_find into 0 bytes", "tg_mnist_find:", m_find_zero_len, ERR_ARG),
+    NE("tg_mnist_find in a directory without the data", "MNIST data not found in ", m_find_not_there, ERR_IO),
+    NE("tg_mnist_find into 8 bytes", "tg_mnist_find:", m_find_too_small, ERR_ARG),
+    NC("tg_mnist_batch(NULL set)", "", m_mnist_batch_null, OK, ERR_ARG),
+    NC("tg_mnist_batch, index past the set", "", m_mnist_batch_idx, OK, ERR_ARG),
+    NC("tg_mnist_batch, rows past the set", "", m_mnist_batch_past, OK, ERR_ARG),
+    NC("tg_mnist_batch, first + n wraps", "", m_mnist_batch_wrap, OK, ERR_ARG),
+    NC("tg_mnist_batch of a set without images", "", m_mnist_batch_no_images, OK, ERR_ARG),
+    NC("tg_mnist_set_free(NULL), tg_mnist_free(NULL)", "", m_mnist_free_null, OK, OK),
+    NC("tg_rng_below(r, 0)", "", m_rng_below_zero, OK, OK),
+};
+enum { NNET = sizeof netcases / sizeof netcases[0] };
+
+START_TEST(net_case)
+{
+    const netcase *c = &netcases[_i];
+    nfx f;
+    nfx_init(&f);
+    size_t n0 = tg_graph_size(f.g);
+    double x0[2 * IN];
+    memcpy(x0, f.x, sizeof x0);
+    outcome o = c->call(&f);
+    expect e = unpack(c->e);
+    tg_status rec = tg_graph_status(f.g);
+    ck_assert_msg(rec == e.rec, "%s: the net's graph holds %d (%s) \"%s\", expected %d", c->what,
+                  (int)rec, tg_status_str(rec), tg_graph_errmsg(f.g), (int)e.rec);
+    if (o.kind == R_STATUS)
+        ck_assert_msg(o.st == e.ret, "%s: returned %d (%s), expected %d (%s)", c->what, (int)o.st,
+                      tg_status_str(o.st), (int)e.ret, tg_status_str(e.ret));
+    else
+        ck_assert_msg(is_error_value(o), "%s: did not return its error value", c->what);
+    const char *msg = c->via_err ? f.err.msg : tg_graph_errmsg(f.g);
+    if (e.rec != TG_OK)   /* "A builder that fails records nothing on the tape." */
+        ck_assert_msg(tg_graph_size(f.g) == n0, "%s (\"%s\"): the tape went from %zu to %zu nodes",
+                      c->what, msg, n0, tg_graph_size(f.g));
+    if (c->prefix[0])
+        ck_assert_msg(strncmp(msg, c->prefix, strlen(c->prefix)) == 0,
+                      "%s: message \"%s\" does not start with \"%s\"", c->what, msg, c->prefix);
+    /* repair what a case changed in the fixture's data, then check the net */
+    f.set = (tg_mnist_set){ 3, 2, 2, f.images, f.labels };
+    memcpy(f.x, x0, sizeof x0);
+    nfx_assert_consistent(&f, c->what);
+    nfx_done(&f);
+}
+END_TEST
+
 /* ------------------------------------------------------ the flat case list */
 
 typedef struct flat { int table; int idx; kind k; } flat;  /* table 0 rows, 1 specials, 2 nullcases */
@@ -748,6 +1178,7 @@ static Suite *misuse_suite(void)
     TCase *tc = tcase_create("cases");
     tcase_add_loop_test(tc, misuse_case, 0, ncases);
     tcase_add_loop_test(tc, rows_work_when_used_right, 0, NROWS);
+    tcase_add_loop_test(tc, net_case, 0, NNET);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -757,8 +1188,8 @@ int main(void)
     build_cases();
     int nrow = 0;
     for (int i = 0; i < ncases; i++) nrow += cases[i].table == 0;
-    printf("misuse cases: %d (%d function x argument x misuse, %d one-off, %d NULL graph)\n",
-           ncases, nrow, NSPECIALS, NNULL);
+    printf("misuse cases: %d (%d function x argument x misuse, %d one-off, %d NULL graph, "
+           "%d mnist.h and nn.h)\n", ncases + NNET, nrow, NSPECIALS, NNULL, NNET);
     fflush(stdout);
     return run_suite(misuse_suite());
 }
