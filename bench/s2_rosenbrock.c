@@ -353,16 +353,17 @@ static void s2_report(const s2_result *s, bool json)
 static void scaling_header(void)
 {
     printf("\nS2  scaling: extended Rosenbrock at growing n (medians)\n");
-    printf("  %10s %10s %11s %11s %11s %11s %9s %10s %10s\n", "n", "ops", "record/op",
-           "reverse/op", "rec+rev/op", "replay/op", "limit", "RSS/node", "peak RSS");
+    printf("  %10s %10s %11s %11s %11s %11s %9s %7s %10s %10s\n", "n", "ops", "record/op",
+           "reverse/op", "rec+rev/op", "replay/op", "limit", "bare", "RSS/node", "peak RSS");
 }
 
 static void scaling_row(const s2_result *s)
 {
     double ops = (double)s->ops;
-    printf("  %10zu %10zu %8.2f ns %8.2f ns %8.2f ns %8.2f ns %8.1fx %7.1f B %7.0f MiB\n", s->n,
-           s->ops, s->record.median / ops, s->reverse.median / ops, s->taped.median / ops,
-           s->replay.median / ops, s->taped.median / s->by_hand.median, s->rss_bytes_per_node,
+    printf("  %10zu %10zu %8.2f ns %8.2f ns %8.2f ns %8.2f ns %8.1fx %6.2fx %7.1f B %7.0f MiB\n",
+           s->n, s->ops, s->record.median / ops, s->reverse.median / ops, s->taped.median / ops,
+           s->replay.median / ops, s->taped.median / s->by_hand.median,
+           s->taped.median / s->bare_taped.median, s->rss_bytes_per_node,
            (double)s->peak_rss_kib / 1024.0);
     fflush(stdout);
 }
