@@ -96,7 +96,14 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--json")) o.json = true;
         else if (!strcmp(a, "--quick")) o.quick = true;
         else if (!strcmp(a, "--scaling")) o.scaling = true;
-        else if (!strcmp(a, "--reps")) o.reps = (int)parse_long(a, i + 1 < argc ? argv[++i] : NULL);
+        else if (!strcmp(a, "--reps")) {
+            long reps = parse_long(a, i + 1 < argc ? argv[++i] : NULL);
+            if (reps > 100000) {
+                fprintf(stderr, "tgbench: --reps %ld is more than 100000\n", reps);
+                return 2;
+            }
+            o.reps = (int)reps;
+        }
         else if (!strcmp(a, "--n")) o.n = parse_long(a, i + 1 < argc ? argv[++i] : NULL);
         else if (!strcmp(a, "--iters")) o.iters = parse_long(a, i + 1 < argc ? argv[++i] : NULL);
         else if (!strcmp(a, "--data")) {
