@@ -12,7 +12,8 @@ static tg_node finish(tg_graph *g, const char *fn, uint32_t id)
     return tg__handle(g, id);
 }
 
-static tg_node unary(tg_graph *g, const char *fn, tg_op op, tg_node a)
+/* The general paths: any handle, tensors, errors, growth, checking. */
+static __attribute__((noinline)) tg_node unary_slow(tg_graph *g, const char *fn, tg_op op, tg_node a)
 {
     if (!g || tg__check(g, fn, "a", a) <= 0) return TG_NONE;
     if (tg__is_tensor(g, a.id)) return tg__tensor_unary(g, fn, op, a.id);
@@ -22,7 +23,7 @@ static tg_node unary(tg_graph *g, const char *fn, tg_op op, tg_node a)
     return finish(g, fn, tg__push(g, fn, op, a.id, b, v));
 }
 
-static tg_node binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
+static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
 {
     if (!g) return TG_NONE;
     int ka = tg__check(g, fn, "a", a);
@@ -34,6 +35,52 @@ static tg_node binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node 
     return finish(g, fn, tg__push(g, fn, op, a.id, b.id, v));
 }
 
+/* The fast path, inlined into each builder with its op a constant: scalar
+ * inputs recorded since the last rewind, room on the tape, no checking.
+ * Recording is most of what a scalar program does, so it is kept to a few
+ * loads, one op and five stores. */
+static inline __attribute__((always_inline)) tg_node
+record(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b, int arity)
+{
+    if (__builtin_expect(g != NULL, 1)) {
+        uint32_t gen = g->gen_base + g->epoch;
+        size_t n = g->n;
+        const uint8_t *ops = g->op;
+        if (a.gen == gen && b.gen == gen && a.id < n && b.id < n && n < g->cap &&
+            !op_is_tensor((tg_op)ops[a.id]) && !op_is_tensor((tg_op)ops[b.id]) &&
+            !g->checking) {
+            double *val = g->val;
+            double v = op_value(op, val[a.id], val[b.id]);
+            uint32_t bslot = b.id;
+            if (op == OP_RELU && !(val[a.id] > 0)) bslot = (uint32_t)n;  /* see graph.h */
+            uint32_t id = (uint32_t)n;
+            uint8_t *opw = g->op;
+            uint32_t *as = g->a, *bs = g->b;
+            double *grads = g->grad;
+            g->n = n + 1;
+            as[id] = a.id;
+            bs[id] = bslot;
+            val[id] = v;
+            grads[id] = 0.0;
+            opw[id] = (uint8_t)op;
+            return (tg_node){ id, gen };
+        }
+    }
+    return arity == 1 ? unary_slow(g, fn, op, a) : binary_slow(g, fn, op, a, b);
+}
+
+static inline __attribute__((always_inline)) tg_node
+unary(tg_graph *g, const char *fn, tg_op op, tg_node a)
+{
+    return record(g, fn, op, a, a, 1);
+}
+
+static inline __attribute__((always_inline)) tg_node
+binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
+{
+    return record(g, fn, op, a, b, 2);
+}
+
 static tg_node leaf(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
 {
     if (!g) return TG_NONE;
@@ -43,7 +90,8 @@ static tg_node leaf(tg_graph *g, const char *fn, tg_op op, const char *name, dou
         g->n--;  /* never handed out: the graph is as before the call */
         return TG_NONE;
     }
-    return finish(g, fn, id);
+    if (g->checking) tg__check_finite(g, fn, id);
+    return (tg_node){ id, g->gen_base + g->epoch };  /* a new node is of this generation */
 }
 
 tg_node tg_var(tg_graph *g, const char *name, double value)

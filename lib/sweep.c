@@ -79,8 +79,8 @@ tg_status tg_backward(tg_graph *g, tg_node out)
      * the last sweep were born with zero adjoints. */
     if (g->dirty) {
         memset(g->grad, 0, g->dirty * sizeof *g->grad);
-        for (size_t k = 0; k < g->ntens && g->tens[k].node < g->dirty; k++) {
-            const tensor_rec *r = &g->tens[k];
+        for (size_t t = 0; t < g->ntens && g->tens[t].node < g->dirty; t++) {
+            const tensor_rec *r = &g->tens[t];
             if (g->op[r->node] == OP_TCONST) continue;  /* no kernel writes a constant's adjoint */
             memset(g->tgrad + r->off, 0, (size_t)r->rows * r->cols * sizeof *g->tgrad);
         }
@@ -140,27 +140,39 @@ tg_status tg_backward(tg_graph *g, tg_node out)
 }
 
 /* Replay.  relu's recorded branch is kept in its b slot (graph.h). */
+static inline __attribute__((always_inline)) void
+fwd(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, double *val)
+{
+    val[i] = op_value(op, val[A[i]], val[B[i]]);
+}
+
 tg_status tg_forward(tg_graph *g)
 {
     if (!g) return TG_ERR_ARG;
-    uint8_t *op = g->op;
+    const uint8_t *op = g->op;
     const uint32_t *A = g->a, *B = g->b;
     double *val = g->val;
+    const size_t n = g->n;
+    const bool checking = g->checking;
     size_t flipped = 0;
     char d[96];
 
-    for (uint32_t i = 0; i < g->n; i++) {
-        tg_op o = (tg_op)op[i];
-        switch (o) {
+    for (uint32_t i = 0; i < n; i++) {
+        switch ((tg_op)op[i]) {
         case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
             break;
+        case OP_ADD:     fwd(OP_ADD, i, A, B, val); break;
+        case OP_MUL:     fwd(OP_MUL, i, A, B, val); break;
+        case OP_POW:     fwd(OP_POW, i, A, B, val); break;
+        case OP_POWC:    fwd(OP_POWC, i, A, B, val); break;
+        case OP_EXP:     fwd(OP_EXP, i, A, B, val); break;
+        case OP_RECIP:   fwd(OP_RECIP, i, A, B, val); break;
+        case OP_LOG:     fwd(OP_LOG, i, A, B, val); break;
+        case OP_TANH:    fwd(OP_TANH, i, A, B, val); break;
+        case OP_SIGMOID: fwd(OP_SIGMOID, i, A, B, val); break;
         case OP_RELU:  /* recorded on the positive side iff b == a */
             if (!flipped && (B[i] == A[i]) != (val[A[i]] > 0)) flipped = i + 1;
-            val[i] = op_value(o, val[A[i]], val[A[i]]);
-            break;
-        case OP_ADD: case OP_MUL: case OP_POW: case OP_POWC: case OP_EXP: case OP_RECIP:
-        case OP_LOG: case OP_TANH: case OP_SIGMOID:
-            val[i] = op_value(o, val[A[i]], val[B[i]]);
+            fwd(OP_RELU, i, A, A, val);
             break;
         case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
         case OP_SUM: case OP_MEAN: case OP_XENT:
@@ -169,7 +181,7 @@ tg_status tg_forward(tg_graph *g)
         case OP_COUNT:
             break;
         }
-        if (g->checking && !tg__check_finite(g, "tg_forward", i)) return TG_ERR_DOMAIN;
+        if (checking && !tg__check_finite(g, "tg_forward", i)) return TG_ERR_DOMAIN;
     }
     g->stale_at = flipped;
     if (flipped)
