@@ -9,6 +9,7 @@
  * by name, as the book indexes self.params['W1']. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +18,36 @@
 
 /* ---------------------------------------------------------------- layers */
 
+/* Drop what a layer recorded before it failed: a layer is all or nothing. */
+static tg_node all_or_nothing(tg_graph *g, size_t mark, tg_node y)
+{
+    if (tg_is_none(y)) tg_graph_rewind(g, mark);
+    return y;
+}
+
 tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b)
 {
+    const char *fn = "tg_affine";
+    if (!g) return TG_NONE;
+    if (tg__check(g, fn, "x", x) <= 0 || tg__check(g, fn, "W", W) <= 0 ||
+        tg__check(g, fn, "b", b) <= 0)
+        return TG_NONE;
+    size_t xr, xc, wr, wc, br, bc;
+    tg_shape(g, x, &xr, &xc);
+    tg_shape(g, W, &wr, &wc);
+    tg_shape(g, b, &br, &bc);
+    if (xc != wr) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: x is %zux%zu, W is %zux%zu", fn, xr, xc, wr, wc);
+        return TG_NONE;
+    }
+    if ((br != 1 && br != xr) || (bc != 1 && bc != wc)) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: x W is %zux%zu, b is %zux%zu", fn, xr, wc, br, bc);
+        return TG_NONE;
+    }
     /* forward x W + b; backward dx = dY W^T, dW = x^T dY, db = sum(dY, axis 0),
      * all three from the matmul and broadcast-add kernels. */
-    return tg_add(g, tg_matmul(g, x, W), b);
+    size_t mark = tg_graph_mark(g);
+    return all_or_nothing(g, mark, tg_add(g, tg_matmul(g, x, W), b));
 }
 
 /* ------------------------------------------------------ random numbers */
@@ -232,41 +258,103 @@ tg_status tg_net_get_grads(const tg_net *net, double *out)
 
 /* ------------------------------------------------------------ recording */
 
-tg_node tg_net_predict(tg_net *net, tg_node x)
+/* Check x (n x input) for fn; its rows into *n.  0 when it is not usable
+ * (the error recorded, or kept quiet for an empty handle after one). */
+static int check_input(tg_net *net, const char *fn, tg_node x, size_t *n)
 {
-    if (!net) return TG_NONE;
+    tg_graph *g = net->g;
+    if (tg__check(g, fn, "x", x) <= 0) return 0;
+    size_t c;
+    tg_shape(g, x, n, &c);
+    if (c != net->in) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: x is %zux%zu, the net takes %zu inputs", fn, *n, c, net->in);
+        return 0;
+    }
+    return 1;
+}
+
+/* Affine -> Relu -> Affine, without checks. */
+static tg_node scores(tg_net *net, tg_node x)
+{
     tg_graph *g = net->g;
     tg_node a1 = tg_affine(g, x, tg_find(g, "W1"), tg_find(g, "b1"));
     tg_node z1 = tg_relu(g, a1);
     return tg_affine(g, z1, tg_find(g, "W2"), tg_find(g, "b2"));
 }
 
+tg_node tg_net_predict(tg_net *net, tg_node x)
+{
+    size_t n;
+    if (!net || !check_input(net, "tg_net_predict", x, &n)) return TG_NONE;
+    size_t mark = tg_graph_mark(net->g);
+    return all_or_nothing(net->g, mark, scores(net, x));
+}
+
 tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t)
 {
-    if (!net) return TG_NONE;
-    return tg_softmax_cross_entropy(net->g, tg_net_predict(net, x), t);
+    const char *fn = "tg_net_loss";
+    size_t n;
+    if (!net || !check_input(net, fn, x, &n)) return TG_NONE;
+    tg_graph *g = net->g;
+    if (tg__check(g, fn, "t", t) <= 0) return TG_NONE;
+    size_t tr, tc;
+    tg_shape(g, t, &tr, &tc);
+    if (tr != n || tc != net->out) {
+        tg__fail(g, TG_ERR_SHAPE, "%s: t is %zux%zu, the scores are %zux%zu", fn, tr, tc, n, net->out);
+        return TG_NONE;
+    }
+    size_t mark = tg_graph_mark(g);
+    return all_or_nothing(g, mark, tg_softmax_cross_entropy(g, scores(net, x), t));
 }
 
 /* ------------------------------------------------------------ the batch */
 
-/* Make the batch slots n rows; their contents are left to the caller. */
+/* Record the two batch constants of n rows at the end of the tape. */
+static int record_slots(tg_net *net, size_t n)
+{
+    net->x = tg_tensor_const(net->g, n, net->in, NULL);
+    net->t = tg_tensor_const(net->g, n, net->out, NULL);
+    return !tg_is_none(net->x) && !tg_is_none(net->t);
+}
+
+/* Make the batch slots n rows; their contents are left to the caller.  A
+ * new size is all or nothing: the new slots are first recorded after the
+ * old ones, so that running out of memory leaves the old batch in place;
+ * once that worked, the storage exists for moving them down next to the
+ * parameters without allocating. */
 static tg_status make_batch(tg_net *net, const char *fn, size_t n)
 {
     tg_graph *g = net->g;
     if (tg_graph_status(g) != TG_OK) return tg_graph_status(g);
     if (n == 0) return tg__fail(g, TG_ERR_ARG, "%s: n is 0", fn);
     if (n == net->batch) return tg_graph_rewind(g, net->mark);
-    tg_graph_rewind(g, net->params_end);
-    net->batch = 0;
-    net->filled = false;
-    net->x = tg_tensor_const(g, n, net->in, NULL);
-    net->t = tg_tensor_const(g, n, net->out, NULL);
-    if (tg_graph_status(g) != TG_OK) {
+    size_t top = net->batch ? net->mark : net->params_end;
+    tg_node old_x = net->x, old_t = net->t;
+    tg_graph_rewind(g, top);
+    if (!record_slots(net, n)) {
+        tg_graph_rewind(g, top);
+        net->x = old_x;
+        net->t = old_t;
+        /* The error is this call's own (none stood when it began): restate
+         * it in the caller's terms. */
+        tg_status s = tg_graph_status(g);
+        char why[256];
+        snprintf(why, sizeof why, "%s", tg_graph_errmsg(g));
+        tg_graph_clear_error(g);
+        return tg__fail(g, s, "%s: no room for a batch of %zu rows (%s)", fn, n, why);
+    }
+    if (top != net->params_end) {
         tg_graph_rewind(g, net->params_end);
-        net->x = net->t = TG_NONE;
-        return tg_graph_status(g);
+        if (!record_slots(net, n)) {  /* cannot happen: the storage is there */
+            tg_graph_rewind(g, net->params_end);
+            net->x = net->t = TG_NONE;
+            net->batch = 0;
+            net->filled = false;
+            return tg_graph_status(g);
+        }
     }
     net->batch = n;
+    net->filled = false;
     net->mark = tg_graph_size(g);
     return TG_OK;
 }

@@ -335,6 +335,41 @@ START_TEST(no_allocation_after_first_step)
 }
 END_TEST
 
+/* An allocator that refuses any single request above a megabyte. */
+static void *small_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    return n > (1u << 20) ? NULL : realloc(p, n ? n : 1);
+}
+
+START_TEST(batch_resize_is_all_or_nothing)
+{
+    tg_allocator a = { small_realloc, count_free, NULL };
+    tiny d = make_tiny(16);
+    tg_net *net = tg_net_new_with(IN, HID, OUT, 1, &a);
+    ck_assert_ptr_nonnull(net);
+    tg_graph *g = tg_net_graph(net);
+    ck_assert_int_eq(tg_net_batch(net, d.x, d.t, ROWS), TG_OK);
+    double before[NP], after[NP];
+    ck_assert_int_eq(tg_net_gradient(net, NULL), TG_OK);
+    tg_net_get_grads(net, before);
+
+    /* 100000 rows of 5 inputs need 4 MB: refused, the old batch stays */
+    size_t size = tg_graph_size(g);
+    double *big = calloc(100000 * IN, sizeof *big);
+    ck_assert_int_eq(tg_net_batch(net, big, NULL, 100000), TG_ERR_NOMEM);
+    ck_assert_str_eq(tg_graph_errmsg(g), "tg_net_batch: no room for a batch of 100000 rows "
+                                         "(tg_tensor_const: out of memory for a 100000x5 tensor)");
+    ck_assert_uint_eq(tg_graph_size(g), size);
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_net_gradient(net, NULL), TG_OK);
+    tg_net_get_grads(net, after);
+    ck_assert_mem_eq(before, after, sizeof before);
+    free(big);
+    tg_net_free(net);
+}
+END_TEST
+
 START_TEST(accuracy_in_chunks)
 {
     /* 2500 images: two full blocks of 1000 and one of 500. */
@@ -405,9 +440,11 @@ START_TEST(errors)
     ck_assert_int_eq(tg_net_batch(net, d.x, d.t, ROWS), TG_OK);
     size_t mark = tg_graph_mark(g);
     tg_node t2 = tg_tensor_const(g, ROWS, 2, NULL);
+    size_t size = tg_graph_size(g);
     ck_assert(tg_is_none(tg_net_loss(net, tg_net_batch_x(net), t2)));
     ck_assert_int_eq(tg_graph_status(g), TG_ERR_SHAPE);
-    ck_assert_str_eq(tg_graph_errmsg(g), "tg_softmax_cross_entropy: logits are 6x3, onehot is 6x2");
+    ck_assert_str_eq(tg_graph_errmsg(g), "tg_net_loss: t is 6x2, the scores are 6x3");
+    ck_assert_uint_eq(tg_graph_size(g), size);  /* a failing layer records nothing */
 
     /* while an error stands, a training step refuses and changes nothing */
     double p0[NP], p1[NP];
@@ -424,7 +461,19 @@ START_TEST(errors)
     tg_node x = tg_tensor_const(g, 2, 3, NULL), W = tg_tensor_var(g, "W", 4, 5, NULL);
     tg_node b = tg_tensor_var(g, "b", 1, 5, NULL);
     ck_assert(tg_is_none(tg_affine(g, x, W, b)));
-    ck_assert_str_eq(tg_graph_errmsg(g), "tg_matmul: a is 2x3, b is 4x5");
+    ck_assert_str_eq(tg_graph_errmsg(g), "tg_affine: x is 2x3, W is 4x5");
+    tg_graph_clear_error(g);
+    tg_node W2 = tg_tensor_var(g, "W2b", 3, 5, NULL);
+    size = tg_graph_size(g);
+    ck_assert(tg_is_none(tg_affine(g, x, W2, tg_tensor_var(g, "b7", 1, 7, NULL))));
+    ck_assert_str_eq(tg_graph_errmsg(g), "tg_affine: x W is 2x5, b is 1x7");
+    ck_assert_uint_eq(tg_graph_size(g), size + 1);  /* only the b7 leaf */
+    tg_graph_clear_error(g);
+    ck_assert(tg_is_none(tg_net_predict(net, TG_NONE)));
+    ck_assert_str_eq(tg_graph_errmsg(g), "tg_net_predict: x is the empty handle");
+    tg_graph_clear_error(g);
+    ck_assert(tg_is_none(tg_net_predict(net, x)));
+    ck_assert_str_eq(tg_graph_errmsg(g), "tg_net_predict: x is 2x3, the net takes 5 inputs");
     tg_graph_clear_error(g);
     tg_graph_rewind(g, m2);
 
@@ -477,6 +526,7 @@ int main(void)
     tcase_add_test(tc, tiny_numerical_gradient);
     tcase_add_test(tc, train_step_is_sgd);
     tcase_add_test(tc, no_allocation_after_first_step);
+    tcase_add_test(tc, batch_resize_is_all_or_nothing);
     tcase_add_test(tc, accuracy_in_chunks);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, affine_values);
