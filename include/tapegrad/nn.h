@@ -51,7 +51,9 @@ extern "C" {
 /* ---------------------------------------------------------------- layers */
 
 /* Affine: x W + b, with x n x in, W in x out and b a 1 x out row that is
- * added to every row.  Records a matmul and an add. */
+ * added to every row.  Records a matmul and an add, or nothing: a bad
+ * handle or shape is an error in tg_affine's name ("tg_affine: x is 2x4,
+ * W is 3x10") and leaves the tape as it was. */
 tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b);
 
 /* ------------------------------------------------------ random numbers */
@@ -103,7 +105,8 @@ tg_status tg_net_get_params(const tg_net *net, double *out);
 tg_status tg_net_get_grads(const tg_net *net, double *out);
 
 /* ------------------------------------------- recording (section 5.7.2) */
-/* These record on tg_net_graph(net); the caller marks and rewinds. */
+/* These record on tg_net_graph(net); the caller marks and rewinds.  Like
+ * tg_affine they record all their nodes or none. */
 
 /* predict: the scores (n x output) of inputs x (n x input). */
 tg_node tg_net_predict(tg_net *net, tg_node x);
