@@ -100,8 +100,8 @@ static int grow_tape(tg_graph *g, size_t need)
     GROW(op, uint8_t)
     GROW(a, uint32_t)
     GROW(b, uint32_t)
-    if (!(p = tg__realloc(g, g->reached, (c / 64 + 1) * sizeof(uint64_t)))) return -1;
-    g->reached = p;
+    if (!(p = tg__realloc(g, g->touched, (c / 64 + 1) * sizeof(uint64_t)))) return -1;
+    g->touched = p;
     GROW(val, double)
     GROW(grad, double)
 #undef GROW
@@ -139,6 +139,7 @@ tg_graph *tg_graph_new_with(const tg_allocator *alloc)
     uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
     h ^= h >> 29;
     g->gen_base = ((uint32_t)(h >> 33) | 1u);  /* below 2^31: 2^31 rewinds before a wrap */
+    g->low_mark = UINT32_MAX;
     return g;
 }
 
@@ -151,7 +152,7 @@ void tg_graph_free(tg_graph *g)
     tg__free(g, g->a);
     tg__free(g, g->b);
     tg__free(g, g->rew);
-    tg__free(g, g->reached);
+    tg__free(g, g->touched);
     tg__free(g, g->val);
     tg__free(g, g->grad);
     tg__free(g, g->tens);
@@ -334,15 +335,17 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
     if (mark == g->n) return TG_OK;
     /* The one allocation a rewind may need comes first, so that a failure
      * leaves the graph untouched; a loop rewinding to one mark never grows it. */
-    if (tg__grow(g, (void **)&g->rew, &g->rew_cap, g->nrew + 1, sizeof *g->rew) != 0)
+    if (g->nrew == g->rew_cap &&
+        tg__grow(g, (void **)&g->rew, &g->rew_cap, g->nrew + 1, sizeof *g->rew) != 0)
         return tg__fail(g, TG_ERR_NOMEM, "tg_graph_rewind: out of memory");
-    tg__names_rewind(g, mark);
-    tg__groups_rewind(g, mark);
-    tg__tensor_rewind(g, mark);
+    if (g->names) tg__names_rewind(g, mark);
+    if (g->ngroups) tg__groups_rewind(g, mark);
+    if (g->ntens) tg__tensor_rewind(g, mark);
     while (g->nrew > 0 && g->rew[g->nrew - 1].mark >= mark) g->nrew--;
     g->rew[g->nrew].epoch = g->epoch;
     g->rew[g->nrew].mark = (uint32_t)mark;
     g->nrew++;
+    g->low_mark = g->rew[0].mark;
     g->n = mark;
     g->epoch++;
     if (g->dirty > mark) g->dirty = mark;

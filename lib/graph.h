@@ -52,11 +52,12 @@ struct tg_graph {
     uint8_t *op;
     uint32_t *a, *b;
     double *val, *grad;
-    uint64_t *reached;     /* backward: bit i set once an adjoint flows into node i */
+    uint64_t *touched;     /* backward: bit i set when a flow left node i's adjoint at 0 */
     uint32_t gen_base;     /* this graph's first generation, from its address */
     uint32_t epoch;        /* rewinds that dropped nodes; new nodes get gen_base + epoch */
     rewind_rec *rew;       /* the rewind stack, see rewind_rec */
     size_t nrew, rew_cap;
+    uint32_t low_mark;     /* the lowest mark ever rewound to (rew[0]), or UINT32_MAX */
     size_t dirty;          /* adjoints [0, dirty) may be non-zero */
     bool has_grads;        /* a backward has run since the last rewind below it */
     size_t stale_at;       /* 1 + node whose branch a replay flipped, or 0 */
@@ -104,10 +105,13 @@ static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
     }
     return tg__handle_old(g, id);
 }
-/* Whether h names a live node of g; the common case is one compare. */
+/* Whether h names a live node of g; the common cases are one compare:
+ * a node of this generation, or one below every mark ever rewound to
+ * (a network's parameters), which no rewind has dropped. */
 static inline bool tg__live(const tg_graph *g, tg_node h)
 {
     if (h.gen == g->gen_base + g->epoch) return h.id < g->n;
+    if (h.id < g->low_mark && h.gen - g->gen_base < g->epoch) return true;
     return tg__live_old(g, h);
 }
 /* Validate input `arg` of function `fn`: 1 live, 0 empty (no error

@@ -101,13 +101,15 @@ static inline void op_partials(tg_op op, double a, double b, double y,
         *da = pow_da(a, b); return;
     case OP_LOG:     /* d ln a/da = 1/a */
         *da = 1.0 / a; return;
-    case OP_TANH: {  /* d tanh/da = 1 - y^2 = 4e/(1+e)^2, e = exp(-2|a|): no cancellation */
+    case OP_TANH: {  /* d tanh/da = (1-y)(1+y); where |y| > 1/2 that cancels, so 4e/(1+e)^2, e = exp(-2|a|) */
+        if (fabs(y) <= 0.5) { *da = (1.0 - y) * (1.0 + y); return; }
         double e = exp(-2.0 * fabs(a));
         *da = 4.0 * e / ((1.0 + e) * (1.0 + e));
         return;
     }
-    case OP_SIGMOID: { /* d sig/da = y(1-y) = e/(1+e)^2, e = exp(-|a|): stays accurate where y rounds to 1 */
-        double e = exp(-fabs(a));
+    case OP_SIGMOID: { /* d sig/da = y(1-y): exact enough for a <= 0; for a > 0, where y rounds to 1, e/(1+e)^2, e = exp(-a) */
+        if (!(a > 0)) { *da = y * (1.0 - y); return; }
+        double e = exp(-a);
         *da = e / ((1.0 + e) * (1.0 + e));
         return;
     }

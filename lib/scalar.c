@@ -35,6 +35,14 @@ static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn
     return finish(g, fn, tg__push(g, fn, op, a.id, b.id, v));
 }
 
+/* tg__live's two common cases, with the graph's fields already loaded. */
+static inline __attribute__((always_inline)) bool
+fresh(const tg_graph *g, tg_node h, uint32_t gen, size_t n)
+{
+    return (h.gen == gen && h.id < n) ||
+           (h.id < g->low_mark && h.gen - g->gen_base < g->epoch);
+}
+
 /* The fast path, inlined into each builder with its op a constant: scalar
  * inputs recorded since the last rewind, room on the tape, no checking.
  * Recording is most of what a scalar program does, so it is kept to a few
@@ -46,7 +54,7 @@ record(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b, int arity)
         uint32_t gen = g->gen_base + g->epoch;
         size_t n = g->n;
         const uint8_t *ops = g->op;
-        if (a.gen == gen && b.gen == gen && a.id < n && b.id < n && n < g->cap &&
+        if (fresh(g, a, gen, n) && fresh(g, b, gen, n) && n < g->cap &&
             !op_is_tensor((tg_op)ops[a.id]) && !op_is_tensor((tg_op)ops[b.id]) &&
             !g->checking) {
             double *val = g->val;

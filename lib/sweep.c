@@ -6,31 +6,45 @@
 
 #include "graph.h"
 
+/* Which nodes the sweep visits.  A node off the path from out keeps a
+ * zero adjoint and is skipped, even where its local derivative is infinite
+ * (0 x inf would be NaN); on the path IEEE arithmetic is kept as it is.  An
+ * adjoint is non-zero only if something flowed into it, so the one case to
+ * record is an adjoint that is exactly zero after a contribution: its bit
+ * in `touched` is set then (rarely), and tensor nodes, whose adjoints live
+ * in the arenas, always get theirs. */
+static inline void touch(uint64_t *touched, uint32_t k)
+{
+    touched[k >> 6] |= 1ull << (k & 63);
+}
+
+static inline bool visited(const uint64_t *touched, const double *grad, uint32_t i)
+{
+    return grad[i] != 0.0 || (touched[i >> 6] >> (i & 63) & 1);
+}
+
 /* One reverse step of a scalar op; `op` is a literal at every call, so the
  * compiler folds op_partials down to that op's one or two lines. */
 static inline __attribute__((always_inline)) void
 back1(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val,
-      double *grad, uint64_t *reached)
+      double *grad, uint64_t *touched)
 {
     double da, db;
     uint32_t a = A[i];
     op_partials(op, val[a], val[B[i]], val[i], &da, &db);
-    grad[a] += grad[i] * da;
-    reached[a >> 6] |= 1ull << (a & 63);
+    if ((grad[a] += grad[i] * da) == 0.0) touch(touched, a);
 }
 
 static inline __attribute__((always_inline)) void
 back2(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val,
-      double *grad, uint64_t *reached)
+      double *grad, uint64_t *touched)
 {
     double da, db;
     uint32_t a = A[i], b = B[i];
     op_partials(op, val[a], val[b], val[i], &da, &db);
     double gi = grad[i];
-    grad[a] += gi * da;
-    grad[b] += gi * db;
-    reached[a >> 6] |= 1ull << (a & 63);
-    reached[b >> 6] |= 1ull << (b & 63);
+    if ((grad[a] += gi * da) == 0.0) touch(touched, a);
+    if ((grad[b] += gi * db) == 0.0) touch(touched, b);
 }
 
 static bool grad_nonfinite(const tg_graph *g, uint32_t i)
@@ -88,12 +102,8 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     g->dirty = out.id + 1;
     g->has_grads = true;
 
-    /* Only nodes that out depends on are swept: a node off the path keeps a
-     * zero adjoint even where its local derivative is infinite (0 x inf
-     * would be NaN).  On the path IEEE arithmetic is kept as it is. */
-    uint64_t *reached = g->reached;
-    memset(reached, 0, (out.id / 64 + 1) * sizeof *reached);
-    reached[out.id >> 6] |= 1ull << (out.id & 63);
+    uint64_t *touched = g->touched;
+    memset(touched, 0, (out.id / 64 + 1) * sizeof *touched);
 
     const uint8_t *op = g->op;
     const uint32_t *A = g->a, *B = g->b;
@@ -103,28 +113,26 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     grad[out.id] = 1.0;
 
     for (uint32_t i = out.id + 1; i-- > 0;) {
-        if (!(reached[i >> 6] >> (i & 63) & 1)) continue;
+        if (!visited(touched, grad, i)) continue;
         switch ((tg_op)op[i]) {
         case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
             continue;
-        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad, reached); break;
-        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad, reached); break;
-        case OP_POW:     back2(OP_POW, i, A, B, val, grad, reached); break;
-        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad, reached); break;
-        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad, reached); break;
-        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad, reached); break;
-        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad, reached); break;
-        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad, reached); break;
-        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad, reached); break;
-        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad, reached); break;
+        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad, touched); break;
+        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad, touched); break;
+        case OP_POW:     back2(OP_POW, i, A, B, val, grad, touched); break;
+        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad, touched); break;
+        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad, touched); break;
+        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad, touched); break;
+        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad, touched); break;
+        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad, touched); break;
+        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad, touched); break;
+        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad, touched); break;
         case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
-        case OP_SUM: case OP_MEAN: case OP_XENT: {
+        case OP_SUM: case OP_MEAN: case OP_XENT:
             tg__tensor_backward(g, i);
-            uint32_t a = A[i], b = op_arity[op[i]] == 2 ? B[i] : A[i];
-            reached[a >> 6] |= 1ull << (a & 63);
-            reached[b >> 6] |= 1ull << (b & 63);
+            touch(touched, A[i]);
+            if (op_arity[op[i]] == 2) touch(touched, B[i]);
             break;
-        }
         case OP_COUNT:
             break;
         }
