@@ -9,35 +9,13 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "file_error.h"
 #include "tapegrad/mnist.h"
 
 enum {
     IDX_IMAGES_MAGIC = 0x00000803,  /* unsigned bytes, 3 dimensions */
     IDX_LABELS_MAGIC = 0x00000801,  /* unsigned bytes, 1 dimension */
 };
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static tg_status set_error(tg_error *err, tg_status s, const char *fmt, ...)
-{
-    if (err) {
-        err->status = s;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
-static void clear_error(tg_error *err)
-{
-    if (err) {
-        err->status = TG_OK;
-        err->msg[0] = '\0';
-    }
-}
 
 /* Read up to n bytes; returns how many arrived before the end of the data
  * or an error (which the caller tells apart with stream_error). */
@@ -65,12 +43,12 @@ static tg_status stream_error(gzFile f, const char *path, tg_error *err)
     size_t plen = strlen(path);
     if (!strncmp(what, path, plen) && what[plen] == ':' && what[plen + 1] == ' ') what += plen + 2;
     if (code == Z_ERRNO)
-        return set_error(err, TG_ERR_IO, "%s: read error: %s", path, strerror(errno));
+        return tg__error_set(err, TG_ERR_IO, "%s: read error: %s", path, strerror(errno));
     if (code == Z_MEM_ERROR)
-        return set_error(err, TG_ERR_NOMEM, "%s: out of memory decompressing", path);
+        return tg__error_set(err, TG_ERR_NOMEM, "%s: out of memory decompressing", path);
     if (code == Z_BUF_ERROR)  /* zlib's "unexpected end of file" */
-        return set_error(err, TG_ERR_FORMAT, "%s: the gzip stream is cut short (%s)", path, what);
-    return set_error(err, TG_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, what);
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: the gzip stream is cut short (%s)", path, what);
+    return tg__error_set(err, TG_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, what);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -87,7 +65,7 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f)
-        return set_error(err, errno ? TG_ERR_IO : TG_ERR_NOMEM, "%s: cannot open: %s", path,
+        return tg__error_set(err, errno ? TG_ERR_IO : TG_ERR_NOMEM, "%s: cannot open: %s", path,
                          errno ? strerror(errno) : "out of memory");
     gzbuffer(f, 1u << 17);
 
@@ -102,7 +80,7 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
     if (got < 4 || (be32(head) == magic && got < head_len)) {
         s = stream_error(f, path, err);
         if (s == TG_OK)
-            s = set_error(err, TG_ERR_FORMAT, "%s: truncated header: %zu of %zu bytes", path, got,
+            s = tg__error_set(err, TG_ERR_FORMAT, "%s: truncated header: %zu of %zu bytes", path, got,
                           head_len);
         goto done;
     }
@@ -111,7 +89,7 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
         const char *hint = "";
         if (m == IDX_IMAGES_MAGIC) hint = " (this is an images file)";
         if (m == IDX_LABELS_MAGIC) hint = " (this is a labels file)";
-        s = set_error(err, TG_ERR_FORMAT,
+        s = tg__error_set(err, TG_ERR_FORMAT,
                       "%s: wrong magic number 0x%08x, expected 0x%08x (IDX unsigned bytes, %d %s)%s",
                       path, (unsigned)m, (unsigned)magic, ndims,
                       ndims == 1 ? "dimension" : "dimensions", hint);
@@ -122,11 +100,11 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
     for (int k = 0; k < ndims; k++) {
         uint32_t d = be32(head + 4 + 4 * k);
         if (d == 0) {
-            s = set_error(err, TG_ERR_FORMAT, "%s: the header's %s is 0", path, dim_names[k]);
+            s = tg__error_set(err, TG_ERR_FORMAT, "%s: the header's %s is 0", path, dim_names[k]);
             goto done;
         }
         if (total > SIZE_MAX / d) {
-            s = set_error(err, TG_ERR_FORMAT,
+            s = tg__error_set(err, TG_ERR_FORMAT,
                           "%s: the header's sizes multiply past what this machine can address",
                           path);
             goto done;
@@ -142,7 +120,7 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
     for (;;) {
         uint8_t *p = realloc(buf, cap);
         if (!p) {
-            s = set_error(err, TG_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
+            s = tg__error_set(err, TG_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
             goto done;
         }
         buf = p;
@@ -155,14 +133,14 @@ static tg_status read_idx(const char *path, uint32_t magic, int ndims,
     if (have < total) {
         s = stream_error(f, path, err);
         if (s == TG_OK)
-            s = set_error(err, TG_ERR_FORMAT,
+            s = tg__error_set(err, TG_ERR_FORMAT,
                           "%s: truncated: the header announces %zu bytes of data, the file holds %zu",
                           path, total, have);
         goto done;
     }
     uint8_t extra;
     if (read_some(f, &extra, 1) != 0) {
-        s = set_error(err, TG_ERR_FORMAT,
+        s = tg__error_set(err, TG_ERR_FORMAT,
                       "%s: trailing bytes after the %zu bytes of data its header announces", path,
                       total);
         goto done;
@@ -182,9 +160,9 @@ done:
 tg_status tg_mnist_read_set(const char *images_path, const char *labels_path,
                             tg_mnist_set *out, tg_error *err)
 {
-    clear_error(err);
+    tg__error_clear(err);
     if (!images_path || !labels_path || !out)
-        return set_error(err, TG_ERR_ARG, "tg_mnist_read_set: %s is NULL",
+        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_read_set: %s is NULL",
                          !images_path ? "images_path" : !labels_path ? "labels_path" : "out");
     size_t idim[3], ldim[3];
     uint8_t *images = NULL, *labels = NULL;
@@ -196,12 +174,12 @@ tg_status tg_mnist_read_set(const char *images_path, const char *labels_path,
         return s;
     }
     if (idim[0] != ldim[0]) {
-        s = set_error(err, TG_ERR_FORMAT, "%s: %zu labels, but %s holds %zu images", labels_path,
+        s = tg__error_set(err, TG_ERR_FORMAT, "%s: %zu labels, but %s holds %zu images", labels_path,
                       ldim[0], images_path, idim[0]);
     } else {
         for (size_t i = 0; i < ldim[0]; i++) {
             if (labels[i] >= TG_MNIST_CLASSES) {
-                s = set_error(err, TG_ERR_FORMAT, "%s: label %u at index %zu is outside 0-9",
+                s = tg__error_set(err, TG_ERR_FORMAT, "%s: label %u at index %zu is outside 0-9",
                               labels_path, (unsigned)labels[i], i);
                 break;
             }
@@ -240,19 +218,19 @@ static int data_path(char *buf, size_t len, const char *dir, const char *name)
 
 tg_status tg_mnist_load(const char *dir, tg_mnist *out, tg_error *err)
 {
-    clear_error(err);
+    tg__error_clear(err);
     if (!dir || !out)
-        return set_error(err, TG_ERR_ARG, "tg_mnist_load: %s is NULL", !dir ? "dir" : "out");
+        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: %s is NULL", !dir ? "dir" : "out");
     char ip[4096], lp[4096];
     tg_mnist d;
     memset(&d, 0, sizeof d);
     if (data_path(ip, sizeof ip, dir, TG_MNIST_TRAIN_IMAGES) || data_path(lp, sizeof lp, dir, TG_MNIST_TRAIN_LABELS))
-        return set_error(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
+        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
     tg_status s = tg_mnist_read_set(ip, lp, &d.train, err);
     if (s != TG_OK) return s;
     if (data_path(ip, sizeof ip, dir, TG_MNIST_TEST_IMAGES) || data_path(lp, sizeof lp, dir, TG_MNIST_TEST_LABELS)) {
         tg_mnist_set_free(&d.train);
-        return set_error(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
+        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
     }
     s = tg_mnist_read_set(ip, lp, &d.test, err);
     if (s != TG_OK) {
@@ -277,7 +255,7 @@ static tg_status found_at(const char *dir, char *found, size_t len, tg_error *er
 {
     size_t n = strlen(dir);
     if (n >= len)
-        return set_error(err, TG_ERR_ARG, "tg_mnist_find: %s does not fit in %zu bytes", dir, len);
+        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_find: %s does not fit in %zu bytes", dir, len);
     memcpy(found, dir, n + 1);
     return TG_OK;
 }
@@ -285,23 +263,23 @@ static tg_status found_at(const char *dir, char *found, size_t len, tg_error *er
 tg_status tg_mnist_find(const char *data_dir, const char *fallback_dir,
                         char *found, size_t len, tg_error *err)
 {
-    clear_error(err);
-    if (!found || len == 0) return set_error(err, TG_ERR_ARG, "tg_mnist_find: found is NULL or empty");
+    tg__error_clear(err);
+    if (!found || len == 0) return tg__error_set(err, TG_ERR_ARG, "tg_mnist_find: found is NULL or empty");
     if (data_dir) {
         if (has_data(data_dir)) return found_at(data_dir, found, len, err);
-        return set_error(err, TG_ERR_IO, "MNIST data not found in %s (given directory): no %s[.gz] there",
+        return tg__error_set(err, TG_ERR_IO, "MNIST data not found in %s (given directory): no %s[.gz] there",
                          data_dir, TG_MNIST_TRAIN_IMAGES);
     }
     const char *env = getenv("TAPEGRAD_MNIST");
     if (env && *env) {
         if (has_data(env)) return found_at(env, found, len, err);
-        return set_error(err, TG_ERR_IO, "MNIST data not found in %s ($TAPEGRAD_MNIST): no %s[.gz] there",
+        return tg__error_set(err, TG_ERR_IO, "MNIST data not found in %s ($TAPEGRAD_MNIST): no %s[.gz] there",
                          env, TG_MNIST_TRAIN_IMAGES);
     }
     const char *local = "../shared/data/mnist";
     if (has_data(local)) return found_at(local, found, len, err);
     if (fallback_dir && has_data(fallback_dir)) return found_at(fallback_dir, found, len, err);
-    return set_error(err, TG_ERR_IO,
+    return tg__error_set(err, TG_ERR_IO,
                      "MNIST data not found: looked for %s[.gz] in %s (relative to the current directory)%s%s; "
                      "$TAPEGRAD_MNIST is not set; pass the directory explicitly (--data DIR) or set TAPEGRAD_MNIST",
                      TG_MNIST_TRAIN_IMAGES, local, fallback_dir ? " and in " : "",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "file_error.h"
 #include "tapegrad/nn.h"
 
 static const unsigned char file_magic[8] = { 'T', 'G', 'N', 'E', 'T', 0, 0, 0 };
@@ -17,29 +18,6 @@ enum {
     HEADER_BYTES = 8 + 4 + 4 + TG_NET_NPARAMS * 8,  /* magic, version, count, shapes */
     CRC_BYTES = 4,
 };
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static tg_status set_error(tg_error *err, tg_status s, const char *fmt, ...)
-{
-    if (err) {
-        err->status = s;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
-static void clear_error(tg_error *err)
-{
-    if (err) {
-        err->status = TG_OK;
-        err->msg[0] = '\0';
-    }
-}
 
 /* ---------------------------------------------------- little-endian bytes */
 
@@ -87,9 +65,9 @@ static uint32_t crc_of(const unsigned char *p, size_t n)
 
 tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
 {
-    clear_error(err);
+    tg__error_clear(err);
     if (!net || !path)
-        return set_error(err, TG_ERR_ARG, "tg_net_save: %s is NULL", !net ? "net" : "path");
+        return tg__error_set(err, TG_ERR_ARG, "tg_net_save: %s is NULL", !net ? "net" : "path");
     const tg_graph *g = tg_net_graph(net);
     size_t count = tg_net_param_count(net);
     size_t total = HEADER_BYTES + 8 * count + CRC_BYTES;
@@ -98,7 +76,7 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
     if (!buf || !values) {
         free(buf);
         free(values);
-        return set_error(err, TG_ERR_NOMEM, "tg_net_save: out of memory for %zu bytes", total);
+        return tg__error_set(err, TG_ERR_NOMEM, "tg_net_save: out of memory for %zu bytes", total);
     }
     memcpy(buf, file_magic, sizeof file_magic);
     put_u32(buf + 8, FILE_VERSION);
@@ -113,7 +91,7 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
     if (s != TG_OK) {
         free(buf);
         free(values);
-        return set_error(err, s, "tg_net_save: cannot read the parameters: %s", tg_graph_errmsg(g));
+        return tg__error_set(err, s, "tg_net_save: cannot read the parameters: %s", tg_graph_errmsg(g));
     }
     for (size_t i = 0; i < count; i++) put_f64(buf + HEADER_BYTES + 8 * i, values[i]);
     free(values);
@@ -121,13 +99,13 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
 
     FILE *f = fopen(path, "wb");
     if (!f) {
-        s = set_error(err, TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        s = tg__error_set(err, TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     } else {
         size_t w = fwrite(buf, 1, total, f);
         int e = w == total ? 0 : errno;
         if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
         if (w != total || e)
-            s = set_error(err, TG_ERR_IO, "%s: write failed: %s", path, strerror(e ? e : EIO));
+            s = tg__error_set(err, TG_ERR_IO, "%s: write failed: %s", path, strerror(e ? e : EIO));
     }
     free(buf);
     return s;
@@ -141,13 +119,13 @@ static tg_status parse_header(const unsigned char *h, const char *path, size_t s
                               tg_error *err)
 {
     if (memcmp(h, file_magic, sizeof file_magic) != 0)
-        return set_error(err, TG_ERR_FORMAT, "%s: not a tapegrad network file (wrong magic)", path);
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: not a tapegrad network file (wrong magic)", path);
     uint32_t version = get_u32(h + 8), count = get_u32(h + 12);
     if (version != FILE_VERSION)
-        return set_error(err, TG_ERR_FORMAT, "%s: format version %u, this library reads %d", path,
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: format version %u, this library reads %d", path,
                          (unsigned)version, FILE_VERSION);
     if (count != TG_NET_NPARAMS)
-        return set_error(err, TG_ERR_FORMAT, "%s: %u parameters, a TwoLayerNet has %d", path,
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: %u parameters, a TwoLayerNet has %d", path,
                          (unsigned)count, TG_NET_NPARAMS);
     for (int k = 0; k < TG_NET_NPARAMS; k++) {
         shape[k][0] = get_u32(h + 16 + 8 * k);
@@ -156,7 +134,7 @@ static tg_status parse_header(const unsigned char *h, const char *path, size_t s
     if (shape[0][0] == 0 || shape[0][1] == 0 || shape[2][1] == 0 ||
         shape[1][0] != 1 || shape[1][1] != shape[0][1] ||
         shape[2][0] != shape[0][1] || shape[3][0] != 1 || shape[3][1] != shape[2][1])
-        return set_error(err, TG_ERR_FORMAT,
+        return tg__error_set(err, TG_ERR_FORMAT,
                          "%s: the shapes W1 %zux%zu, b1 %zux%zu, W2 %zux%zu, b2 %zux%zu do not make a "
                          "TwoLayerNet", path, shape[0][0], shape[0][1], shape[1][0], shape[1][1],
                          shape[2][0], shape[2][1], shape[3][0], shape[3][1]);
@@ -169,11 +147,11 @@ static tg_status read_header(FILE *f, const char *path, unsigned char h[HEADER_B
 {
     size_t got = fread(h, 1, HEADER_BYTES, f);
     if (got < HEADER_BYTES) {
-        if (ferror(f)) return set_error(err, TG_ERR_IO, "%s: read error: %s", path, strerror(errno));
+        if (ferror(f)) return tg__error_set(err, TG_ERR_IO, "%s: read error: %s", path, strerror(errno));
         if (got < sizeof file_magic || memcmp(h, file_magic, sizeof file_magic) != 0)
-            return set_error(err, TG_ERR_FORMAT, "%s: not a tapegrad network file (%s)", path,
+            return tg__error_set(err, TG_ERR_FORMAT, "%s: not a tapegrad network file (%s)", path,
                              got < sizeof file_magic ? "too short" : "wrong magic");
-        return set_error(err, TG_ERR_FORMAT, "%s: truncated: %zu bytes, the header alone is %d",
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: truncated: %zu bytes, the header alone is %d",
                          path, got, HEADER_BYTES);
     }
     return parse_header(h, path, shape, err);
@@ -182,10 +160,10 @@ static tg_status read_header(FILE *f, const char *path, unsigned char h[HEADER_B
 tg_status tg_net_file_sizes(const char *path, size_t *input, size_t *hidden, size_t *output,
                             tg_error *err)
 {
-    clear_error(err);
-    if (!path) return set_error(err, TG_ERR_ARG, "tg_net_file_sizes: path is NULL");
+    tg__error_clear(err);
+    if (!path) return tg__error_set(err, TG_ERR_ARG, "tg_net_file_sizes: path is NULL");
     FILE *f = fopen(path, "rb");
-    if (!f) return set_error(err, TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return tg__error_set(err, TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char h[HEADER_BYTES];
     size_t shape[TG_NET_NPARAMS][2];
     tg_status s = read_header(f, path, h, shape, err);
@@ -199,11 +177,11 @@ tg_status tg_net_file_sizes(const char *path, size_t *input, size_t *hidden, siz
 
 tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
 {
-    clear_error(err);
+    tg__error_clear(err);
     if (!net || !path)
-        return set_error(err, TG_ERR_ARG, "tg_net_load: %s is NULL", !net ? "net" : "path");
+        return tg__error_set(err, TG_ERR_ARG, "tg_net_load: %s is NULL", !net ? "net" : "path");
     FILE *f = fopen(path, "rb");
-    if (!f) return set_error(err, TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return tg__error_set(err, TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char h[HEADER_BYTES];
     size_t shape[TG_NET_NPARAMS][2];
     tg_status s = read_header(f, path, h, shape, err);
@@ -217,13 +195,13 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
     for (int k = 0; k < TG_NET_NPARAMS; k++) {
         if (shape[k][1] && shape[k][0] > SIZE_MAX / 16 / shape[k][1]) {
             fclose(f);
-            return set_error(err, TG_ERR_FORMAT, "%s: the header's shapes are too large", path);
+            return tg__error_set(err, TG_ERR_FORMAT, "%s: the header's shapes are too large", path);
         }
         count += shape[k][0] * shape[k][1];
     }
     if (count > (SIZE_MAX - HEADER_BYTES - CRC_BYTES) / 8) {
         fclose(f);
-        return set_error(err, TG_ERR_FORMAT, "%s: the header's shapes are too large", path);
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: the header's shapes are too large", path);
     }
     size_t total = HEADER_BYTES + 8 * count + CRC_BYTES;
 
@@ -238,7 +216,7 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
         if (!p) {
             free(buf);
             fclose(f);
-            return set_error(err, TG_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, want);
+            return tg__error_set(err, TG_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, want);
         }
         if (!buf) memcpy(p, h, HEADER_BYTES);
         buf = p;
@@ -249,12 +227,12 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
     int read_failed = ferror(f);
     fclose(f);
     if (read_failed)
-        s = set_error(err, TG_ERR_IO, "%s: read error", path);
+        s = tg__error_set(err, TG_ERR_IO, "%s: read error", path);
     else if (have < total)
-        s = set_error(err, TG_ERR_FORMAT, "%s: truncated: %zu bytes, its header announces %zu", path,
+        s = tg__error_set(err, TG_ERR_FORMAT, "%s: truncated: %zu bytes, its header announces %zu", path,
                       have, total);
     else if (have > total)
-        s = set_error(err, TG_ERR_FORMAT, "%s: trailing bytes after the %zu its header announces",
+        s = tg__error_set(err, TG_ERR_FORMAT, "%s: trailing bytes after the %zu its header announces",
                       path, total);
     if (s != TG_OK) {
         free(buf);
@@ -265,7 +243,7 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
     uint32_t computed = crc_of(buf, total - CRC_BYTES);
     if (stored != computed) {
         free(buf);
-        return set_error(err, TG_ERR_FORMAT,
+        return tg__error_set(err, TG_ERR_FORMAT,
                          "%s: checksum mismatch (stored 0x%08x, computed 0x%08x): the file is corrupted",
                          path, (unsigned)stored, (unsigned)computed);
     }
@@ -279,7 +257,7 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
         tg_shape(g, param[k], &rows, &cols);
         if (rows != shape[k][0] || cols != shape[k][1]) {
             free(buf);
-            return set_error(err, TG_ERR_SHAPE, "%s: %s is %zux%zu in the file but %zux%zu in the net",
+            return tg__error_set(err, TG_ERR_SHAPE, "%s: %s is %zux%zu in the file but %zux%zu in the net",
                              path, name, shape[k][0], shape[k][1], rows, cols);
         }
     }
@@ -287,7 +265,7 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
     double *values = malloc(count * sizeof *values);
     if (!values) {
         free(buf);
-        return set_error(err, TG_ERR_NOMEM, "%s: out of memory for %zu parameters", path, count);
+        return tg__error_set(err, TG_ERR_NOMEM, "%s: out of memory for %zu parameters", path, count);
     }
     for (size_t i = 0; i < count; i++) values[i] = get_f64(buf + HEADER_BYTES + 8 * i);
     free(buf);
@@ -299,6 +277,6 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
     }
     free(values);
     if (s != TG_OK)
-        return set_error(err, s, "tg_net_load: %s", tg_graph_errmsg(g));
+        return tg__error_set(err, s, "tg_net_load: %s", tg_graph_errmsg(g));
     return TG_OK;
 }
