@@ -49,7 +49,7 @@ static void usage(FILE *f)
         "  --n N        problem size of s2 and s4\n"
         "  --iters N    steps of s3, iterations of t1\n"
         "  --data DIR   MNIST directory (else $TAPEGRAD_MNIST, ../shared/data/mnist,\n"
-        "               /work/shared/data/mnist)\n");
+        "               then shared/data/mnist beside the source tree)\n");
 }
 
 static long parse_long(const char *flag, const char *s)
