@@ -348,6 +348,7 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
     g->low_mark = g->rew[0].mark;
     g->n = mark;
     g->epoch++;
+    if (g->gen_base + g->epoch == 0) g->epoch++;  /* generation 0 is the empty handle's */
     if (g->dirty > mark) g->dirty = mark;
     if (g->stale_at > mark) g->stale_at = 0;
     return TG_OK;

@@ -111,7 +111,7 @@ static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
 static inline bool tg__live(const tg_graph *g, tg_node h)
 {
     if (h.gen == g->gen_base + g->epoch) return h.id < g->n;
-    if (h.id < g->low_mark && h.gen - g->gen_base < g->epoch) return true;
+    if (h.gen != 0 && h.id < g->low_mark && h.gen - g->gen_base < g->epoch) return true;
     return tg__live_old(g, h);
 }
 /* Validate input `arg` of function `fn`: 1 live, 0 empty (no error

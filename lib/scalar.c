@@ -40,7 +40,7 @@ static inline __attribute__((always_inline)) bool
 fresh(const tg_graph *g, tg_node h, uint32_t gen, size_t n)
 {
     return (h.gen == gen && h.id < n) ||
-           (h.id < g->low_mark && h.gen - g->gen_base < g->epoch);
+           (h.gen != 0 && h.id < g->low_mark && h.gen - g->gen_base < g->epoch);
 }
 
 /* The fast path, inlined into each builder with its op a constant: scalar
