@@ -89,7 +89,8 @@ binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
     return record(g, fn, op, a, b, 2);
 }
 
-static tg_node leaf(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
+static __attribute__((noinline)) tg_node
+leaf_slow(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
 {
     if (!g) return TG_NONE;
     uint32_t id = tg__push(g, fn, op, 0, 0, value);
@@ -100,6 +101,26 @@ static tg_node leaf(tg_graph *g, const char *fn, tg_op op, const char *name, dou
     }
     if (g->checking) tg__check_finite(g, fn, id);
     return (tg_node){ id, g->gen_base + g->epoch };  /* a new node is of this generation */
+}
+
+/* An unnamed leaf with room on the tape: five stores. */
+static inline __attribute__((always_inline)) tg_node
+leaf(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
+{
+    if (__builtin_expect(g != NULL, 1) && !name && g->n < g->cap && !g->checking) {
+        uint32_t id = (uint32_t)g->n;
+        uint8_t *ops = g->op;
+        uint32_t *as = g->a, *bs = g->b;
+        double *vals = g->val, *grads = g->grad;
+        g->n = id + 1u;
+        as[id] = 0;
+        bs[id] = 0;
+        vals[id] = value;
+        grads[id] = 0.0;
+        ops[id] = (uint8_t)op;
+        return (tg_node){ id, g->gen_base + g->epoch };
+    }
+    return leaf_slow(g, fn, op, name, value);
 }
 
 tg_node tg_var(tg_graph *g, const char *name, double value)
