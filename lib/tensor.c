@@ -389,6 +389,9 @@ tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data)
     if (k < 0) return tg__classify(g, leaf);
     char d[96];
     tg_op op = (tg_op)g->op[leaf.id];
+    if (op == OP_VAR || op == OP_CONST)  /* a scalar where a tensor is required */
+        return tg__fail(g, TG_ERR_SHAPE, "%s: %s is a scalar; use tg_set_value", fn,
+                        tg__describe(g, leaf.id, d, sizeof d));
     if (op != OP_TVAR && op != OP_TCONST)
         return tg__fail(g, TG_ERR_ARG, "%s: %s is not a tensor variable or constant", fn,
                         tg__describe(g, leaf.id, d, sizeof d));

@@ -34,9 +34,10 @@ int       tg_is_tensor(const tg_graph *g, tg_node n);
 /* The shape; a scalar node is 1 x 1.  Error status on a bad handle. */
 tg_status tg_shape(const tg_graph *g, tg_node n, size_t *rows, size_t *cols);
 
-/* Values and gradients, row-major.  Get copies out rows*cols doubles; set
- * copies into a tensor variable or constant (takes effect on tg_forward,
- * or at once for the leaf itself). */
+/* Values and gradients, row-major.  Get copies out rows*cols doubles (one
+ * for a scalar node); set copies into a tensor variable or constant (takes
+ * effect on tg_forward, or at once for the leaf itself).  A scalar where a
+ * tensor is required, or the reverse, is TG_ERR_SHAPE. */
 tg_status tg_tensor_get(const tg_graph *g, tg_node n, double *out);
 tg_status tg_tensor_get_grad(const tg_graph *g, tg_node n, double *out);
 tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data);

@@ -348,9 +348,9 @@ static const row rows[] = {
      * one number"), so get on a scalar is not misuse. */
     { "tg_tensor_get", "n", c_tensor_get, V_T, CONST_STATUS(NA) },
     { "tg_tensor_get_grad", "n", c_tensor_get_grad, V_T, CONST_STATUS(NA) },
-    /* tensor.h does not say which status a scalar leaf gets here; the
-     * library gives TG_ERR_ARG ("not a tensor variable or constant"). */
-    { "tg_tensor_set", "leaf", c_tensor_set, V_T, RECORDING(NA, E(ERR_ARG, ERR_ARG)) },
+    /* A scalar where a tensor is required is a shape error, as the
+     * reverse is for tg_set_value. */
+    { "tg_tensor_set", "leaf", c_tensor_set, V_T, RECORDING(NA, E(ERR_SHAPE, ERR_SHAPE)) },
     /* Not const: records the bad handle like a builder, and a scalar
      * where storage was asked for is a shape error. */
     { "tg_tensor_data", "n", c_tensor_data, V_T, { [K_NULLG] = E(OK, OK), [K_NONE] = E(ERR_HANDLE, OK),

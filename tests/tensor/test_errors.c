@@ -187,8 +187,8 @@ START_TEST(handles_and_accessors)
     ck_assert_int_eq(tg_tensor_set(g, u, d), TG_ERR_ARG);
     ck_assert_graph_error(g, TG_ERR_ARG, "tg_tensor_set: node 2 (relu) is not a tensor variable or constant");
     tg_graph_clear_error(g);
-    ck_assert_int_eq(tg_tensor_set(g, s, d), TG_ERR_ARG);
-    ck_assert_graph_error(g, TG_ERR_ARG, "tg_tensor_set: node 0 's' (var) is not a tensor variable or constant");
+    ck_assert_int_eq(tg_tensor_set(g, s, d), TG_ERR_SHAPE);
+    ck_assert_graph_error(g, TG_ERR_SHAPE, "tg_tensor_set: node 0 's' (var) is a scalar; use tg_set_value");
     tg_graph_clear_error(g);
     ck_assert_int_eq(tg_tensor_set(g, t, NULL), TG_ERR_ARG);
     ck_assert_graph_error(g, TG_ERR_ARG, "tg_tensor_set: data is NULL");
