@@ -5,18 +5,27 @@
  * wrote, and nothing is recorded for it. */
 #include "graph.h"
 
+/* Handles and shapes are checked before anything is recorded, so a
+ * failure part way can only be memory. */
 static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
 {
     if (!g) return false;
     int ka = tg__check(g, fn, "a", a);
     int kb = tg__check(g, fn, "b", b);
-    return ka > 0 && kb > 0;
+    return ka > 0 && kb > 0 && tg__shapes_fit(g, fn, a.id, b.id);
 }
 
-/* All or nothing: a failure part way drops the nodes already recorded. */
-static tg_node done(tg_graph *g, size_t mark, tg_node y)
+/* All or nothing: a failure part way drops the nodes already recorded.  In
+ * checking mode a dropped node may have recorded a non-finite value first;
+ * the error that stands is then the memory failure that ended the call. */
+static tg_node done(tg_graph *g, const char *fn, size_t mark, tg_status before, tg_node y)
 {
-    if (tg_is_none(y)) tg__truncate(g, mark);
+    if (!tg_is_none(y)) return y;
+    tg__truncate(g, mark);
+    if (before == TG_OK && g->status == TG_ERR_DOMAIN) {
+        tg_graph_clear_error(g);
+        tg__fail(g, TG_ERR_NOMEM, "%s: out of memory", fn);
+    }
     return y;
 }
 
@@ -24,29 +33,33 @@ tg_node tg_neg(tg_graph *g, tg_node a)
 {
     if (!usable(g, "tg_neg", a, a)) return TG_NONE;
     size_t mark = g->n;
-    return done(g, mark, tg_mul(g, a, tg_const(g, -1.0)));
+    tg_status before = g->status;
+    return done(g, "tg_neg", mark, before, tg_mul(g, a, tg_const(g, -1.0)));
 }
 
 tg_node tg_sub(tg_graph *g, tg_node a, tg_node b)
 {
     if (!usable(g, "tg_sub", a, b)) return TG_NONE;
     size_t mark = g->n;
-    return done(g, mark, tg_add(g, a, tg_neg(g, b)));
+    tg_status before = g->status;
+    return done(g, "tg_sub", mark, before, tg_add(g, a, tg_neg(g, b)));
 }
 
 tg_node tg_div(tg_graph *g, tg_node a, tg_node b)
 {
     if (!usable(g, "tg_div", a, b)) return TG_NONE;
     size_t mark = g->n;
-    return done(g, mark, tg_mul(g, a, tg_recip(g, b)));
+    tg_status before = g->status;
+    return done(g, "tg_div", mark, before, tg_mul(g, a, tg_recip(g, b)));
 }
 
 tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a)
 {
     if (!usable(g, "tg_sigmoid_decomposed", a, a)) return TG_NONE;
     size_t mark = g->n;
+    tg_status before = g->status;
     tg_node t = tg_mul(g, a, tg_const(g, -1.0));
     tg_node e = tg_exp(g, t);
     tg_node s = tg_add(g, e, tg_const(g, 1.0));
-    return done(g, mark, tg_recip(g, s));
+    return done(g, "tg_sigmoid_decomposed", mark, before, tg_recip(g, s));
 }

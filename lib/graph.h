@@ -164,6 +164,8 @@ static inline tensor_rec *tg__trec(const tg_graph *g, uint32_t id)
 /* Record an elementwise op on tensor operands (b unused for unary). */
 tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a);
 tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b);
+/* Whether a and b broadcast together; records TG_ERR_SHAPE when not. */
+bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b);
 /* Kernels for the sweeps (tensor_kernels.c). */
 /* Recompute node id; false when a recorded branch (relu) flipped. */
 bool tg__tensor_forward(tg_graph *g, uint32_t id);

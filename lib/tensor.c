@@ -201,15 +201,24 @@ static bool broadcast(size_t x, size_t y, size_t *out)
     return true;
 }
 
-tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b)
+bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b)
 {
     size_t ra, ca, rb, cb, rows, cols;
     shape_of(g, a, &ra, &ca);
     shape_of(g, b, &rb, &cb);
-    if (!broadcast(ra, rb, &rows) || !broadcast(ca, cb, &cols)) {
-        tg__fail(g, TG_ERR_SHAPE, "%s: a is %zux%zu, b is %zux%zu", fn, ra, ca, rb, cb);
-        return TG_NONE;
-    }
+    if (broadcast(ra, rb, &rows) && broadcast(ca, cb, &cols)) return true;
+    tg__fail(g, TG_ERR_SHAPE, "%s: a is %zux%zu, b is %zux%zu", fn, ra, ca, rb, cb);
+    return false;
+}
+
+tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b)
+{
+    size_t ra, ca, rb, cb, rows = 0, cols = 0;
+    if (!tg__shapes_fit(g, fn, a, b)) return TG_NONE;
+    shape_of(g, a, &ra, &ca);
+    shape_of(g, b, &rb, &cb);
+    broadcast(ra, rb, &rows);
+    broadcast(ca, cb, &cols);
     if (!dims_ok(g, fn, TG_ERR_SHAPE, rows, cols)) return TG_NONE;
     uint32_t id = tensor_node(g, fn, OP_TBINARY, a, b, rows, cols, (uint32_t)elem, 0);
     if (id == UINT32_MAX) return TG_NONE;

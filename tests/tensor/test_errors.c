@@ -36,8 +36,8 @@ START_TEST(shape_messages)
         { "tg_matmul_ex: a is 100x784, b^T is 50x784", TG_ERR_SHAPE },
         { "tg_matmul_ex: flags 0x4 has bits other than TG_TRANS_A and TG_TRANS_B", TG_ERR_ARG },
         { "tg_softmax_cross_entropy: logits are 100x10, onehot is 100x9", TG_ERR_SHAPE },
-        /* sub is composed as a + b*-1: the primitive that refuses names itself */
-        { "tg_add: a is 3x1, b is 2x1", TG_ERR_SHAPE },
+        /* sub is composed as a + b*-1, but checks the shapes first and names itself */
+        { "tg_sub: a is 3x1, b is 2x1", TG_ERR_SHAPE },
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
         tg_graph *g = tg_graph_new();
