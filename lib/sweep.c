@@ -72,6 +72,48 @@ static uint32_t bad_input(const tg_graph *g, uint32_t i)
     return UINT32_MAX;
 }
 
+/* The reverse loop from node `from` down to 0.  Instantiated twice, with
+ * checking a constant, so the plain sweep carries no test for it.  Returns
+ * UINT32_MAX, or in checking mode the node whose step made the gradient of
+ * *bad non-finite. */
+static inline __attribute__((always_inline)) uint32_t
+sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
+{
+    const uint8_t *op = g->op;
+    const uint32_t *A = g->a, *B = g->b;
+    const double *val = g->val;
+    double *grad = g->grad;
+    uint64_t *touched = g->touched;
+
+    for (uint32_t i = from + 1; i-- > 0;) {
+        if (!visited(touched, grad, i)) continue;
+        switch ((tg_op)op[i]) {
+        case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
+            continue;
+        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad, touched); break;
+        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad, touched); break;
+        case OP_POW:     back2(OP_POW, i, A, B, val, grad, touched); break;
+        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad, touched); break;
+        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad, touched); break;
+        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad, touched); break;
+        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad, touched); break;
+        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad, touched); break;
+        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad, touched); break;
+        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad, touched); break;
+        case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
+        case OP_SUM: case OP_MEAN: case OP_XENT:
+            tg__tensor_backward(g, i);
+            touch(touched, A[i]);
+            if (op_arity[op[i]] == 2) touch(touched, B[i]);
+            break;
+        case OP_COUNT:
+            break;
+        }
+        if (checking && (*bad = bad_input(g, i)) != UINT32_MAX) return i;
+    }
+    return UINT32_MAX;
+}
+
 tg_status tg_backward(tg_graph *g, tg_node out)
 {
     if (!g) return TG_ERR_ARG;
@@ -102,48 +144,18 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     g->dirty = out.id + 1;
     g->has_grads = true;
 
+    /* A word per 64 nodes; a small graph clears it without a call. */
     uint64_t *touched = g->touched;
-    memset(touched, 0, (out.id / 64 + 1) * sizeof *touched);
+    size_t words = out.id / 64 + 1;
+    if (words <= 4) for (size_t w = 0; w < words; w++) touched[w] = 0;
+    else memset(touched, 0, words * sizeof *touched);
+    g->grad[out.id] = 1.0;
 
-    const uint8_t *op = g->op;
-    const uint32_t *A = g->a, *B = g->b;
-    const double *val = g->val;
-    double *grad = g->grad;
-    const bool checking = g->checking;
-    grad[out.id] = 1.0;
-
-    for (uint32_t i = out.id + 1; i-- > 0;) {
-        if (!visited(touched, grad, i)) continue;
-        switch ((tg_op)op[i]) {
-        case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
-            continue;
-        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad, touched); break;
-        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad, touched); break;
-        case OP_POW:     back2(OP_POW, i, A, B, val, grad, touched); break;
-        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad, touched); break;
-        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad, touched); break;
-        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad, touched); break;
-        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad, touched); break;
-        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad, touched); break;
-        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad, touched); break;
-        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad, touched); break;
-        case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
-        case OP_SUM: case OP_MEAN: case OP_XENT:
-            tg__tensor_backward(g, i);
-            touch(touched, A[i]);
-            if (op_arity[op[i]] == 2) touch(touched, B[i]);
-            break;
-        case OP_COUNT:
-            break;
-        }
-        if (checking) {
-            uint32_t bad = bad_input(g, i);
-            if (bad != UINT32_MAX)
-                return tg__fail(g, TG_ERR_DOMAIN,
-                                "tg_backward: %s made the gradient of %s non-finite",
-                                tg__describe(g, i, d, sizeof d), tg__describe(g, bad, d2, sizeof d2));
-        }
-    }
+    uint32_t bad = UINT32_MAX;
+    uint32_t at = g->checking ? sweep(g, out.id, true, &bad) : sweep(g, out.id, false, &bad);
+    if (at != UINT32_MAX)
+        return tg__fail(g, TG_ERR_DOMAIN, "tg_backward: %s made the gradient of %s non-finite",
+                        tg__describe(g, at, d, sizeof d), tg__describe(g, bad, d2, sizeof d2));
     return TG_OK;
 }
 
