@@ -58,6 +58,12 @@ static void std_free(void *ctx, void *p)
     free(p);
 }
 
+tg_allocator tg__std_allocator(void)
+{
+    tg_allocator mem = { std_realloc, std_free, NULL };
+    return mem;
+}
+
 void *tg__realloc(tg_graph *g, void *p, size_t size)
 {
     return g->mem.realloc(g->mem.ctx, p, size);
@@ -125,7 +131,7 @@ tg_graph *tg_graph_new(void)
 
 tg_graph *tg_graph_new_with(const tg_allocator *alloc)
 {
-    tg_allocator mem = { std_realloc, std_free, NULL };
+    tg_allocator mem = tg__std_allocator();
     if (alloc) {
         if (!alloc->realloc || !alloc->free) return NULL;
         mem = *alloc;

@@ -79,6 +79,7 @@ struct tg_graph {
 };
 
 /* ----- memory through the graph's allocator */
+tg_allocator tg__std_allocator(void);  /* the C library's */
 void *tg__realloc(tg_graph *g, void *p, size_t size);
 void  tg__free(tg_graph *g, void *p);
 /* Grow *arr (of elem-size items, *cap of them) to hold need; 0 or -1. */

@@ -117,18 +117,6 @@ struct tg_net {
     size_t mark;              /* tape size after the batch: each step rewinds here */
 };
 
-static void *std_realloc(void *ctx, void *p, size_t size)
-{
-    (void)ctx;
-    return realloc(p, size ? size : 1);
-}
-
-static void std_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 const char *tg_net_param_name(int k)
 {
     return k >= 0 && k < TG_NET_NPARAMS ? param_names[k] : NULL;
@@ -193,7 +181,7 @@ tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t see
 {
     if (!input || !hidden || !output) return NULL;
     if (hidden > SIZE_MAX / input || output > SIZE_MAX / hidden) return NULL;
-    tg_allocator mem = { std_realloc, std_free, NULL };
+    tg_allocator mem = tg__std_allocator();
     if (alloc) {
         if (!alloc->realloc || !alloc->free) return NULL;
         mem = *alloc;
