@@ -125,7 +125,8 @@ tg_node tg_add(tg_graph *g, tg_node a, tg_node b);       /* primitive */
 tg_node tg_mul(tg_graph *g, tg_node a, tg_node b);       /* primitive */
 tg_node tg_exp(tg_graph *g, tg_node a);                  /* primitive */
 tg_node tg_recip(tg_graph *g, tg_node a);                /* primitive: 1/a */
-tg_node tg_pow(tg_graph *g, tg_node a, tg_node b);       /* primitive: a^b, both differentiable */
+tg_node tg_pow(tg_graph *g, tg_node a, tg_node b);       /* primitive: a^b, both differentiable;
+                                                            d/db = a^b ln a: NaN for a < 0, 0 at a = 0 < b */
 tg_node tg_powc(tg_graph *g, tg_node a, double k);       /* a^k, k constant */
 tg_node tg_log(tg_graph *g, tg_node a);                  /* fused: natural log */
 tg_node tg_tanh(tg_graph *g, tg_node a);                 /* fused */
