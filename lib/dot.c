@@ -110,7 +110,7 @@ static void write_node(FILE *f, const tg_graph *g, uint32_t id, unsigned depth)
         else fputs(op == OP_VAR ? "var" : "tensor", f);
         fputs("</b><br/>", f);
         put_payload(f, g, id);
-        if (g->has_grads && op == OP_VAR && id < g->dirty) put_grad_line(f, g->grad[id]);
+        if (op == OP_VAR && id < g->dirty) put_grad_line(f, g->grad[id]);
         fputs(">", f);
         break;
     case OP_CONST: case OP_TCONST:
@@ -199,7 +199,7 @@ static void write_edge(FILE *f, const tg_graph *g, uint32_t in, uint32_t id, int
 {
     fprintf(f, "  n%u -> n%u [label=<", (unsigned)in, (unsigned)id);
     put_payload(f, g, in);
-    if (g->has_grads && partials && id < g->dirty)
+    if (partials && id < g->dirty)
         put_grad_line(f, g->grad[id] * partials[k]);
     fputs(">];\n", f);
 }
@@ -226,7 +226,7 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
           "  rankdir=LR;\n"
           "  node [fontname=\"Helvetica\", fontsize=12];\n"
           "  edge [fontname=\"Helvetica\", fontsize=11, arrowsize=0.7];\n", f);
-    if (g->has_grads)
+    if (g->dirty > 0)  /* a backward has left gradients */
         fputs("  labelloc=b; fontname=\"Helvetica\"; fontsize=10;\n"
               "  label=<value forward, <font color=\"" GRAD_COLOR "\">gradient of the output "
               "backward</font>>;\n", f);
@@ -250,7 +250,7 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
         fprintf(f, "  out%u [shape=point, style=invis];\n", (unsigned)id);
         fprintf(f, "  n%u -> out%u [label=<", (unsigned)id, (unsigned)id);
         put_payload(f, g, id);
-        if (g->has_grads && !tg__is_tensor(g, id) && id < g->dirty) put_grad_line(f, g->grad[id]);
+        if (!tg__is_tensor(g, id) && id < g->dirty) put_grad_line(f, g->grad[id]);
         fputs(">];\n", f);
     }
     fputs("}\n", f);

@@ -115,8 +115,8 @@ static int grow_tape(tg_graph *g, size_t need)
     return 0;
 }
 
-/* op, two inputs, value, adjoint, and one bit of the backward's reach
- * mask, rounded up to whole bytes. */
+/* op, two inputs, value, adjoint, and the backward's one "touched" bit,
+ * rounded up to whole bytes. */
 size_t tg_graph_bytes_per_node(void)
 {
     return sizeof(uint8_t) + 2 * sizeof(uint32_t) + 2 * sizeof(double) + 1;
@@ -306,9 +306,9 @@ bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id)
 void tg__truncate(tg_graph *g, size_t mark)
 {
     if (mark >= g->n) return;
-    tg__names_rewind(g, mark);
-    tg__groups_rewind(g, mark);
-    tg__tensor_rewind(g, mark);
+    if (g->names) tg__names_rewind(g, mark);
+    if (g->ngroups) tg__groups_rewind(g, mark);
+    if (g->ntens) tg__tensor_rewind(g, mark);
     g->n = mark;
     if (g->dirty > mark) g->dirty = mark;
     if (g->stale_at > mark) g->stale_at = 0;
@@ -344,18 +344,14 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
     if (g->nrew == g->rew_cap &&
         tg__grow(g, (void **)&g->rew, &g->rew_cap, g->nrew + 1, sizeof *g->rew) != 0)
         return tg__fail(g, TG_ERR_NOMEM, "tg_graph_rewind: out of memory");
-    if (g->names) tg__names_rewind(g, mark);
-    if (g->ngroups) tg__groups_rewind(g, mark);
-    if (g->ntens) tg__tensor_rewind(g, mark);
+    tg__truncate(g, mark);
+    /* Handles may have escaped: the dropped nodes' generation ends here. */
     while (g->nrew > 0 && g->rew[g->nrew - 1].mark >= mark) g->nrew--;
     g->rew[g->nrew].epoch = g->epoch;
     g->rew[g->nrew].mark = (uint32_t)mark;
     g->nrew++;
     g->low_mark = g->rew[0].mark;
-    g->n = mark;
     g->epoch++;
     if (g->gen_base + g->epoch == 0) g->epoch++;  /* generation 0 is the empty handle's */
-    if (g->dirty > mark) g->dirty = mark;
-    if (g->stale_at > mark) g->stale_at = 0;
     return TG_OK;
 }

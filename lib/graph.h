@@ -58,8 +58,7 @@ struct tg_graph {
     rewind_rec *rew;       /* the rewind stack, see rewind_rec */
     size_t nrew, rew_cap;
     uint32_t low_mark;     /* the lowest mark ever rewound to (rew[0]), or UINT32_MAX */
-    size_t dirty;          /* adjoints [0, dirty) may be non-zero */
-    bool has_grads;        /* a backward has run since the last rewind below it */
+    size_t dirty;          /* adjoints [0, dirty) may be non-zero: those a backward left */
     size_t stale_at;       /* 1 + node whose branch a replay flipped, or 0 */
 
     /* tensors: records in node order, element storage in two arenas */
@@ -106,17 +105,21 @@ static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
     }
     return tg__handle_old(g, id);
 }
-/* Whether h names a live node of g; the common cases are one compare:
- * a node of this generation, or one below every mark ever rewound to
- * (a network's parameters), which no rewind has dropped. */
+/* tg__live's common cases, a compare or two and no call: a node of this
+ * generation, or one below every mark ever rewound to (a network's
+ * parameters), which no rewind has dropped.  false means "ask tg__live". */
+static inline bool tg__live_fast(const tg_graph *g, tg_node h)
+{
+    return (h.gen == g->gen_base + g->epoch && h.id < g->n) ||
+           (h.gen != 0 && h.id < g->low_mark && h.gen - g->gen_base < g->epoch);
+}
+/* Whether h names a live node of g. */
 static inline bool tg__live(const tg_graph *g, tg_node h)
 {
-    if (h.gen == g->gen_base + g->epoch) return h.id < g->n;
-    if (h.gen != 0 && h.id < g->low_mark && h.gen - g->gen_base < g->epoch) return true;
-    return tg__live_old(g, h);
+    return tg__live_fast(g, h) || tg__live_old(g, h);
 }
-/* Validate input `arg` of function `fn`: 1 live, 0 empty (no error
- * recorded), -1 invalid (error recorded). */
+/* Validate input `arg` of function `fn`: 1 live, 0 empty (TG_ERR_HANDLE
+ * recorded unless an error stands already), -1 invalid (error recorded). */
 int tg__check_slow(tg_graph *g, const char *fn, const char *arg, tg_node h);
 static inline int tg__check(tg_graph *g, const char *fn, const char *arg, tg_node h)
 {
@@ -131,7 +134,7 @@ tg_status tg__classify(const tg_graph *g, tg_node h);
 int tg__grow_tape(tg_graph *g, const char *fn);
 static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
 {
-    if (g->n == g->cap && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
+    if (__builtin_expect(g->n == g->cap, 0) && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
     /* Load everything first: a store through op[] (a char type) would
      * otherwise make the compiler reload each field of g. */
     uint32_t id = (uint32_t)g->n;

@@ -12,15 +12,20 @@ static tg_node finish(tg_graph *g, const char *fn, uint32_t id)
     return tg__handle(g, id);
 }
 
-/* The general paths: any handle, tensors, errors, growth, checking. */
+/* The b slot of a new node: relu keeps there the side of 0 it was
+ * recorded on (graph.h); other ops their second input. */
+static inline uint32_t b_slot(const tg_graph *g, tg_op op, uint32_t a, uint32_t b)
+{
+    return op == OP_RELU && !(g->val[a] > 0) ? (uint32_t)g->n : b;
+}
+
+/* The general paths: tensors, errors, checking. */
 static __attribute__((noinline)) tg_node unary_slow(tg_graph *g, const char *fn, tg_op op, tg_node a)
 {
     if (!g || tg__check(g, fn, "a", a) <= 0) return TG_NONE;
     if (tg__is_tensor(g, a.id)) return tg__tensor_unary(g, fn, op, a.id);
     double v = op_value(op, g->val[a.id], 0.0);
-    uint32_t b = a.id;
-    if (op == OP_RELU && !(g->val[a.id] > 0)) b = (uint32_t)g->n;  /* see graph.h */
-    return finish(g, fn, tg__push(g, fn, op, a.id, b, v));
+    return finish(g, fn, tg__push(g, fn, op, a.id, b_slot(g, op, a.id, a.id), v));
 }
 
 static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
@@ -35,44 +40,19 @@ static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn
     return finish(g, fn, tg__push(g, fn, op, a.id, b.id, v));
 }
 
-/* tg__live's two common cases, with the graph's fields already loaded. */
-static inline __attribute__((always_inline)) bool
-fresh(const tg_graph *g, tg_node h, uint32_t gen, size_t n)
-{
-    return (h.gen == gen && h.id < n) ||
-           (h.gen != 0 && h.id < g->low_mark && h.gen - g->gen_base < g->epoch);
-}
-
-/* The fast path, inlined into each builder with its op a constant: scalar
- * inputs recorded since the last rewind, room on the tape, no checking.
- * Recording is most of what a scalar program does, so it is kept to a few
- * loads, one op and five stores. */
+/* The fast path, inlined into each builder with its op a constant: live
+ * scalar inputs, no checking, room on the tape.  Recording is most of what a scalar program
+ * does, so it is kept to a few loads, one op and tg__push's five stores. */
 static inline __attribute__((always_inline)) tg_node
 record(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b, int arity)
 {
-    if (__builtin_expect(g != NULL, 1)) {
-        uint32_t gen = g->gen_base + g->epoch;
-        size_t n = g->n;
-        const uint8_t *ops = g->op;
-        if (fresh(g, a, gen, n) && fresh(g, b, gen, n) && n < g->cap &&
-            !op_is_tensor((tg_op)ops[a.id]) && !op_is_tensor((tg_op)ops[b.id]) &&
-            !g->checking) {
-            double *val = g->val;
-            double v = op_value(op, val[a.id], val[b.id]);
-            uint32_t bslot = b.id;
-            if (op == OP_RELU && !(val[a.id] > 0)) bslot = (uint32_t)n;  /* see graph.h */
-            uint32_t id = (uint32_t)n;
-            uint8_t *opw = g->op;
-            uint32_t *as = g->a, *bs = g->b;
-            double *grads = g->grad;
-            g->n = n + 1;
-            as[id] = a.id;
-            bs[id] = bslot;
-            val[id] = v;
-            grads[id] = 0.0;
-            opw[id] = (uint8_t)op;
-            return (tg_node){ id, gen };
-        }
+    if (__builtin_expect(g != NULL, 1) && tg__live_fast(g, a) && tg__live_fast(g, b) &&
+        !tg__is_tensor(g, a.id) && !tg__is_tensor(g, b.id) && !g->checking && g->n < g->cap) {
+        uint32_t gen = g->gen_base + g->epoch;  /* read before the stores: see tg__push */
+        double v = op_value(op, g->val[a.id], g->val[b.id]);
+        uint32_t id = tg__push(g, fn, op, a.id, b_slot(g, op, a.id, b.id), v);
+        if (id == UINT32_MAX) return TG_NONE;
+        return (tg_node){ id, gen };  /* a new node is of this generation */
     }
     return arity == 1 ? unary_slow(g, fn, op, a) : binary_slow(g, fn, op, a, b);
 }
@@ -89,38 +69,27 @@ binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
     return record(g, fn, op, a, b, 2);
 }
 
+/* A leaf just pushed as node id: its name, and checking mode. */
 static __attribute__((noinline)) tg_node
-leaf_slow(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
+leaf_finish(tg_graph *g, const char *fn, const char *name, uint32_t id, uint32_t gen)
 {
-    if (!g) return TG_NONE;
-    uint32_t id = tg__push(g, fn, op, 0, 0, value);
-    if (id == UINT32_MAX) return TG_NONE;
     if (name && tg__name_add(g, fn, name, id) != TG_OK) {
         g->n--;  /* never handed out: the graph is as before the call */
         return TG_NONE;
     }
     if (g->checking) tg__check_finite(g, fn, id);
-    return (tg_node){ id, g->gen_base + g->epoch };  /* a new node is of this generation */
+    return (tg_node){ id, gen };
 }
 
-/* An unnamed leaf with room on the tape: five stores. */
 static inline __attribute__((always_inline)) tg_node
 leaf(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
 {
-    if (__builtin_expect(g != NULL, 1) && !name && g->n < g->cap && !g->checking) {
-        uint32_t id = (uint32_t)g->n;
-        uint8_t *ops = g->op;
-        uint32_t *as = g->a, *bs = g->b;
-        double *vals = g->val, *grads = g->grad;
-        g->n = id + 1u;
-        as[id] = 0;
-        bs[id] = 0;
-        vals[id] = value;
-        grads[id] = 0.0;
-        ops[id] = (uint8_t)op;
-        return (tg_node){ id, g->gen_base + g->epoch };
-    }
-    return leaf_slow(g, fn, op, name, value);
+    if (!g) return TG_NONE;
+    uint32_t gen = g->gen_base + g->epoch;  /* read before the stores: see tg__push */
+    uint32_t id = tg__push(g, fn, op, 0, 0, value);
+    if (id == UINT32_MAX) return TG_NONE;
+    if (__builtin_expect(name != NULL || g->checking, 0)) return leaf_finish(g, fn, name, id, gen);
+    return (tg_node){ id, gen };
 }
 
 tg_node tg_var(tg_graph *g, const char *name, double value)

@@ -142,7 +142,6 @@ tg_status tg_backward(tg_graph *g, tg_node out)
         }
     }
     g->dirty = out.id + 1;
-    g->has_grads = true;
 
     /* A word per 64 nodes; a small graph clears it without a call. */
     uint64_t *touched = g->touched;
