@@ -1,4 +1,5 @@
 /* The graph: storage, handles, errors, mark and rewind. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,10 +294,19 @@ int tg__grow_tape(tg_graph *g, const char *fn)
     return -1;
 }
 
+bool tg__nonfinite(const tg_graph *g, uint32_t id, bool grads)
+{
+    if (!tg__is_tensor(g, id)) return !isfinite(grads ? g->grad[id] : g->val[id]);
+    const tensor_rec *r = tg__trec(g, id);
+    const double *x = (grads ? g->tgrad : g->tval) + r->off;
+    for (size_t k = 0, n = (size_t)r->rows * r->cols; k < n; k++)
+        if (!isfinite(x[k])) return true;
+    return false;
+}
+
 bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id)
 {
-    bool bad = tg__is_tensor(g, id) ? tg__tensor_nonfinite(g, id) : !isfinite(g->val[id]);
-    if (!bad) return true;
+    if (!tg__nonfinite(g, id, false)) return true;
     char d[96];
     tg__fail(g, TG_ERR_DOMAIN, "%s: %s produced a non-finite value", fn,
              tg__describe(g, id, d, sizeof d));

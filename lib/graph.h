@@ -152,6 +152,9 @@ static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t 
 /* Drop nodes [mark, n) that were never handed out (a composed op that
  * failed part way): no generation changes and nothing is allocated. */
 void tg__truncate(tg_graph *g, size_t mark);
+/* Whether any number of node id is not finite: its values, or with
+ * grads its adjoints; scalar or tensor. */
+bool tg__nonfinite(const tg_graph *g, uint32_t id, bool grads);
 /* Checking mode: after computing node id; records TG_ERR_DOMAIN and
  * returns false when a value is not finite. */
 bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id);
@@ -176,8 +179,6 @@ bool tg__tensor_forward(tg_graph *g, uint32_t id);
 void tg__tensor_backward(tg_graph *g, uint32_t id);
 /* Drop tensor records of nodes >= mark. */
 void tg__tensor_rewind(tg_graph *g, size_t mark);
-/* 1 if any element of a tensor node is not finite. */
-bool tg__tensor_nonfinite(const tg_graph *g, uint32_t id);
 
 /* ----- names (names.c: the only file that includes uthash) */
 tg_status   tg__name_add(tg_graph *g, const char *fn, const char *name, uint32_t id);

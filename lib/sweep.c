@@ -47,28 +47,15 @@ back2(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *
     if ((grad[b] += gi * db) == 0.0) touch(touched, b);
 }
 
-static bool grad_nonfinite(const tg_graph *g, uint32_t i)
-{
-    if (!tg__is_tensor(g, i)) return !isfinite(g->grad[i]);
-    const tensor_rec *r = tg__trec(g, i);
-    const double *d = g->tgrad + r->off;
-    for (size_t k = 0, n = (size_t)r->rows * r->cols; k < n; k++)
-        if (!isfinite(d[k])) return true;
-    return false;
-}
-
-/* Checking mode, after node i's step: the first input whose adjoint it
- * made non-finite, or UINT32_MAX.  (XENT writes into the logits, the
- * input of its softmax input.) */
+/* Checking mode, after node i's step: the input whose adjoint it made
+ * non-finite, or UINT32_MAX.  The cross-entropy writes into the logits,
+ * its softmax's input, and gives the labels nothing. */
 static uint32_t bad_input(const tg_graph *g, uint32_t i)
 {
-    int k = op_arity[g->op[i]];
-    uint32_t in[3] = { g->a[i], g->b[i], g->a[g->a[i]] };
-    int count = g->op[i] == OP_XENT ? 3 : k;
-    for (int j = 0; j < count; j++) {
-        if (j == 1 && g->op[i] == OP_XENT) continue;  /* the labels take no gradient */
-        if (grad_nonfinite(g, in[j])) return in[j];
-    }
+    tg_op op = (tg_op)g->op[i];
+    uint32_t a = op == OP_XENT ? g->a[g->a[i]] : g->a[i];
+    if (tg__nonfinite(g, a, true)) return a;
+    if (op_arity[op] == 2 && op != OP_XENT && tg__nonfinite(g, g->b[i], true)) return g->b[i];
     return UINT32_MAX;
 }
 
@@ -143,11 +130,7 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     }
     g->dirty = out.id + 1;
 
-    /* A word per 64 nodes; a small graph clears it without a call. */
-    uint64_t *touched = g->touched;
-    size_t words = out.id / 64 + 1;
-    if (words <= 4) for (size_t w = 0; w < words; w++) touched[w] = 0;
-    else memset(touched, 0, words * sizeof *touched);
+    memset(g->touched, 0, (out.id / 64 + 1) * sizeof *g->touched);
     g->grad[out.id] = 1.0;
 
     uint32_t bad = UINT32_MAX;

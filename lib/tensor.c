@@ -138,16 +138,6 @@ void tg__tensor_rewind(tg_graph *g, size_t mark)
     g->ntens = k;
 }
 
-bool tg__tensor_nonfinite(const tg_graph *g, uint32_t id)
-{
-    const tensor_rec *r = tg__trec(g, id);
-    const double *x = g->tval + r->off;
-    size_t n = (size_t)r->rows * r->cols;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return true;
-    return false;
-}
-
 /* ------------------------------------------------------------ leaves */
 
 static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *name,
