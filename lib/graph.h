@@ -158,6 +158,14 @@ bool tg__nonfinite(const tg_graph *g, uint32_t id, bool grads);
 /* Checking mode: after computing node id; records TG_ERR_DOMAIN and
  * returns false when a value is not finite. */
 bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id);
+/* The handle a builder returns for node id (empty for UINT32_MAX, a
+ * failed push), after checking mode has looked at its value. */
+static inline tg_node tg__finish(tg_graph *g, const char *fn, uint32_t id)
+{
+    if (id == UINT32_MAX) return TG_NONE;
+    if (g->checking) tg__check_finite(g, fn, id);
+    return tg__handle(g, id);
+}
 
 /* ----- tensors (tensor.c) */
 static inline bool tg__is_tensor(const tg_graph *g, uint32_t id)

@@ -5,13 +5,6 @@
 
 #include "graph.h"
 
-static tg_node finish(tg_graph *g, const char *fn, uint32_t id)
-{
-    if (id == UINT32_MAX) return TG_NONE;
-    if (g->checking) tg__check_finite(g, fn, id);
-    return tg__handle(g, id);
-}
-
 /* The b slot of a new node: relu keeps there the side of 0 it was
  * recorded on (graph.h); other ops their second input. */
 static inline uint32_t b_slot(const tg_graph *g, tg_op op, uint32_t a, uint32_t b)
@@ -25,7 +18,7 @@ static __attribute__((noinline)) tg_node unary_slow(tg_graph *g, const char *fn,
     if (!g || tg__check(g, fn, "a", a) <= 0) return TG_NONE;
     if (tg__is_tensor(g, a.id)) return tg__tensor_unary(g, fn, op, a.id);
     double v = op_value(op, g->val[a.id], 0.0);
-    return finish(g, fn, tg__push(g, fn, op, a.id, b_slot(g, op, a.id, a.id), v));
+    return tg__finish(g, fn, tg__push(g, fn, op, a.id, b_slot(g, op, a.id, a.id), v));
 }
 
 static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
@@ -37,7 +30,7 @@ static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn
     if (tg__is_tensor(g, a.id) || tg__is_tensor(g, b.id))
         return tg__tensor_binary(g, fn, op, a.id, b.id);
     double v = op_value(op, g->val[a.id], g->val[b.id]);
-    return finish(g, fn, tg__push(g, fn, op, a.id, b.id, v));
+    return tg__finish(g, fn, tg__push(g, fn, op, a.id, b.id, v));
 }
 
 /* The fast path, inlined into each builder with its op a constant: live

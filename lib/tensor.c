@@ -123,12 +123,6 @@ static double *values_of(const tg_graph *g, uint32_t id)
     return tg__is_tensor(g, id) ? g->tval + tg__trec(g, id)->off : &g->val[id];
 }
 
-static tg_node finish(tg_graph *g, const char *fn, uint32_t id)
-{
-    if (g->checking) tg__check_finite(g, fn, id);
-    return tg__handle(g, id);
-}
-
 void tg__tensor_rewind(tg_graph *g, size_t mark)
 {
     size_t k = g->ntens;
@@ -153,7 +147,7 @@ static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *na
         pop_tensor_node(g);
         return TG_NONE;
     }
-    return finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 tg_node tg_tensor_var(tg_graph *g, const char *name, size_t rows, size_t cols, const double *data)
@@ -179,7 +173,7 @@ tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a)
     if (elem == OP_RELU)  /* the recorded branches, see the top of this file */
         memcpy(values_of(g, id) + count, values_of(g, a), count * sizeof(double));
     tg__tensor_forward(g, id);
-    return finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 /* numpy's rule, in 2-D: equal extents, or one of them 1. */
@@ -191,29 +185,33 @@ static bool broadcast(size_t x, size_t y, size_t *out)
     return true;
 }
 
-bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b)
+/* The shape a binary op of a and b has; records TG_ERR_SHAPE when none. */
+static bool binary_shape(tg_graph *g, const char *fn, uint32_t a, uint32_t b,
+                         size_t *rows, size_t *cols)
 {
-    size_t ra, ca, rb, cb, rows, cols;
+    size_t ra, ca, rb, cb;
     shape_of(g, a, &ra, &ca);
     shape_of(g, b, &rb, &cb);
-    if (broadcast(ra, rb, &rows) && broadcast(ca, cb, &cols)) return true;
+    if (broadcast(ra, rb, rows) && broadcast(ca, cb, cols)) return true;
     tg__fail(g, TG_ERR_SHAPE, "%s: a is %zux%zu, b is %zux%zu", fn, ra, ca, rb, cb);
     return false;
 }
 
+bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b)
+{
+    size_t rows, cols;
+    return binary_shape(g, fn, a, b, &rows, &cols);
+}
+
 tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b)
 {
-    size_t ra, ca, rb, cb, rows = 0, cols = 0;
-    if (!tg__shapes_fit(g, fn, a, b)) return TG_NONE;
-    shape_of(g, a, &ra, &ca);
-    shape_of(g, b, &rb, &cb);
-    broadcast(ra, rb, &rows);
-    broadcast(ca, cb, &cols);
+    size_t rows, cols;
+    if (!binary_shape(g, fn, a, b, &rows, &cols)) return TG_NONE;
     if (!dims_ok(g, fn, TG_ERR_SHAPE, rows, cols)) return TG_NONE;
     uint32_t id = tensor_node(g, fn, OP_TBINARY, a, b, rows, cols, (uint32_t)elem, 0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
-    return finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 /* ------------------------------------------------------------ matmul */
@@ -250,7 +248,7 @@ static tg_node matmul(tg_graph *g, const char *fn, tg_node a, tg_node b, unsigne
     uint32_t id = tensor_node(g, fn, OP_MATMUL, a.id, b.id, m, n, flags, 0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
-    return finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 tg_node tg_matmul(tg_graph *g, tg_node a, tg_node b)
@@ -271,7 +269,7 @@ static tg_node reduce(tg_graph *g, const char *fn, tg_op op, tg_node a)
     uint32_t id = tg__push(g, fn, op, a.id, a.id, 0.0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
-    return finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 tg_node tg_sum(tg_graph *g, tg_node a)
@@ -301,7 +299,7 @@ tg_node tg_softmax(tg_graph *g, tg_node logits)
     const char *fn = "tg_softmax";
     if (!g || tg__check(g, fn, "logits", logits) <= 0) return TG_NONE;
     uint32_t id = softmax_node(g, fn, logits.id);
-    return id == UINT32_MAX ? TG_NONE : finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 /* Two nodes: the softmax of the logits, then the loss reading it.  The
@@ -331,7 +329,7 @@ tg_node tg_softmax_cross_entropy(tg_graph *g, tg_node logits, tg_node onehot)
     }
     tg__tensor_forward(g, id);
     if (g->checking) tg__check_finite(g, fn, s);
-    return finish(g, fn, id);
+    return tg__finish(g, fn, id);
 }
 
 /* ------------------------------------------------------------ accessors */
