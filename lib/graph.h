@@ -128,13 +128,11 @@ static inline int tg__check(tg_graph *g, const char *fn, const char *arg, tg_nod
 /* The same without recording (for const accessors). */
 tg_status tg__classify(const tg_graph *g, tg_node h);
 
-/* ----- recording: append a node (value computed by the caller); returns
- * its id or UINT32_MAX after recording TG_ERR_NOMEM in fn's name.  Inline:
- * it is most of the cost of recording. */
-int tg__grow_tape(tg_graph *g, const char *fn);
-static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
+/* ----- recording: append a node (value computed by the caller) and
+ * return its id.  Inline: it is most of the cost of recording. */
+/* With room on the tape known. */
+static inline uint32_t tg__append(tg_graph *g, tg_op op, uint32_t a, uint32_t b, double v)
 {
-    if (__builtin_expect(g->n == g->cap, 0) && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
     /* Load everything first: a store through op[] (a char type) would
      * otherwise make the compiler reload each field of g. */
     uint32_t id = (uint32_t)g->n;
@@ -148,6 +146,14 @@ static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t 
     grads[id] = 0.0;
     ops[id] = (uint8_t)op;
     return id;
+}
+/* Growing the tape when full: UINT32_MAX after recording TG_ERR_NOMEM in
+ * fn's name. */
+int tg__grow_tape(tg_graph *g, const char *fn);
+static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
+{
+    if (__builtin_expect(g->n == g->cap, 0) && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
+    return tg__append(g, op, a, b, v);
 }
 /* Drop nodes [mark, n) that were never handed out (a composed op that
  * failed part way): no generation changes and nothing is allocated. */

@@ -34,18 +34,19 @@ static __attribute__((noinline)) tg_node binary_slow(tg_graph *g, const char *fn
 }
 
 /* The fast path, inlined into each builder with its op a constant: live
- * scalar inputs, no checking, room on the tape.  Recording is most of what a scalar program
- * does, so it is kept to a few loads, one op and tg__push's five stores. */
+ * scalar inputs, no checking, room on the tape.  Recording is most of what
+ * a scalar program does, so it is kept to a few loads and compares, the op
+ * and tg__append's five stores; a graph without tensors skips even the
+ * look at the inputs' op codes.  Everything else is the slow path's. */
 static inline __attribute__((always_inline)) tg_node
 record(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b, int arity)
 {
     if (__builtin_expect(g != NULL, 1) && tg__live_fast(g, a) && tg__live_fast(g, b) &&
-        !tg__is_tensor(g, a.id) && !tg__is_tensor(g, b.id) && !g->checking && g->n < g->cap) {
-        uint32_t gen = g->gen_base + g->epoch;  /* read before the stores: see tg__push */
+        !g->checking && g->n < g->cap &&
+        (g->ntens == 0 || (!tg__is_tensor(g, a.id) && !tg__is_tensor(g, b.id)))) {
+        uint32_t gen = g->gen_base + g->epoch;  /* read before the stores: see tg__append */
         double v = op_value(op, g->val[a.id], g->val[b.id]);
-        uint32_t id = tg__push(g, fn, op, a.id, b_slot(g, op, a.id, b.id), v);
-        if (id == UINT32_MAX) return TG_NONE;
-        return (tg_node){ id, gen };  /* a new node is of this generation */
+        return (tg_node){ tg__append(g, op, a.id, b_slot(g, op, a.id, b.id), v), gen };
     }
     return arity == 1 ? unary_slow(g, fn, op, a) : binary_slow(g, fn, op, a, b);
 }
@@ -62,10 +63,14 @@ binary(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
     return record(g, fn, op, a, b, 2);
 }
 
-/* A leaf just pushed as node id: its name, and checking mode. */
+/* A leaf with a name, in checking mode, or on a full tape. */
 static __attribute__((noinline)) tg_node
-leaf_finish(tg_graph *g, const char *fn, const char *name, uint32_t id, uint32_t gen)
+leaf_slow(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
 {
+    if (!g) return TG_NONE;
+    uint32_t gen = g->gen_base + g->epoch;
+    uint32_t id = tg__push(g, fn, op, 0, 0, value);
+    if (id == UINT32_MAX) return TG_NONE;
     if (name && tg__name_add(g, fn, name, id) != TG_OK) {
         g->n--;  /* never handed out: the graph is as before the call */
         return TG_NONE;
@@ -77,12 +82,11 @@ leaf_finish(tg_graph *g, const char *fn, const char *name, uint32_t id, uint32_t
 static inline __attribute__((always_inline)) tg_node
 leaf(tg_graph *g, const char *fn, tg_op op, const char *name, double value)
 {
-    if (!g) return TG_NONE;
-    uint32_t gen = g->gen_base + g->epoch;  /* read before the stores: see tg__push */
-    uint32_t id = tg__push(g, fn, op, 0, 0, value);
-    if (id == UINT32_MAX) return TG_NONE;
-    if (__builtin_expect(name != NULL || g->checking, 0)) return leaf_finish(g, fn, name, id, gen);
-    return (tg_node){ id, gen };
+    if (__builtin_expect(g != NULL && name == NULL && !g->checking && g->n < g->cap, 1)) {
+        uint32_t gen = g->gen_base + g->epoch;  /* read before the stores: see tg__append */
+        return (tg_node){ tg__append(g, op, 0, 0, value), gen };
+    }
+    return leaf_slow(g, fn, op, name, value);
 }
 
 tg_node tg_var(tg_graph *g, const char *name, double value)

@@ -148,16 +148,17 @@ fwd(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, double *val)
     val[i] = op_value(op, val[A[i]], val[B[i]]);
 }
 
-tg_status tg_forward(tg_graph *g)
+/* The replay loop, instantiated with and without checking like sweep().
+ * Returns 1 + the first node whose branch flipped, or 0; in checking mode
+ * stops with *domain set at the first non-finite value. */
+static inline __attribute__((always_inline)) size_t
+replay(tg_graph *g, bool checking, bool *domain)
 {
-    if (!g) return TG_ERR_ARG;
     const uint8_t *op = g->op;
     const uint32_t *A = g->a, *B = g->b;
     double *val = g->val;
     const size_t n = g->n;
-    const bool checking = g->checking;
     size_t flipped = 0;
-    char d[96];
 
     for (uint32_t i = 0; i < n; i++) {
         switch ((tg_op)op[i]) {
@@ -183,9 +184,22 @@ tg_status tg_forward(tg_graph *g)
         case OP_COUNT:
             break;
         }
-        if (checking && !tg__check_finite(g, "tg_forward", i)) return TG_ERR_DOMAIN;
+        if (checking && !tg__check_finite(g, "tg_forward", i)) {
+            *domain = true;
+            break;
+        }
     }
+    return flipped;
+}
+
+tg_status tg_forward(tg_graph *g)
+{
+    if (!g) return TG_ERR_ARG;
+    bool domain = false;
+    size_t flipped = g->checking ? replay(g, true, &domain) : replay(g, false, &domain);
+    if (domain) return TG_ERR_DOMAIN;
     g->stale_at = flipped;
+    char d[96];
     if (flipped)
         return tg__fail(g, TG_ERR_STALE,
                         "tg_forward: %s changed branch since it was recorded; re-record the tape",
