@@ -383,6 +383,112 @@ START_TEST(test_unrelated_infinite_nodes)
 }
 END_TEST
 
+/* On the path, IEEE arithmetic is kept even where an adjoint is exactly 0:
+ * an inactive relu above a node whose local derivative is infinite still
+ * gives 0 x inf = NaN below it.  Each way such a node can appear is tried:
+ * recorded with a finite value but an infinite derivative (sqrt and log at
+ * the edge of their domain), made so by a replay after recording without
+ * one, and rewound away. */
+static tg_node dead_relu_above(tg_graph *g, tg_node p)
+{
+    /* y = relu(-p): p >= 0 keeps the relu inactive, so dy/dp = 0 exactly */
+    return tg_relu(g, tg_mul(g, p, tg_const(g, -1.0)));
+}
+
+START_TEST(test_zero_adjoint_meets_infinite_derivative)
+{
+    /* sqrt at 0: value 0, derivative +inf */
+    tg_graph *g = tg_graph_new();
+    tg_node x = tg_var(g, "x", 0.0);
+    tg_node y = dead_relu_above(g, tg_powc(g, x, 0.5));
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_msg(isnan(tg_grad(g, x)), "d relu(-sqrt x)/dx at 0: %g, expected NaN", tg_grad(g, x));
+    tg_graph_free(g);
+
+    /* log of the smallest subnormal: value -744.4, derivative 1/a overflows */
+    g = tg_graph_new();
+    x = tg_var(g, "x", 4.9406564584124654e-324);
+    tg_node l = tg_log(g, x);
+    ck_assert(isfinite(tg_value(g, l)));
+    y = dead_relu_above(g, tg_mul(g, l, tg_const(g, -1.0)));  /* -log x > 0 */
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_msg(isnan(tg_grad(g, x)), "d relu(log x)/dx at 5e-324: %g, expected NaN", tg_grad(g, x));
+    tg_graph_free(g);
+
+    /* recorded at x = 4, where all is finite (the gradient is then 0),
+     * replayed at x = 0 */
+    g = tg_graph_new();
+    x = tg_var(g, "x", 4.0);
+    y = dead_relu_above(g, tg_powc(g, x, 0.5));
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_double_eq(tg_grad(g, x), 0.0);
+    ck_assert_int_eq(tg_set_value(g, x, 0.0), TG_OK);
+    ck_assert_int_eq(tg_forward(g), TG_OK);
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_msg(isnan(tg_grad(g, x)), "after replay at 0: %g, expected NaN", tg_grad(g, x));
+    /* and back at 4: finite again */
+    ck_assert_int_eq(tg_set_value(g, x, 4.0), TG_OK);
+    ck_assert_int_eq(tg_forward(g), TG_OK);
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_double_eq(tg_grad(g, x), 0.0);
+    tg_graph_free(g);
+
+    /* the node rewound away takes its infinity with it */
+    g = tg_graph_new();
+    x = tg_var(g, "x", 0.0);
+    size_t mark = tg_graph_mark(g);
+    y = dead_relu_above(g, tg_powc(g, x, 0.5));
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert(isnan(tg_grad(g, x)));
+    ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
+    y = dead_relu_above(g, tg_mul(g, x, x));
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_double_eq(tg_grad(g, x), 0.0);
+    ck_assert_graph_ok(g);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Checking mode sweeps with its own loop; where every value and derivative
+ * is finite it gives the plain sweep's gradients bit for bit: random graphs
+ * in which relus cut off part of the flow. */
+START_TEST(test_zero_adjoints_skipped_same_gradients)
+{
+    for (unsigned seed = 1; seed <= 20; seed++) {
+        double grads[2][16];
+        for (int checking = 0; checking < 2; checking++) {
+            tg_graph *g = tg_graph_new();
+            tg_graph_set_checking(g, checking);
+            unsigned r = seed * 2654435761u;
+            tg_node leaf[16], node[64];
+            for (int i = 0; i < 16; i++) {
+                r = r * 1103515245u + 12345u;
+                leaf[i] = tg_var(g, NULL, (double)((r >> 16) % 2001) / 500.0 - 2.0);
+                node[i] = leaf[i];
+            }
+            for (int i = 16; i < 64; i++) {
+                r = r * 1103515245u + 12345u;
+                tg_node a = node[(r >> 8) % (unsigned)i], b = node[(r >> 20) % (unsigned)i];
+                switch ((r >> 4) % 5) {
+                case 0: node[i] = tg_add(g, a, b); break;
+                case 1: node[i] = tg_mul(g, a, b); break;
+                case 2: node[i] = tg_relu(g, a); break;
+                case 3: node[i] = tg_tanh(g, a); break;
+                default: node[i] = tg_relu(g, tg_sub(g, a, b)); break;
+                }
+            }
+            ck_assert_int_eq(tg_backward(g, node[63]), TG_OK);
+            for (int i = 0; i < 16; i++) grads[checking][i] = tg_grad(g, leaf[i]);
+            ck_assert_graph_ok(g);
+            tg_graph_free(g);
+        }
+        for (int i = 0; i < 16; i++)
+            ck_assert_msg(grads[0][i] == grads[1][i], "seed %u leaf %d: %.17g vs %.17g", seed, i,
+                          grads[0][i], grads[1][i]);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------ accuracy */
 
 static void sigmoid_at(double x0, double *value, double *deriv)
@@ -623,6 +729,8 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_backward_twice_same_grads);
     tcase_add_test(tc, test_backward_other_output);
     tcase_add_test(tc, test_unrelated_infinite_nodes);
+    tcase_add_test(tc, test_zero_adjoint_meets_infinite_derivative);
+    tcase_add_test(tc, test_zero_adjoints_skipped_same_gradients);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("accuracy");

@@ -458,6 +458,24 @@ START_TEST(second_backward_does_not_accumulate)
 }
 END_TEST
 
+/* A scalar born of a tensor, infinite, below an inactive relu: the zero
+ * adjoint reaching it still gives NaN (0 x inf) to the scalar multiplied by
+ * it, as IEEE arithmetic on the path has it. */
+START_TEST(infinite_sum_under_zero_adjoint)
+{
+    tg_graph *g = tg_graph_new();
+    double a[2] = { 1.0, INFINITY };
+    tg_node A = tg_tensor_const(g, 1, 2, a);
+    tg_node x = tg_var(g, "x", 2.0);
+    tg_node s = tg_sum(g, A);                                  /* inf */
+    tg_node y = tg_relu(g, tg_mul(g, tg_mul(g, s, x), tg_const(g, -1.0)));  /* relu(-inf) */
+    ck_assert(isinf(tg_value(g, s)));
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_msg(isnan(tg_grad(g, x)), "d relu(-sum x)/dx: %g, expected NaN", tg_grad(g, x));
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     build_cases();
@@ -467,6 +485,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bias_gradient_is_column_sum);
     tcase_add_test(tc, matmul_by_hand);
     tcase_add_test(tc, second_backward_does_not_accumulate);
+    tcase_add_test(tc, infinite_sum_under_zero_adjoint);
     suite_add_tcase(s, tc);
     return s;
 }
