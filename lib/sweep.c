@@ -130,10 +130,7 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     }
     g->dirty = out.id + 1;
 
-    if (out.id < 64)
-        g->touched[0] = 0;  /* a small graph: one word, no call */
-    else
-        memset(g->touched, 0, (out.id / 64 + 1) * sizeof *g->touched);
+    memset(g->touched, 0, (out.id / 64 + 1) * sizeof *g->touched);
     g->grad[out.id] = 1.0;
 
     uint32_t bad = UINT32_MAX;

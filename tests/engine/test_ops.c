@@ -452,7 +452,7 @@ END_TEST
 /* Checking mode sweeps with its own loop; where every value and derivative
  * is finite it gives the plain sweep's gradients bit for bit: random graphs
  * in which relus cut off part of the flow. */
-START_TEST(test_zero_adjoints_skipped_same_gradients)
+START_TEST(test_checking_sweep_same_gradients)
 {
     for (unsigned seed = 1; seed <= 20; seed++) {
         double grads[2][16];
@@ -730,7 +730,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_backward_other_output);
     tcase_add_test(tc, test_unrelated_infinite_nodes);
     tcase_add_test(tc, test_zero_adjoint_meets_infinite_derivative);
-    tcase_add_test(tc, test_zero_adjoints_skipped_same_gradients);
+    tcase_add_test(tc, test_checking_sweep_same_gradients);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("accuracy");
