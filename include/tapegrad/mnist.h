@@ -34,13 +34,6 @@
 extern "C" {
 #endif
 
-/* Status and message of a call that has no graph to keep its error on.
- * msg is "" when status is TG_OK. */
-typedef struct tg_error {
-    tg_status status;
-    char msg[512];
-} tg_error;
-
 enum { TG_MNIST_CLASSES = 10 };
 
 /* One split: count images of rows x cols bytes, row-major, each followed

@@ -63,6 +63,13 @@ typedef enum tg_status {
 /* Short constant text for a status, e.g. "out of memory".  Never NULL. */
 const char *tg_status_str(tg_status s);
 
+/* Status and message of a call that has no graph to keep its error on
+ * (file readers and writers).  msg is "" when status is TG_OK. */
+typedef struct tg_error {
+    tg_status status;
+    char msg[512];
+} tg_error;
+
 /* 1 if n is the empty handle. */
 static inline int tg_is_none(tg_node n) { return n.id == 0 && n.gen == 0; }
 
@@ -77,6 +84,9 @@ typedef struct tg_allocator {
     void  (*free)(void *ctx, void *ptr);
     void  *ctx;
 } tg_allocator;
+
+/* The C library's realloc and free, as a tg_allocator. */
+tg_allocator tg_default_allocator(void);
 
 /* A new empty graph, or NULL when memory is exhausted. */
 tg_graph   *tg_graph_new(void);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
+#include "tapegrad/extend.h"
 #include "tapegrad/nn.h"
 
 /* ---------------------------------------------------------------- layers */
@@ -21,7 +21,7 @@
 /* Drop what a layer recorded before it failed: a layer is all or nothing. */
 static tg_node all_or_nothing(tg_graph *g, size_t mark, tg_node y)
 {
-    if (tg_is_none(y)) tg_graph_rewind(g, mark);
+    if (tg_is_none(y)) tg_graph_undo(g, mark);
     return y;
 }
 
@@ -29,19 +29,19 @@ tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b)
 {
     const char *fn = "tg_affine";
     if (!g) return TG_NONE;
-    if (tg__check(g, fn, "x", x) <= 0 || tg__check(g, fn, "W", W) <= 0 ||
-        tg__check(g, fn, "b", b) <= 0)
+    if (tg_node_check(g, fn, "x", x) <= 0 || tg_node_check(g, fn, "W", W) <= 0 ||
+        tg_node_check(g, fn, "b", b) <= 0)
         return TG_NONE;
     size_t xr, xc, wr, wc, br, bc;
     tg_shape(g, x, &xr, &xc);
     tg_shape(g, W, &wr, &wc);
     tg_shape(g, b, &br, &bc);
     if (xc != wr) {
-        tg__fail(g, TG_ERR_SHAPE, "%s: x is %zux%zu, W is %zux%zu", fn, xr, xc, wr, wc);
+        tg_graph_fail(g, TG_ERR_SHAPE, "%s: x is %zux%zu, W is %zux%zu", fn, xr, xc, wr, wc);
         return TG_NONE;
     }
     if ((br != 1 && br != xr) || (bc != 1 && bc != wc)) {
-        tg__fail(g, TG_ERR_SHAPE, "%s: x W is %zux%zu, b is %zux%zu", fn, xr, wc, br, bc);
+        tg_graph_fail(g, TG_ERR_SHAPE, "%s: x W is %zux%zu, b is %zux%zu", fn, xr, wc, br, bc);
         return TG_NONE;
     }
     /* forward x W + b; backward dx = dY W^T, dW = x^T dY, db = sum(dY, axis 0),
@@ -181,7 +181,7 @@ tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t see
 {
     if (!input || !hidden || !output) return NULL;
     if (hidden > SIZE_MAX / input || output > SIZE_MAX / hidden) return NULL;
-    tg_allocator mem = tg__std_allocator();
+    tg_allocator mem = tg_default_allocator();
     if (alloc) {
         if (!alloc->realloc || !alloc->free) return NULL;
         mem = *alloc;
@@ -251,11 +251,11 @@ tg_status tg_net_get_grads(const tg_net *net, double *out)
 static int check_input(tg_net *net, const char *fn, tg_node x, size_t *n)
 {
     tg_graph *g = net->g;
-    if (tg__check(g, fn, "x", x) <= 0) return 0;
+    if (tg_node_check(g, fn, "x", x) <= 0) return 0;
     size_t c;
     tg_shape(g, x, n, &c);
     if (c != net->in) {
-        tg__fail(g, TG_ERR_SHAPE, "%s: x is %zux%zu, the net takes %zu inputs", fn, *n, c, net->in);
+        tg_graph_fail(g, TG_ERR_SHAPE, "%s: x is %zux%zu, the net takes %zu inputs", fn, *n, c, net->in);
         return 0;
     }
     return 1;
@@ -284,11 +284,11 @@ tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t)
     size_t n;
     if (!net || !check_input(net, fn, x, &n)) return TG_NONE;
     tg_graph *g = net->g;
-    if (tg__check(g, fn, "t", t) <= 0) return TG_NONE;
+    if (tg_node_check(g, fn, "t", t) <= 0) return TG_NONE;
     size_t tr, tc;
     tg_shape(g, t, &tr, &tc);
     if (tr != n || tc != net->out) {
-        tg__fail(g, TG_ERR_SHAPE, "%s: t is %zux%zu, the scores are %zux%zu", fn, tr, tc, n, net->out);
+        tg_graph_fail(g, TG_ERR_SHAPE, "%s: t is %zux%zu, the scores are %zux%zu", fn, tr, tc, n, net->out);
         return TG_NONE;
     }
     size_t mark = tg_graph_mark(g);
@@ -314,7 +314,7 @@ static tg_status make_batch(tg_net *net, const char *fn, size_t n)
 {
     tg_graph *g = net->g;
     if (tg_graph_status(g) != TG_OK) return tg_graph_status(g);
-    if (n == 0) return tg__fail(g, TG_ERR_ARG, "%s: n is 0", fn);
+    if (n == 0) return tg_graph_fail(g, TG_ERR_ARG, "%s: n is 0", fn);
     if (n == net->batch) return tg_graph_rewind(g, net->mark);
     size_t top = net->batch ? net->mark : net->params_end;
     tg_node old_x = net->x, old_t = net->t;
@@ -329,7 +329,7 @@ static tg_status make_batch(tg_net *net, const char *fn, size_t n)
         char why[256];
         snprintf(why, sizeof why, "%s", tg_graph_errmsg(g));
         tg_graph_clear_error(g);
-        return tg__fail(g, s, "%s: no room for a batch of %zu rows (%s)", fn, n, why);
+        return tg_graph_fail(g, s, "%s: no room for a batch of %zu rows (%s)", fn, n, why);
     }
     if (top != net->params_end) {
         tg_graph_rewind(g, net->params_end);
@@ -350,7 +350,7 @@ static tg_status make_batch(tg_net *net, const char *fn, size_t n)
 tg_status tg_net_batch(tg_net *net, const double *x, const double *t, size_t n)
 {
     if (!net) return TG_ERR_ARG;
-    if (!x) return tg__fail(net->g, TG_ERR_ARG, "tg_net_batch: x is NULL");
+    if (!x) return tg_graph_fail(net->g, TG_ERR_ARG, "tg_net_batch: x is NULL");
     tg_status s = make_batch(net, "tg_net_batch", n);
     if (s != TG_OK) return s;
     memcpy(tg_tensor_data(net->g, net->x), x, n * net->in * sizeof *x);
@@ -367,19 +367,19 @@ static tg_status fill_from(tg_net *net, const char *fn, const tg_mnist_set *set,
                            const size_t *idx, size_t first, size_t n, int want_t)
 {
     tg_graph *g = net->g;
-    if (!set) return tg__fail(g, TG_ERR_ARG, "%s: set is NULL", fn);
+    if (!set) return tg_graph_fail(g, TG_ERR_ARG, "%s: set is NULL", fn);
     if (set->rows * set->cols != net->in || net->out != TG_MNIST_CLASSES)
-        return tg__fail(g, TG_ERR_SHAPE,
+        return tg_graph_fail(g, TG_ERR_SHAPE,
                         "%s: images are %zux%zu = %zu pixels with %d classes, the net is %zu-%zu-%zu",
                         fn, set->rows, set->cols, set->rows * set->cols, (int)TG_MNIST_CLASSES,
                         net->in, net->hid, net->out);
     if (idx) {
         for (size_t i = 0; i < n; i++)
             if (idx[i] >= set->count)
-                return tg__fail(g, TG_ERR_ARG, "%s: idx[%zu] = %zu is past the set's %zu images",
+                return tg_graph_fail(g, TG_ERR_ARG, "%s: idx[%zu] = %zu is past the set's %zu images",
                                 fn, i, idx[i], set->count);
     } else if (first > set->count || n > set->count - first) {
-        return tg__fail(g, TG_ERR_ARG, "%s: images %zu..%zu are past the set's %zu", fn, first,
+        return tg_graph_fail(g, TG_ERR_ARG, "%s: images %zu..%zu are past the set's %zu", fn, first,
                         first + n, set->count);
     }
     tg_status s = make_batch(net, fn, n);
@@ -406,7 +406,7 @@ static tg_status need_batch(tg_net *net, const char *fn)
 {
     if (tg_graph_status(net->g) != TG_OK) return tg_graph_status(net->g);
     if (!net->filled)
-        return tg__fail(net->g, TG_ERR_ARG, "%s: no batch yet (tg_net_batch or tg_net_batch_mnist)", fn);
+        return tg_graph_fail(net->g, TG_ERR_ARG, "%s: no batch yet (tg_net_batch or tg_net_batch_mnist)", fn);
     return tg_graph_rewind(net->g, net->mark);
 }
 
@@ -457,7 +457,7 @@ tg_status tg_net_train_step(tg_net *net, double lr, double *loss)
 tg_status tg_net_numerical_gradient(tg_net *net, double *grad)
 {
     if (!net) return TG_ERR_ARG;
-    if (!grad) return tg__fail(net->g, TG_ERR_ARG, "tg_net_numerical_gradient: grad is NULL");
+    if (!grad) return tg_graph_fail(net->g, TG_ERR_ARG, "tg_net_numerical_gradient: grad is NULL");
     const double h = 1e-4;
     for (size_t i = 0, n = tg_net_param_count(net); i < n; i++) {
         /* The block is re-fetched after each pass: recording may move it. */
@@ -476,10 +476,10 @@ tg_status tg_net_numerical_gradient(tg_net *net, double *grad)
 tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS])
 {
     if (!net) return TG_ERR_ARG;
-    if (!diff) return tg__fail(net->g, TG_ERR_ARG, "tg_net_gradcheck: diff is NULL");
+    if (!diff) return tg_graph_fail(net->g, TG_ERR_ARG, "tg_net_gradcheck: diff is NULL");
     size_t n = tg_net_param_count(net);
     double *num = net->mem.realloc(net->mem.ctx, NULL, n * sizeof *num);
-    if (!num) return tg__fail(net->g, TG_ERR_NOMEM, "tg_net_gradcheck: out of memory");
+    if (!num) return tg_graph_fail(net->g, TG_ERR_NOMEM, "tg_net_gradcheck: out of memory");
     tg_status s = tg_net_numerical_gradient(net, num);
     if (s == TG_OK) s = tg_net_gradient(net, NULL);
     if (s == TG_OK) {
@@ -510,9 +510,9 @@ tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy
 {
     if (!net) return TG_ERR_ARG;
     tg_graph *g = net->g;
-    if (!accuracy) return tg__fail(g, TG_ERR_ARG, "tg_net_accuracy: accuracy is NULL");
-    if (!set) return tg__fail(g, TG_ERR_ARG, "tg_net_accuracy: set is NULL");
-    if (set->count == 0) return tg__fail(g, TG_ERR_ARG, "tg_net_accuracy: the set is empty");
+    if (!accuracy) return tg_graph_fail(g, TG_ERR_ARG, "tg_net_accuracy: accuracy is NULL");
+    if (!set) return tg_graph_fail(g, TG_ERR_ARG, "tg_net_accuracy: set is NULL");
+    if (set->count == 0) return tg_graph_fail(g, TG_ERR_ARG, "tg_net_accuracy: the set is empty");
     /* Large blocks keep dgemm efficient; nothing of them stays on the tape. */
     const size_t chunk = 1000;
     size_t correct = 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "tapegrad/extend.h"
 
 const char *const op_names[OP_COUNT] = {
     [OP_VAR] = "var",       [OP_CONST] = "const",
@@ -57,6 +58,11 @@ static void std_free(void *ctx, void *p)
 {
     (void)ctx;
     free(p);
+}
+
+tg_allocator tg_default_allocator(void)
+{
+    return tg__std_allocator();
 }
 
 tg_allocator tg__std_allocator(void)
@@ -191,11 +197,27 @@ void tg_graph_clear_error(tg_graph *g)
 
 tg_status tg__fail(tg_graph *g, tg_status s, const char *fmt, ...)
 {
-    if (g->status != TG_OK) return s;
-    g->status = s;
     va_list ap;
     va_start(ap, fmt);
+    tg_graph_failv(g, s, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+tg_status tg_graph_failv(tg_graph *g, tg_status s, const char *fmt, va_list ap)
+{
+    if (!g || g->status != TG_OK || s == TG_OK) return s;
+    g->status = s;
+    if (!fmt) fmt = "";
     vsnprintf(g->errmsg, sizeof g->errmsg, fmt, ap);
+    return s;
+}
+
+tg_status tg_graph_fail(tg_graph *g, tg_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    tg_graph_failv(g, s, fmt, ap);
     va_end(ap);
     return s;
 }
@@ -279,6 +301,12 @@ int tg__check_slow(tg_graph *g, const char *fn, const char *arg, tg_node h)
     return -1;
 }
 
+int tg_node_check(tg_graph *g, const char *fn, const char *arg, tg_node n)
+{
+    if (!g) return -1;
+    return tg__check(g, fn ? fn : "?", arg ? arg : "?", n);
+}
+
 tg_node tg_node_at(const tg_graph *g, size_t i)
 {
     if (!g || i >= g->n) return TG_NONE;
@@ -322,6 +350,13 @@ void tg__truncate(tg_graph *g, size_t mark)
     g->n = mark;
     if (g->dirty > mark) g->dirty = mark;
     if (g->stale_at > mark) g->stale_at = 0;
+}
+
+tg_status tg_graph_undo(tg_graph *g, size_t mark)
+{
+    if (!g || mark > g->n) return TG_ERR_ARG;
+    tg__truncate(g, mark);
+    return TG_OK;
 }
 
 size_t tg_graph_size(const tg_graph *g)
