@@ -47,17 +47,18 @@ typedef struct tg_node { uint32_t id, gen; } tg_node;  /* {0,0} is empty */
 
 #define TG_NONE ((tg_node){0, 0})
 
-typedef enum tg_status {
+typedef enum tg_status {  /* the numbers are part of the ABI */
     TG_OK = 0,
-    TG_ERR_NOMEM,   /* an allocation failed; the graph is as it was before the call */
-    TG_ERR_ARG,     /* an argument is out of its domain (NULL pointer, bad flag, ...) */
-    TG_ERR_HANDLE,  /* empty handle where a node is required, or a node of another graph */
-    TG_ERR_NAME,    /* duplicate or unknown variable name */
-    TG_ERR_SHAPE,   /* tensor shapes do not fit, or a tensor where a scalar is required */
-    TG_ERR_DOMAIN,  /* checking mode: a value or gradient is not finite */
-    TG_ERR_FORMAT,  /* a file is malformed */
-    TG_ERR_IO,      /* a file cannot be opened, read or written */
-    TG_ERR_STALE    /* a handle outlived a rewind, or a replay left a recorded branch */
+    TG_ERR_NOMEM = 1,   /* an allocation failed; the graph is as it was before the call */
+    TG_ERR_ARG = 2,     /* an argument is out of its domain (NULL pointer, bad flag, ...) */
+    TG_ERR_HANDLE = 3,  /* empty handle where a node is required, or a node of another graph */
+    TG_ERR_NAME = 4,    /* duplicate or unknown variable name */
+    TG_ERR_SHAPE = 5,   /* tensor shapes do not fit, or a tensor where a scalar is required */
+    TG_ERR_DOMAIN = 6,  /* checking mode: a value or gradient is not finite */
+    TG_ERR_FORMAT = 7,  /* a file is malformed */
+    TG_ERR_IO = 8,      /* a file cannot be opened, read or written */
+    TG_ERR_STALE = 9,   /* a handle outlived a rewind, or a replay left a recorded branch */
+    TG_ERR_LIMIT = 10   /* a fixed limit was reached: the process's 2^32 handle generations */
 } tg_status;
 
 /* Short constant text for a status, e.g. "out of memory".  Never NULL. */

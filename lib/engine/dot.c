@@ -50,32 +50,6 @@ static void indent(FILE *f, unsigned depth)
     for (unsigned i = 0; i < depth + 1; i++) fputs("  ", f);
 }
 
-/* The symbol drawn inside an op's circle (the book's x, +, exp, /). */
-static const char *op_symbol(tg_op op)
-{
-    switch (op) {
-    case OP_ADD:     return "+";
-    case OP_MUL:     return "&#215;";
-    case OP_EXP:     return "exp";
-    case OP_RECIP:   return "/";
-    case OP_POW:     return "^";
-    case OP_POWC:    return "^";
-    case OP_LOG:     return "log";
-    case OP_TANH:    return "tanh";
-    case OP_SIGMOID: return "sigmoid";
-    case OP_RELU:    return "ReLU";
-    case OP_MATMUL:  return "dot";
-    case OP_SOFTMAX: return "softmax";
-    case OP_SUM:     return "sum";
-    case OP_MEAN:    return "mean";
-    case OP_XENT:    return "softmax + loss";
-    case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
-    case OP_TUNARY: case OP_TBINARY: case OP_COUNT:
-        break;
-    }
-    return NULL;
-}
-
 /* What travels along an edge out of node id: its value, or for a tensor
  * its shape. */
 static void put_payload(FILE *f, const tg_graph *g, uint32_t id)
@@ -97,46 +71,35 @@ static void put_grad_line(FILE *f, double grad)
 
 static void write_node(FILE *f, const tg_graph *g, uint32_t id, unsigned depth)
 {
-    tg_op op = (tg_op)g->op[id];
+    const op_info *info = tg__info(g, id);
+    bool tensor = tg__is_tensor(g, id);
     const char *name = tg__name_of(g, id);
     indent(f, depth);
     fprintf(f, "n%u [", (unsigned)id);
-    switch (op) {
-    case OP_VAR: case OP_TVAR:
+    if (tg__op(g, id) == OP_VAR) {
         /* A variable: its name, value and (after a backward) the whole
          * gradient, summed over every use. */
         fputs("shape=plaintext, label=<<b>", f);
         if (name) put_escaped(f, name);
-        else fputs(op == OP_VAR ? "var" : "tensor", f);
+        else fputs(tensor ? "tensor" : "var", f);
         fputs("</b><br/>", f);
         put_payload(f, g, id);
-        if (op == OP_VAR && id < g->dirty) put_grad_line(f, g->grad[id]);
+        if (!tensor && id < g->dirty) put_grad_line(f, g->grad[id]);
         fputs(">", f);
-        break;
-    case OP_CONST: case OP_TCONST:
+    } else if (tg__op(g, id) == OP_CONST) {
         fputs("shape=plaintext, fontcolor=gray30, label=<", f);
         if (name) { put_escaped(f, name); fputs("<br/>", f); }
         put_payload(f, g, id);
         fputs(">", f);
-        break;
-    case OP_ADD: case OP_MUL: case OP_EXP: case OP_RECIP: case OP_POW: case OP_POWC:
-    case OP_LOG: case OP_TANH: case OP_SIGMOID: case OP_RELU: case OP_TUNARY:
-    case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM: case OP_MEAN:
-    case OP_XENT: case OP_COUNT: {
-        tg_op shown = op;
-        if (op == OP_TUNARY || op == OP_TBINARY) shown = (tg_op)tg__trec(g, id)->elem_op;
-        const char *sym = op_symbol(shown);
+    } else {
         fputs("shape=circle, margin=0.02, label=<", f);
-        if (sym) fputs(sym, f);
-        else put_escaped(f, op_names[shown]);
+        fputs(info->symbol, f);
         fputs("<br/><font point-size=\"9\" color=\"gray35\">", f);
         put_payload(f, g, id);
         fputs("</font>>", f);
-        break;
-    }
     }
     fputs(", tooltip=\"", f);
-    fprintf(f, "node %u (%s)", (unsigned)id, op_names[op]);
+    fprintf(f, "node %u (%s%s)", (unsigned)id, tensor ? "tensor " : "", info->name);
     fputs("\"];\n", f);
 }
 
@@ -216,7 +179,7 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
         if (!used) return tg__fail(g, TG_ERR_NOMEM, "tg_graph_write_dot: out of memory");
         memset(used, 0, g->n);
         for (uint32_t id = 0; id < g->n; id++) {
-            int k = op_arity[g->op[id]];
+            int k = tg__info(g, id)->arity;
             if (k >= 1) used[g->a[id]] = 1;
             if (k >= 2) used[g->b[id]] = 1;
         }
@@ -246,7 +209,7 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
 
     /* Outputs: an arrow into empty space carries the result and the seed. */
     for (uint32_t id = 0; id < g->n; id++) {
-        if (used[id] || op_arity[g->op[id]] == 0) continue;
+        if (used[id] || tg__info(g, id)->arity == 0) continue;
         fprintf(f, "  out%u [shape=point, style=invis];\n", (unsigned)id);
         fprintf(f, "  n%u -> out%u [label=<", (unsigned)id, (unsigned)id);
         put_payload(f, g, id);

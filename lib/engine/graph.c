@@ -1,33 +1,13 @@
 /* The graph: storage, handles, errors, mark and rewind. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph.h"
 #include "tapegrad/extend.h"
-
-const char *const op_names[OP_COUNT] = {
-    [OP_VAR] = "var",       [OP_CONST] = "const",
-    [OP_ADD] = "add",       [OP_MUL] = "mul",       [OP_EXP] = "exp",
-    [OP_RECIP] = "recip",   [OP_POW] = "pow",       [OP_POWC] = "powc",
-    [OP_LOG] = "log",       [OP_TANH] = "tanh",     [OP_SIGMOID] = "sigmoid",
-    [OP_RELU] = "relu",
-    [OP_TVAR] = "tensor var", [OP_TCONST] = "tensor const",
-    [OP_TUNARY] = "elementwise", [OP_TBINARY] = "elementwise",
-    [OP_MATMUL] = "matmul", [OP_SOFTMAX] = "softmax",
-    [OP_SUM] = "sum",       [OP_MEAN] = "mean",     [OP_XENT] = "softmax cross-entropy",
-};
-_Static_assert(sizeof op_names / sizeof op_names[0] == OP_COUNT, "one name per op");
-
-const uint8_t op_arity[OP_COUNT] = {
-    [OP_VAR] = 0, [OP_CONST] = 0,
-    [OP_ADD] = 2, [OP_MUL] = 2, [OP_EXP] = 1, [OP_RECIP] = 1, [OP_POW] = 2, [OP_POWC] = 2,
-    [OP_LOG] = 1, [OP_TANH] = 1, [OP_SIGMOID] = 1, [OP_RELU] = 1,
-    [OP_TVAR] = 0, [OP_TCONST] = 0, [OP_TUNARY] = 1, [OP_TBINARY] = 2,
-    [OP_MATMUL] = 2, [OP_SOFTMAX] = 1, [OP_SUM] = 1, [OP_MEAN] = 1, [OP_XENT] = 2,
-};
 
 const char *tg_status_str(tg_status s)
 {
@@ -42,6 +22,7 @@ const char *tg_status_str(tg_status s)
     case TG_ERR_FORMAT: return "malformed file";
     case TG_ERR_IO:     return "input/output error";
     case TG_ERR_STALE:  return "stale handle or tape";
+    case TG_ERR_LIMIT:  return "limit reached";
     }
     return "unknown status";
 }
@@ -97,6 +78,15 @@ int tg__grow(tg_graph *g, void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* One array of the tape to c entries of elem bytes. */
+static bool grow_array(tg_graph *g, void **arr, size_t c, size_t elem)
+{
+    void *p = tg__realloc(g, *arr, c * elem);
+    if (!p) return false;
+    *arr = p;
+    return true;
+}
+
 /* The tape arrays grow together; cap changes only when all have grown, so
  * a failure part way leaves a consistent (larger-than-needed) graph. */
 static int grow_tape(tg_graph *g, size_t need)
@@ -106,27 +96,72 @@ static int grow_tape(tg_graph *g, size_t need)
     size_t c = g->cap ? g->cap : 64;
     while (c < need) c *= 2;
     if (c > (size_t)UINT32_MAX + 1) c = (size_t)UINT32_MAX + 1;
-    void *p;
-#define GROW(field, type)                                       \
-    if (!(p = tg__realloc(g, g->field, c * sizeof(type)))) return -1; \
-    g->field = p;
-    GROW(op, uint8_t)
-    GROW(a, uint32_t)
-    GROW(b, uint32_t)
-    if (!(p = tg__realloc(g, g->touched, (c / 64 + 1) * sizeof(uint64_t)))) return -1;
-    g->touched = p;
-    GROW(val, double)
-    GROW(grad, double)
-#undef GROW
+    size_t words = c / 64 + 1;
+    if (!grow_array(g, (void **)&g->op, c, sizeof *g->op) ||
+        !grow_array(g, (void **)&g->a, c, sizeof *g->a) ||
+        !grow_array(g, (void **)&g->b, c, sizeof *g->b) ||
+        !grow_array(g, (void **)&g->touched, words, sizeof *g->touched) ||
+        !grow_array(g, (void **)&g->branch, words, sizeof *g->branch) ||
+        !grow_array(g, (void **)&g->val, c, sizeof *g->val) ||
+        !grow_array(g, (void **)&g->grad, c, sizeof *g->grad))
+        return -1;
     g->cap = c;
+    g->fast_cap = g->checking ? 0 : c;
     return 0;
 }
 
-/* op, two inputs, value, adjoint, and the backward's one "touched" bit,
- * rounded up to whole bytes. */
+/* op code, two inputs, value, adjoint, and two bits (the backward's
+ * "touched" and a branch op's recorded side), rounded up to whole bytes. */
 size_t tg_graph_bytes_per_node(void)
 {
     return sizeof(uint8_t) + 2 * sizeof(uint32_t) + 2 * sizeof(double) + 1;
+}
+
+/* ------------------------------------------------------------ generations */
+
+/* The one piece of state the process shares between graphs: the next
+ * generation no graph has taken.  Every generation is handed out once, so
+ * a handle of one graph is never taken for a handle of another, alive or
+ * freed.  Generation 0 belongs to the empty handle; past UINT32_MAX there
+ * are none left. */
+static _Atomic uint64_t next_generation = 1;
+
+/* Take a run of up to `want` fresh generations (at least 1) into g's
+ * runs; false when the process has none left. */
+static bool take_generations(tg_graph *g, uint64_t want)
+{
+    if (g->nruns == GEN_RUNS) return false;
+    uint64_t lo = atomic_load(&next_generation);
+    uint64_t len;
+    do {
+        if (lo > UINT32_MAX) return false;
+        len = want < (uint64_t)UINT32_MAX + 1 - lo ? want : (uint64_t)UINT32_MAX + 1 - lo;
+    } while (!atomic_compare_exchange_weak(&next_generation, &lo, lo + len));
+    g->runs[g->nruns].lo = (uint32_t)lo;
+    g->runs[g->nruns].len = (uint32_t)len;
+    g->nruns++;
+    return true;
+}
+
+/* The generation after g's current one, taking a new run (twice the
+ * last's length) when the current run is used up; 0 when none is left.
+ * g->gen is not changed. */
+static uint32_t following_generation(tg_graph *g)
+{
+    const gen_run *r = &g->runs[g->nruns - 1];
+    if (g->gen - r->lo + 1u < r->len) return g->gen + 1u;
+    if (!take_generations(g, 2 * (uint64_t)r->len)) return 0;
+    return g->runs[g->nruns - 1].lo;
+}
+
+/* Whether g has handed out generation e: it lies in one of g's runs and
+ * not past the current generation. */
+static bool owns_generation(const tg_graph *g, uint32_t e)
+{
+    if (e == 0 || e > g->gen) return false;
+    for (uint32_t k = 0; k < g->nruns; k++)
+        if (e - g->runs[k].lo < g->runs[k].len) return true;
+    return false;
 }
 
 /* ------------------------------------------------------------ lifetime */
@@ -147,12 +182,11 @@ tg_graph *tg_graph_new_with(const tg_allocator *alloc)
     if (!g) return NULL;
     memset(g, 0, sizeof *g);
     g->mem = mem;
-    /* Generations start at a value drawn from the graph's address, so a
-     * handle of another graph is recognised as foreign, not misread. */
-    uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
-    g->gen_base = ((uint32_t)(h >> 33) | 1u);  /* below 2^31: 2^31 rewinds before a wrap */
-    g->low_mark = UINT32_MAX;
+    if (!take_generations(g, 1)) {
+        mem.free(mem.ctx, g);
+        return NULL;
+    }
+    g->gen = g->runs[0].lo;
     return g;
 }
 
@@ -166,6 +200,7 @@ void tg_graph_free(tg_graph *g)
     tg__free(g, g->b);
     tg__free(g, g->rew);
     tg__free(g, g->touched);
+    tg__free(g, g->branch);
     tg__free(g, g->val);
     tg__free(g, g->grad);
     tg__free(g, g->tens);
@@ -225,31 +260,32 @@ tg_status tg_graph_fail(tg_graph *g, tg_status s, const char *fmt, ...)
 const char *tg__describe(const tg_graph *g, uint32_t id, char *buf, size_t len)
 {
     const char *name = tg__name_of(g, id);
-    const char *op = op_names[g->op[id]];
-    if (g->op[id] == OP_TUNARY || g->op[id] == OP_TBINARY)
-        op = op_names[tg__trec(g, id)->elem_op];
+    const char *op = tg__info(g, id)->name;
+    const char *kind = tg__is_tensor(g, id) && tg__is_leaf(g, id) ? "tensor " : "";
     if (name)
-        snprintf(buf, len, "node %u '%s' (%s)", (unsigned)id, name, op);
+        snprintf(buf, len, "node %u '%s' (%s%s)", (unsigned)id, name, kind, op);
     else
-        snprintf(buf, len, "node %u (%s)", (unsigned)id, op);
+        snprintf(buf, len, "node %u (%s%s)", (unsigned)id, kind, op);
     return buf;
 }
 
 void tg_graph_set_checking(tg_graph *g, int on)
 {
-    if (g) g->checking = on != 0;
+    if (!g) return;
+    g->checking = on != 0;
+    g->fast_cap = g->checking ? 0 : g->cap;
 }
 
 /* ------------------------------------------------------------ handles */
 
-/* The first rewind entry of generation >= e: node ids below its mark
- * recorded in generation e are alive.  NULL when e is current. */
+/* The first rewind entry of generation >= e: nodes below its mark that
+ * were recorded in generation e are alive.  NULL when e is current. */
 static const rewind_rec *rewind_after(const tg_graph *g, uint32_t e)
 {
     size_t lo = 0, hi = g->nrew;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (g->rew[mid].epoch < e) lo = mid + 1;
+        if (g->rew[mid].gen < e) lo = mid + 1;
         else hi = mid;
     }
     return lo < g->nrew ? &g->rew[lo] : NULL;
@@ -257,9 +293,8 @@ static const rewind_rec *rewind_after(const tg_graph *g, uint32_t e)
 
 bool tg__live_old(const tg_graph *g, tg_node h)
 {
-    uint32_t age = h.gen - g->gen_base;
-    if (h.gen == 0 || age >= g->epoch) return false;
-    const rewind_rec *r = rewind_after(g, age);
+    if (h.id >= g->n || h.gen == g->gen || !owns_generation(g, h.gen)) return false;
+    const rewind_rec *r = rewind_after(g, h.gen);
     return r && h.id < r->mark;
 }
 
@@ -272,7 +307,7 @@ tg_node tg__handle_old(const tg_graph *g, uint32_t id)
         if (g->rew[mid].mark <= id) lo = mid + 1;
         else hi = mid;
     }
-    tg_node h = { id, g->gen_base + g->rew[lo].epoch };
+    tg_node h = { id, g->rew[lo].gen };
     return h;
 }
 
@@ -280,10 +315,9 @@ tg_status tg__classify(const tg_graph *g, tg_node h)
 {
     if (tg_is_none(h)) return TG_ERR_HANDLE;
     if (tg__live(g, h)) return TG_OK;
-    /* Generations this graph has used are gen_base .. gen_base + epoch. */
-    uint32_t age = h.gen - g->gen_base;
-    if (age < g->epoch && h.gen != 0) return TG_ERR_STALE;
-    return TG_ERR_HANDLE;
+    /* The current generation has dropped nothing: an id past the tape was
+     * never a node. */
+    return h.gen != g->gen && owns_generation(g, h.gen) ? TG_ERR_STALE : TG_ERR_HANDLE;
 }
 
 int tg__check_slow(tg_graph *g, const char *fn, const char *arg, tg_node h)
@@ -341,6 +375,29 @@ bool tg__check_finite(tg_graph *g, const char *fn, uint32_t id)
     return false;
 }
 
+/* Whether a node computed by an op lies after leaf id: its value was
+ * computed before the leaf changed.  Beyond the all-leaf start of the tape
+ * it looks at the last 64 nodes at most, and answers yes past them (the
+ * cost of a wrong yes is one replay). */
+static bool ops_after(const tg_graph *g, uint32_t id)
+{
+    if (g->n <= g->lead) return false;
+    if (id < g->lead) return true;
+    for (size_t i = g->n, seen = 0; i > (size_t)id + 1; i--, seen++)
+        if (seen == 64 || !tg__is_leaf(g, (uint32_t)(i - 1))) return true;
+    return false;
+}
+
+void tg__leaf_changed(tg_graph *g, uint32_t id)
+{
+    if (g->values_old) {
+        if (id < g->changed_leaf) g->changed_leaf = id;
+    } else if (ops_after(g, id)) {
+        g->values_old = true;
+        g->changed_leaf = id;
+    }
+}
+
 void tg__truncate(tg_graph *g, size_t mark)
 {
     if (mark >= g->n) return;
@@ -348,13 +405,20 @@ void tg__truncate(tg_graph *g, size_t mark)
     if (g->ngroups) tg__groups_rewind(g, mark);
     if (g->ntens) tg__tensor_rewind(g, mark);
     g->n = mark;
+    if (g->lead > mark) g->lead = mark;
     if (g->dirty > mark) g->dirty = mark;
     if (g->stale_at > mark) g->stale_at = 0;
+    /* A training step changes its parameters and rewinds to just after
+     * them and its batch: nothing computed from them is left. */
+    if (g->values_old && !ops_after(g, g->changed_leaf)) g->values_old = false;
 }
 
 tg_status tg_graph_undo(tg_graph *g, size_t mark)
 {
     if (!g || mark > g->n) return TG_ERR_ARG;
+    /* Nodes below the last rewind's mark are of older generations: their
+     * handles have left any call. */
+    if (g->nrew > 0 && mark < g->rew[g->nrew - 1].mark) return TG_ERR_ARG;
     tg__truncate(g, mark);
     return TG_OK;
 }
@@ -384,19 +448,22 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
         return tg__fail(g, TG_ERR_ARG, "tg_graph_rewind: mark %zu is past the tape's %zu nodes",
                         mark, g->n);
     if (mark == g->n) return TG_OK;
-    /* The one allocation a rewind may need comes first, so that a failure
-     * leaves the graph untouched; a loop rewinding to one mark never grows it. */
+    /* What a rewind may need comes first, so that a failure leaves the
+     * graph untouched; a loop rewinding to one mark never grows the stack. */
     if (g->nrew == g->rew_cap &&
         tg__grow(g, (void **)&g->rew, &g->rew_cap, g->nrew + 1, sizeof *g->rew) != 0)
         return tg__fail(g, TG_ERR_NOMEM, "tg_graph_rewind: out of memory");
+    uint32_t next = following_generation(g);
+    if (next == 0)
+        return tg__fail(g, TG_ERR_LIMIT,
+                        "tg_graph_rewind: the process has used all 2^32 handle generations");
     tg__truncate(g, mark);
     /* Handles may have escaped: the dropped nodes' generation ends here. */
     while (g->nrew > 0 && g->rew[g->nrew - 1].mark >= mark) g->nrew--;
-    g->rew[g->nrew].epoch = g->epoch;
+    g->rew[g->nrew].gen = g->gen;
     g->rew[g->nrew].mark = (uint32_t)mark;
     g->nrew++;
     g->low_mark = g->rew[0].mark;
-    g->epoch++;
-    if (g->gen_base + g->epoch == 0) g->epoch++;  /* generation 0 is the empty handle's */
+    g->gen = next;
     return TG_OK;
 }

@@ -2,11 +2,11 @@
  * The graph's storage, shared by the library's files and by no one else.
  *
  * The tape is a struct of arrays indexed by node id: op code, two input
- * ids, value and adjoint (25 bytes a node).  A unary op's second input
- * slot is free; relu keeps there the side of 0 it was recorded on (b == a
- * for the positive side, b == its own id otherwise).  A tensor node's
- * value slot holds the index of its tensor record (an integer, exact in a
- * double); its own numbers live in the tensor arenas.
+ * ids, value and adjoint (25 bytes a node), and two bit sets.  Each field
+ * has one meaning: a and b are the inputs (a unary op repeats a in b, a
+ * leaf holds 0 in both); val is a scalar node's value (0 for a tensor,
+ * whose numbers live in its tensor record); the op code is the op, with
+ * TENSOR_CODE set when the tensor layer computes the node.
  */
 #ifndef TG_GRAPH_H
 #define TG_GRAPH_H
@@ -19,12 +19,18 @@
 #include "tapegrad/tapegrad.h"
 #include "op.h"
 
+/* Element types of tensor storage.  Only float64 exists yet; the field is
+ * where a float32 path will say which arena a record's numbers are in. */
+typedef enum tg_dtype { DTYPE_F64 = 0 } tg_dtype;
+
 typedef struct tensor_rec {
     uint32_t node;     /* the node it belongs to */
     uint32_t rows, cols;
-    uint32_t elem_op;  /* OP_TUNARY / OP_TBINARY: the scalar op applied; OP_MATMUL: TG_TRANS_* flags */
-    size_t off;        /* first element in tval / tgrad; a relu owns rows*cols more
-                          past its values: its input as recorded, for replay */
+    uint8_t dtype;     /* tg_dtype */
+    uint8_t flags;     /* matmul: TG_TRANS_* */
+    size_t off;        /* first element in tval / tgrad */
+    size_t extra;      /* elements owned past rows*cols: relu keeps its input as
+                          recorded (its branches), the cross-entropy its softmax */
 } tensor_rec;
 
 typedef struct group_rec {
@@ -34,13 +40,22 @@ typedef struct group_rec {
     size_t label_cap;
 } group_rec;
 
-/* A rewind to `mark` ended generation `epoch`.  Kept as a stack of
+/* A rewind to `mark` ended generation `gen`.  Kept as a stack of
  * increasing marks: a node recorded in generation e is alive while it lies
- * below the mark of the first entry whose epoch is >= e.  This replaces a
- * per-node generation (4 bytes a node) by a few entries per graph. */
+ * below the mark of the first entry whose generation is >= e.  This
+ * replaces a per-node generation (4 bytes a node) by a few entries per
+ * graph. */
 typedef struct rewind_rec {
-    uint32_t epoch, mark;
+    uint32_t gen, mark;
 } rewind_rec;
+
+/* A run of generations taken from the process-wide counter (graph.c):
+ * [lo, lo + len).  A graph's runs double in length, so 32 hold every
+ * generation a process can hand out. */
+typedef struct gen_run {
+    uint32_t lo, len;
+} gen_run;
+enum { GEN_RUNS = 32 };
 
 struct name_table;
 
@@ -49,17 +64,27 @@ struct tg_graph {
 
     /* the tape */
     size_t n, cap;
+    size_t fast_cap;       /* cap, or 0 to send every builder down its slow path
+                              (checking mode) */
     uint8_t *op;
     uint32_t *a, *b;
     double *val, *grad;
     uint64_t *touched;     /* backward: bit i set when a flow left node i's adjoint at 0 */
-    uint32_t gen_base;     /* this graph's first generation, from its address */
-    uint32_t epoch;        /* rewinds that dropped nodes; new nodes get gen_base + epoch */
+    uint64_t *branch;      /* bit i: the side of its kink a branch op was recorded on */
+
+    /* generations: every handle carries the one its node was recorded in */
+    uint32_t gen;          /* the current generation */
+    gen_run runs[GEN_RUNS];/* the generations this graph owns, increasing */
+    uint32_t nruns;
     rewind_rec *rew;       /* the rewind stack, see rewind_rec */
     size_t nrew, rew_cap;
     uint32_t low_mark;     /* the lowest mark ever rewound to (rew[0]), or UINT32_MAX */
+
+    size_t lead;           /* nodes [0, lead) are all leaves (parameters recorded first) */
     size_t dirty;          /* adjoints [0, dirty) may be non-zero: those a backward left */
     size_t stale_at;       /* 1 + node whose branch a replay flipped, or 0 */
+    bool values_old;       /* a leaf changed after nodes computed from it: sweeps replay first */
+    uint32_t changed_leaf; /* the lowest leaf changed since, while values_old */
 
     /* tensors: records in node order, element storage in two arenas */
     tensor_rec *tens;
@@ -100,18 +125,18 @@ bool tg__live_old(const tg_graph *g, tg_node h);
 static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
 {
     if (g->nrew == 0 || id >= g->rew[g->nrew - 1].mark) {
-        tg_node h = { id, g->gen_base + g->epoch };
+        tg_node h = { id, g->gen };
         return h;
     }
     return tg__handle_old(g, id);
 }
-/* tg__live's common cases, a compare or two and no call: a node of this
- * generation, or one below every mark ever rewound to (a network's
- * parameters), which no rewind has dropped.  false means "ask tg__live". */
+/* tg__live's common cases, a compare or two and no call: a node of the
+ * current generation, or one below every mark ever rewound to (a
+ * network's parameters) whose handle carries the graph's first generation.
+ * false means "ask tg__live_old". */
 static inline bool tg__live_fast(const tg_graph *g, tg_node h)
 {
-    return (h.gen == g->gen_base + g->epoch && h.id < g->n) ||
-           (h.gen != 0 && h.id < g->low_mark && h.gen - g->gen_base < g->epoch);
+    return (h.gen == g->gen && h.id < g->n) || (h.gen == g->runs[0].lo && h.id < g->low_mark);
 }
 /* Whether h names a live node of g. */
 static inline bool tg__live(const tg_graph *g, tg_node h)
@@ -131,7 +156,7 @@ tg_status tg__classify(const tg_graph *g, tg_node h);
 /* ----- recording: append a node (value computed by the caller) and
  * return its id.  Inline: it is most of the cost of recording. */
 /* With room on the tape known. */
-static inline uint32_t tg__append(tg_graph *g, tg_op op, uint32_t a, uint32_t b, double v)
+static inline uint32_t tg__append(tg_graph *g, uint8_t code, uint32_t a, uint32_t b, double v)
 {
     /* Load everything first: a store through op[] (a char type) would
      * otherwise make the compiler reload each field of g. */
@@ -144,16 +169,21 @@ static inline uint32_t tg__append(tg_graph *g, tg_op op, uint32_t a, uint32_t b,
     bs[id] = b;
     vals[id] = v;
     grads[id] = 0.0;
-    ops[id] = (uint8_t)op;
+    ops[id] = code;
     return id;
 }
 /* Growing the tape when full: UINT32_MAX after recording TG_ERR_NOMEM in
  * fn's name. */
 int tg__grow_tape(tg_graph *g, const char *fn);
-static inline uint32_t tg__push(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b, double v)
+/* After appending leaf id. */
+static inline void tg__leaf_recorded(tg_graph *g, uint32_t id)
+{
+    if (id == g->lead) g->lead = id + 1u;
+}
+static inline uint32_t tg__push(tg_graph *g, const char *fn, uint8_t code, uint32_t a, uint32_t b, double v)
 {
     if (__builtin_expect(g->n == g->cap, 0) && tg__grow_tape(g, fn) != 0) return UINT32_MAX;
-    return tg__append(g, op, a, b, v);
+    return tg__append(g, code, a, b, v);
 }
 /* Drop nodes [mark, n) that were never handed out (a composed op that
  * failed part way): no generation changes and nothing is allocated. */
@@ -173,26 +203,57 @@ static inline tg_node tg__finish(tg_graph *g, const char *fn, uint32_t id)
     return tg__handle(g, id);
 }
 
+/* ----- op codes */
+static inline tg_op tg__op(const tg_graph *g, uint32_t id)
+{
+    return (tg_op)(g->op[id] & OP_MASK);
+}
+static inline const op_info *tg__info(const tg_graph *g, uint32_t id)
+{
+    return &op_table[g->op[id] & OP_MASK];
+}
+static inline bool tg__is_leaf(const tg_graph *g, uint32_t id)
+{
+    return op_table[g->op[id] & OP_MASK].kind == OPK_LEAF;
+}
+/* Branch bits (graph.h's `branch`). */
+static inline void tg__set_branch(tg_graph *g, uint32_t id, bool side)
+{
+    uint64_t bit = 1ull << (id & 63);
+    g->branch[id >> 6] = side ? g->branch[id >> 6] | bit : g->branch[id >> 6] & ~bit;
+}
+static inline bool tg__branch(const tg_graph *g, uint32_t id)
+{
+    return g->branch[id >> 6] >> (id & 63) & 1;
+}
+
 /* ----- tensors (tensor.c) */
+/* Whether node id's value is a tensor (not a scalar computed by a kernel). */
 static inline bool tg__is_tensor(const tg_graph *g, uint32_t id)
 {
-    return op_is_tensor((tg_op)g->op[id]);
+    return (g->op[id] & TENSOR_CODE) && op_table[g->op[id] & OP_MASK].kind != OPK_REDUCE;
 }
-static inline tensor_rec *tg__trec(const tg_graph *g, uint32_t id)
-{
-    return &g->tens[(size_t)g->val[id]];
-}
-/* Record an elementwise op on tensor operands (b unused for unary). */
-tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a);
-tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b);
+/* The tensor record of node id, which must have one (a tensor, or the
+ * cross-entropy). */
+tensor_rec *tg__trec(const tg_graph *g, uint32_t id);
+/* Record an elementwise op on tensor operands (b == a for unary). */
+tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b);
 /* Whether a and b broadcast together; records TG_ERR_SHAPE when not. */
 bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b);
-/* Kernels for the sweeps (tensor_kernels.c). */
-/* Recompute node id; false when a recorded branch (relu) flipped. */
+/* The kernels, for the sweeps (tensor_kernels.c).  Forward recomputes
+ * node id and returns false when a recorded branch (relu) flipped;
+ * backward adds its adjoint's contributions into its inputs'. */
 bool tg__tensor_forward(tg_graph *g, uint32_t id);
 void tg__tensor_backward(tg_graph *g, uint32_t id);
 /* Drop tensor records of nodes >= mark. */
 void tg__tensor_rewind(tg_graph *g, size_t mark);
+
+/* ----- values that a leaf change left behind (sweep.c) */
+/* Leaf id was just given a new value. */
+void tg__leaf_changed(tg_graph *g, uint32_t id);
+/* Replay if a leaf changed since values were computed; the status of the
+ * replay (recorded in fn's name), or TG_OK. */
+tg_status tg__refresh(tg_graph *g, const char *fn);
 
 /* ----- names (names.c: the only file that includes uthash) */
 tg_status   tg__name_add(tg_graph *g, const char *fn, const char *name, uint32_t id);

@@ -23,39 +23,36 @@ static inline bool visited(const uint64_t *touched, const double *grad, uint32_t
     return grad[i] != 0.0 || (touched[i >> 6] >> (i & 63) & 1);
 }
 
-/* One reverse step of a scalar op; `op` is a literal at every call, so the
- * compiler folds op_partials down to that op's one or two lines. */
-static inline __attribute__((always_inline)) void
-back1(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val,
-      double *grad, uint64_t *touched)
-{
-    double da, db;
-    uint32_t a = A[i];
-    op_partials(op, val[a], val[B[i]], val[i], &da, &db);
-    if ((grad[a] += grad[i] * da) == 0.0) touch(touched, a);
-}
+/* The reverse sweep's state, for its step function. */
+typedef struct back_ctx {
+    uint32_t i;
+    const uint32_t *A, *B;
+    const double *val;
+    double *grad;
+    uint64_t *touched;
+} back_ctx;
 
-static inline __attribute__((always_inline)) void
-back2(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, const double *val,
-      double *grad, uint64_t *touched)
+/* One reverse step of scalar node c->i, compiled per op: its adjoint times
+ * each local derivative into its inputs' adjoints.  A leaf does nothing. */
+static inline __attribute__((always_inline)) void back_step(tg_op op, void *ctx)
 {
+    back_ctx *c = ctx;
+    if (op_table[op].kind == OPK_LEAF) return;
     double da, db;
-    uint32_t a = A[i], b = B[i];
-    op_partials(op, val[a], val[b], val[i], &da, &db);
-    double gi = grad[i];
-    if ((grad[a] += gi * da) == 0.0) touch(touched, a);
-    if ((grad[b] += gi * db) == 0.0) touch(touched, b);
+    uint32_t i = c->i, a = c->A[i], b = c->B[i];
+    int k = op_partials(op, c->val[a], c->val[b], c->val[i], &da, &db);
+    double gi = c->grad[i];
+    if (k >= 1 && (c->grad[a] += gi * da) == 0.0) touch(c->touched, a);
+    if (k == 2 && (c->grad[b] += gi * db) == 0.0) touch(c->touched, b);
 }
 
 /* Checking mode, after node i's step: the input whose adjoint it made
- * non-finite, or UINT32_MAX.  The cross-entropy writes into the logits,
- * its softmax's input, and gives the labels nothing. */
+ * non-finite, or UINT32_MAX. */
 static uint32_t bad_input(const tg_graph *g, uint32_t i)
 {
-    tg_op op = (tg_op)g->op[i];
-    uint32_t a = op == OP_XENT ? g->a[g->a[i]] : g->a[i];
-    if (tg__nonfinite(g, a, true)) return a;
-    if (op_arity[op] == 2 && op != OP_XENT && tg__nonfinite(g, g->b[i], true)) return g->b[i];
+    int k = tg__info(g, i)->arity;
+    if (k >= 1 && tg__nonfinite(g, g->a[i], true)) return g->a[i];
+    if (k == 2 && tg__nonfinite(g, g->b[i], true)) return g->b[i];
     return UINT32_MAX;
 }
 
@@ -67,34 +64,19 @@ static inline __attribute__((always_inline)) uint32_t
 sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
 {
     const uint8_t *op = g->op;
-    const uint32_t *A = g->a, *B = g->b;
-    const double *val = g->val;
-    double *grad = g->grad;
-    uint64_t *touched = g->touched;
+    back_ctx c = { 0, g->a, g->b, g->val, g->grad, g->touched };
 
     for (uint32_t i = from + 1; i-- > 0;) {
-        if (!visited(touched, grad, i)) continue;
-        switch ((tg_op)op[i]) {
-        case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
-            continue;
-        case OP_ADD:     back2(OP_ADD, i, A, B, val, grad, touched); break;
-        case OP_MUL:     back2(OP_MUL, i, A, B, val, grad, touched); break;
-        case OP_POW:     back2(OP_POW, i, A, B, val, grad, touched); break;
-        case OP_POWC:    back1(OP_POWC, i, A, B, val, grad, touched); break;
-        case OP_EXP:     back1(OP_EXP, i, A, B, val, grad, touched); break;
-        case OP_RECIP:   back1(OP_RECIP, i, A, B, val, grad, touched); break;
-        case OP_LOG:     back1(OP_LOG, i, A, B, val, grad, touched); break;
-        case OP_TANH:    back1(OP_TANH, i, A, B, val, grad, touched); break;
-        case OP_SIGMOID: back1(OP_SIGMOID, i, A, B, val, grad, touched); break;
-        case OP_RELU:    back1(OP_RELU, i, A, B, val, grad, touched); break;
-        case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
-        case OP_SUM: case OP_MEAN: case OP_XENT:
+        if (!visited(c.touched, c.grad, i)) continue;
+        uint8_t code = op[i];
+        if (code & TENSOR_CODE) {
+            if (op_table[code & OP_MASK].kind == OPK_LEAF) continue;
             tg__tensor_backward(g, i);
-            touch(touched, A[i]);
-            if (op_arity[op[i]] == 2) touch(touched, B[i]);
-            break;
-        case OP_COUNT:
-            break;
+            touch(c.touched, c.A[i]);
+            touch(c.touched, c.B[i]);
+        } else {
+            c.i = i;
+            op_dispatch((tg_op)code, back_step, &c);
         }
         if (checking && (*bad = bad_input(g, i)) != UINT32_MAX) return i;
     }
@@ -113,6 +95,8 @@ tg_status tg_backward(tg_graph *g, tg_node out)
         return tg__fail(g, TG_ERR_SHAPE, "tg_backward: out is a %ux%u tensor; backward needs a scalar",
                         (unsigned)r->rows, (unsigned)r->cols);
     }
+    tg_status s = tg__refresh(g, "tg_backward");
+    if (s != TG_OK) return s;
     if (g->stale_at)
         return tg__fail(g, TG_ERR_STALE,
                         "tg_backward: the last replay flipped the branch of %s; re-record the tape",
@@ -124,7 +108,7 @@ tg_status tg_backward(tg_graph *g, tg_node out)
         memset(g->grad, 0, g->dirty * sizeof *g->grad);
         for (size_t t = 0; t < g->ntens && g->tens[t].node < g->dirty; t++) {
             const tensor_rec *r = &g->tens[t];
-            if (g->op[r->node] == OP_TCONST) continue;  /* no kernel writes a constant's adjoint */
+            if (g->op[r->node] == (TENSOR_CODE | OP_CONST)) continue;  /* no kernel writes a constant's adjoint */
             memset(g->tgrad + r->off, 0, (size_t)r->rows * r->cols * sizeof *g->tgrad);
         }
     }
@@ -141,68 +125,81 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     return TG_OK;
 }
 
-/* Replay.  relu's recorded branch is kept in its b slot (graph.h). */
-static inline __attribute__((always_inline)) void
-fwd(tg_op op, uint32_t i, const uint32_t *A, const uint32_t *B, double *val)
+/* The replay's state, for its step function. */
+typedef struct replay_ctx {
+    uint32_t i;
+    const uint32_t *A, *B;
+    double *val;
+    const uint64_t *branch;
+    size_t flipped;  /* 1 + the first node whose branch flipped, or 0 */
+} replay_ctx;
+
+/* Recompute scalar node c->i, compiled per op; a branch op also compares
+ * its side of the kink with the side recorded.  A leaf keeps its value. */
+static inline __attribute__((always_inline)) void replay_step(tg_op op, void *ctx)
 {
-    val[i] = op_value(op, val[A[i]], val[B[i]]);
+    replay_ctx *c = ctx;
+    if (op_table[op].kind == OPK_LEAF) return;
+    uint32_t i = c->i;
+    double va = c->val[c->A[i]];
+    if (op_table[op].branch && !c->flipped &&
+        (bool)(c->branch[i >> 6] >> (i & 63) & 1) != op_branch_side(va))
+        c->flipped = i + 1u;
+    c->val[i] = op_value(op, va, c->val[c->B[i]]);
 }
 
 /* The replay loop, instantiated with and without checking like sweep().
  * Returns 1 + the first node whose branch flipped, or 0; in checking mode
  * stops with *domain set at the first non-finite value. */
 static inline __attribute__((always_inline)) size_t
-replay(tg_graph *g, bool checking, bool *domain)
+replay(tg_graph *g, const char *fn, bool checking, bool *domain)
 {
     const uint8_t *op = g->op;
-    const uint32_t *A = g->a, *B = g->b;
-    double *val = g->val;
     const size_t n = g->n;
-    size_t flipped = 0;
+    replay_ctx c = { 0, g->a, g->b, g->val, g->branch, 0 };
 
     for (uint32_t i = 0; i < n; i++) {
-        switch ((tg_op)op[i]) {
-        case OP_VAR: case OP_CONST: case OP_TVAR: case OP_TCONST:
-            break;
-        case OP_ADD:     fwd(OP_ADD, i, A, B, val); break;
-        case OP_MUL:     fwd(OP_MUL, i, A, B, val); break;
-        case OP_POW:     fwd(OP_POW, i, A, B, val); break;
-        case OP_POWC:    fwd(OP_POWC, i, A, B, val); break;
-        case OP_EXP:     fwd(OP_EXP, i, A, B, val); break;
-        case OP_RECIP:   fwd(OP_RECIP, i, A, B, val); break;
-        case OP_LOG:     fwd(OP_LOG, i, A, B, val); break;
-        case OP_TANH:    fwd(OP_TANH, i, A, B, val); break;
-        case OP_SIGMOID: fwd(OP_SIGMOID, i, A, B, val); break;
-        case OP_RELU:  /* recorded on the positive side iff b == a */
-            if (!flipped && (B[i] == A[i]) != (val[A[i]] > 0)) flipped = i + 1;
-            fwd(OP_RELU, i, A, A, val);
-            break;
-        case OP_TUNARY: case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX:
-        case OP_SUM: case OP_MEAN: case OP_XENT:
-            if (!tg__tensor_forward(g, i) && !flipped) flipped = i + 1;
-            break;
-        case OP_COUNT:
-            break;
+        uint8_t code = op[i];
+        if (code & TENSOR_CODE) {
+            if (op_table[code & OP_MASK].kind != OPK_LEAF && !tg__tensor_forward(g, i) &&
+                !c.flipped)
+                c.flipped = i + 1u;
+        } else {
+            c.i = i;
+            op_dispatch((tg_op)code, replay_step, &c);
         }
-        if (checking && !tg__check_finite(g, "tg_forward", i)) {
+        if (checking && !tg__check_finite(g, fn, i)) {
             *domain = true;
             break;
         }
     }
-    return flipped;
+    return c.flipped;
+}
+
+/* Replay the tape, recording errors in fn's name; a flipped branch is
+ * TG_ERR_STALE and the values are computed all the same. */
+static tg_status replay_all(tg_graph *g, const char *fn)
+{
+    bool domain = false;
+    size_t flipped = g->checking ? replay(g, fn, true, &domain) : replay(g, fn, false, &domain);
+    if (domain) return TG_ERR_DOMAIN;
+    g->values_old = false;
+    g->stale_at = flipped;
+    char d[96];
+    if (flipped)
+        return tg__fail(g, TG_ERR_STALE,
+                        "%s: %s changed branch since it was recorded; re-record the tape", fn,
+                        tg__describe(g, (uint32_t)(flipped - 1), d, sizeof d));
+    return TG_OK;
 }
 
 tg_status tg_forward(tg_graph *g)
 {
     if (!g) return TG_ERR_ARG;
-    bool domain = false;
-    size_t flipped = g->checking ? replay(g, true, &domain) : replay(g, false, &domain);
-    if (domain) return TG_ERR_DOMAIN;
-    g->stale_at = flipped;
-    char d[96];
-    if (flipped)
-        return tg__fail(g, TG_ERR_STALE,
-                        "tg_forward: %s changed branch since it was recorded; re-record the tape",
-                        tg__describe(g, (uint32_t)(flipped - 1), d, sizeof d));
-    return TG_OK;
+    return replay_all(g, "tg_forward");
+}
+
+tg_status tg__refresh(tg_graph *g, const char *fn)
+{
+    return g->values_old ? replay_all(g, fn) : TG_OK;
 }

@@ -10,14 +10,32 @@
  * capacity stays, so a training loop that marks, records and rewinds
  * allocates only on its first pass.
  *
- * A relu record owns rows*cols more elements just past its values: a copy
- * of its input as recorded, whose signs are the branches the tape holds.
- * A replay compares against those, not against the previous replay, so a
- * tape replayed off its branches and back is valid again. */
+ * A record may own `extra` elements just past its values.  relu keeps there
+ * a copy of its input as recorded, whose signs are the branches the tape
+ * holds: a replay compares against those, not against the previous replay,
+ * so a tape replayed off its branches and back is valid again.  The
+ * cross-entropy, a scalar node, has a record whose elements are the
+ * softmax of its logits, which its backward reads.
+ *
+ * A node finds its record by binary search over the records (in node
+ * order): the tape keeps no record index of its own. */
 #include <limits.h>
 #include <string.h>
 
 #include "graph.h"
+
+/* ------------------------------------------------------------ records */
+
+tensor_rec *tg__trec(const tg_graph *g, uint32_t id)
+{
+    size_t lo = 0, hi = g->ntens;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->tens[mid].node <= id) lo = mid;
+        else hi = mid;
+    }
+    return &g->tens[lo];
+}
 
 /* ------------------------------------------------------------ shapes */
 
@@ -54,8 +72,6 @@ static bool dims_ok(tg_graph *g, const char *fn, tg_status s, size_t rows, size_
     return true;
 }
 
-/* ------------------------------------------------------------ records */
-
 /* Make room for `count` more elements in both arenas.  tval and tgrad keep
  * one capacity, tcap, which is raised only when both have grown: a failure
  * in between leaves tval larger than tcap, which is harmless. */
@@ -82,7 +98,7 @@ static bool grow_arenas(tg_graph *g, size_t count)
  * Returns the id, or UINT32_MAX with the error recorded and nothing
  * appended.  rows and cols passed dims_ok; extra is 0 or rows*cols. */
 static uint32_t tensor_node(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b,
-                            size_t rows, size_t cols, uint32_t elem, size_t extra)
+                            size_t rows, size_t cols, unsigned flags, size_t extra)
 {
     size_t count = rows * cols;
     if (extra > SIZE_MAX - count) {
@@ -97,14 +113,16 @@ static uint32_t tensor_node(tg_graph *g, const char *fn, tg_op op, uint32_t a, u
         tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for a %zux%zu tensor", fn, rows, cols);
         return UINT32_MAX;
     }
-    uint32_t id = tg__push(g, fn, op, a, b, (double)g->ntens);
+    uint32_t id = tg__push(g, fn, (uint8_t)(TENSOR_CODE | op), a, b, 0.0);
     if (id == UINT32_MAX) return UINT32_MAX;
     tensor_rec *r = &g->tens[g->ntens++];
     r->node = id;
     r->rows = (uint32_t)rows;
     r->cols = (uint32_t)cols;
-    r->elem_op = elem;
+    r->dtype = DTYPE_F64;
+    r->flags = (uint8_t)flags;
     r->off = g->ttop;
+    r->extra = extra;
     g->ttop += count;
     memset(g->tgrad + r->off, 0, count * sizeof(double));
     return id;
@@ -118,6 +136,7 @@ static void pop_tensor_node(tg_graph *g)
     g->ttop = g->tens[g->ntens].off;
 }
 
+/* Node id's numbers: a tensor's elements, or a scalar's one value. */
 static double *values_of(const tg_graph *g, uint32_t id)
 {
     return tg__is_tensor(g, id) ? g->tval + tg__trec(g, id)->off : &g->val[id];
@@ -147,34 +166,21 @@ static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *na
         pop_tensor_node(g);
         return TG_NONE;
     }
+    tg__leaf_recorded(g, id);
     return tg__finish(g, fn, id);
 }
 
 tg_node tg_tensor_var(tg_graph *g, const char *name, size_t rows, size_t cols, const double *data)
 {
-    return tensor_leaf(g, "tg_tensor_var", OP_TVAR, name, rows, cols, data);
+    return tensor_leaf(g, "tg_tensor_var", OP_VAR, name, rows, cols, data);
 }
 
 tg_node tg_tensor_const(tg_graph *g, size_t rows, size_t cols, const double *data)
 {
-    return tensor_leaf(g, "tg_tensor_const", OP_TCONST, NULL, rows, cols, data);
+    return tensor_leaf(g, "tg_tensor_const", OP_CONST, NULL, rows, cols, data);
 }
 
 /* ------------------------------------------------------------ elementwise */
-
-tg_node tg__tensor_unary(tg_graph *g, const char *fn, tg_op elem, uint32_t a)
-{
-    size_t rows, cols;
-    shape_of(g, a, &rows, &cols);
-    size_t count = rows * cols;
-    uint32_t id = tensor_node(g, fn, OP_TUNARY, a, a, rows, cols, (uint32_t)elem,
-                              elem == OP_RELU ? count : 0);
-    if (id == UINT32_MAX) return TG_NONE;
-    if (elem == OP_RELU)  /* the recorded branches, see the top of this file */
-        memcpy(values_of(g, id) + count, values_of(g, a), count * sizeof(double));
-    tg__tensor_forward(g, id);
-    return tg__finish(g, fn, id);
-}
 
 /* numpy's rule, in 2-D: equal extents, or one of them 1. */
 static bool broadcast(size_t x, size_t y, size_t *out)
@@ -203,13 +209,17 @@ bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b)
     return binary_shape(g, fn, a, b, &rows, &cols);
 }
 
-tg_node tg__tensor_binary(tg_graph *g, const char *fn, tg_op elem, uint32_t a, uint32_t b)
+tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b)
 {
     size_t rows, cols;
     if (!binary_shape(g, fn, a, b, &rows, &cols)) return TG_NONE;
     if (!dims_ok(g, fn, TG_ERR_SHAPE, rows, cols)) return TG_NONE;
-    uint32_t id = tensor_node(g, fn, OP_TBINARY, a, b, rows, cols, (uint32_t)elem, 0);
+    size_t count = rows * cols;
+    bool branch = op_table[op].branch;
+    uint32_t id = tensor_node(g, fn, op, a, b, rows, cols, 0, branch ? count : 0);
     if (id == UINT32_MAX) return TG_NONE;
+    if (branch)  /* the recorded branches, see the top of this file */
+        memcpy(values_of(g, id) + count, values_of(g, a), count * sizeof(double));
     tg__tensor_forward(g, id);
     return tg__finish(g, fn, id);
 }
@@ -266,7 +276,7 @@ tg_node tg_matmul_ex(tg_graph *g, tg_node a, tg_node b, unsigned flags)
 static tg_node reduce(tg_graph *g, const char *fn, tg_op op, tg_node a)
 {
     if (!g || tg__check(g, fn, "a", a) <= 0) return TG_NONE;
-    uint32_t id = tg__push(g, fn, op, a.id, a.id, 0.0);
+    uint32_t id = tg__push(g, fn, (uint8_t)(TENSOR_CODE | op), a.id, a.id, 0.0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
     return tg__finish(g, fn, id);
@@ -302,10 +312,10 @@ tg_node tg_softmax(tg_graph *g, tg_node logits)
     return tg__finish(g, fn, id);
 }
 
-/* Two nodes: the softmax of the logits, then the loss reading it.  The
- * loss's backward goes straight to the logits ((y - t) / N), so the
- * softmax's Jacobian is applied only to what other consumers of the
- * softmax node send it. */
+/* One scalar node reading the logits and the targets.  Its record keeps
+ * the softmax of the logits, which the forward kernel computes on the way
+ * to the loss and the backward reads: the gradient (y - t) / N goes
+ * straight to the logits, with no softmax Jacobian in between. */
 tg_node tg_softmax_cross_entropy(tg_graph *g, tg_node logits, tg_node onehot)
 {
     const char *fn = "tg_softmax_cross_entropy";
@@ -320,15 +330,9 @@ tg_node tg_softmax_cross_entropy(tg_graph *g, tg_node logits, tg_node onehot)
         tg__fail(g, TG_ERR_SHAPE, "%s: logits are %zux%zu, onehot is %zux%zu", fn, rl, cl, rt, ct);
         return TG_NONE;
     }
-    uint32_t s = softmax_node(g, fn, logits.id);
-    if (s == UINT32_MAX) return TG_NONE;
-    uint32_t id = tg__push(g, fn, OP_XENT, s, onehot.id, 0.0);
-    if (id == UINT32_MAX) {
-        pop_tensor_node(g);
-        return TG_NONE;
-    }
+    uint32_t id = tensor_node(g, fn, OP_XENT, logits.id, onehot.id, rl, cl, 0, 0);
+    if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
-    if (g->checking) tg__check_finite(g, fn, s);
     return tg__finish(g, fn, id);
 }
 
@@ -385,17 +389,19 @@ tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data)
     if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: leaf is the empty handle", fn);
     if (k < 0) return tg__classify(g, leaf);
     char d[96];
-    tg_op op = (tg_op)g->op[leaf.id];
-    if (op == OP_VAR || op == OP_CONST)  /* a scalar where a tensor is required */
+    uint32_t id = leaf.id;
+    bool is_leaf = tg__is_leaf(g, id);
+    if (is_leaf && !tg__is_tensor(g, id))  /* a scalar where a tensor is required */
         return tg__fail(g, TG_ERR_SHAPE, "%s: %s is a scalar; use tg_set_value", fn,
-                        tg__describe(g, leaf.id, d, sizeof d));
-    if (op != OP_TVAR && op != OP_TCONST)
+                        tg__describe(g, id, d, sizeof d));
+    if (!is_leaf)
         return tg__fail(g, TG_ERR_ARG, "%s: %s is not a tensor variable or constant", fn,
-                        tg__describe(g, leaf.id, d, sizeof d));
+                        tg__describe(g, id, d, sizeof d));
     if (!data) return tg__fail(g, TG_ERR_ARG, "%s: data is NULL", fn);
-    const tensor_rec *r = tg__trec(g, leaf.id);
+    const tensor_rec *r = tg__trec(g, id);
     memcpy(g->tval + r->off, data, (size_t)r->rows * r->cols * sizeof(double));
-    if (g->checking && !tg__check_finite(g, fn, leaf.id)) return TG_ERR_DOMAIN;
+    tg__leaf_changed(g, id);
+    if (g->checking && !tg__check_finite(g, fn, id)) return TG_ERR_DOMAIN;
     return TG_OK;
 }
 
@@ -409,6 +415,9 @@ double *tg_tensor_data(tg_graph *g, tg_node n)
                  tg__describe(g, n.id, d, sizeof d));
         return NULL;
     }
+    /* The caller may write through it: nodes computed from it are then
+     * replayed before the next sweep. */
+    tg__leaf_changed(g, n.id);
     return g->tval + tg__trec(g, n.id)->off;
 }
 

@@ -8,7 +8,8 @@
  * op_value and op_partials, never from formulas of their own here; each
  * elementwise kernel is instantiated per op (the op a literal), so the
  * compiler reduces the switch in op.h to that op's line and can vectorise
- * the loop. */
+ * the loop.  The other tensor ops are rows of the kernel table at the end:
+ * a forward and a backward function each. */
 #include <cblas.h>
 #include <string.h>
 
@@ -44,8 +45,7 @@ static mat view(const tg_graph *g, uint32_t id)
  * for a network's input batch that skips the largest product. */
 static bool wants_grad(const tg_graph *g, uint32_t id)
 {
-    tg_op op = (tg_op)g->op[id];
-    return op != OP_CONST && op != OP_TCONST;
+    return tg__op(g, id) != OP_CONST;
 }
 
 /* ============================================================ unary */
@@ -80,39 +80,6 @@ static bool relu_forward(const double *restrict x, double *restrict y,
         y[i] = op_value(OP_RELU, x[i], 0.0);
     }
     return !flipped;
-}
-
-static void unary_forward(tg_op f, const double *x, double *y, size_t n)
-{
-    switch (f) {
-    case OP_EXP:     unary_forward_op(OP_EXP, x, y, n); return;
-    case OP_RECIP:   unary_forward_op(OP_RECIP, x, y, n); return;
-    case OP_LOG:     unary_forward_op(OP_LOG, x, y, n); return;
-    case OP_TANH:    unary_forward_op(OP_TANH, x, y, n); return;
-    case OP_SIGMOID: unary_forward_op(OP_SIGMOID, x, y, n); return;
-    case OP_RELU:    unary_forward_op(OP_RELU, x, y, n); return;
-    case OP_VAR: case OP_CONST: case OP_ADD: case OP_MUL: case OP_POW: case OP_POWC:
-    case OP_TVAR: case OP_TCONST: case OP_TUNARY: case OP_TBINARY: case OP_MATMUL:
-    case OP_SOFTMAX: case OP_SUM: case OP_MEAN: case OP_XENT: case OP_COUNT:
-        break;
-    }
-}
-
-static void unary_backward(tg_op f, const double *x, const double *y, const double *dy,
-                           double *dx, size_t n)
-{
-    switch (f) {
-    case OP_EXP:     unary_backward_op(OP_EXP, x, y, dy, dx, n); return;
-    case OP_RECIP:   unary_backward_op(OP_RECIP, x, y, dy, dx, n); return;
-    case OP_LOG:     unary_backward_op(OP_LOG, x, y, dy, dx, n); return;
-    case OP_TANH:    unary_backward_op(OP_TANH, x, y, dy, dx, n); return;
-    case OP_SIGMOID: unary_backward_op(OP_SIGMOID, x, y, dy, dx, n); return;
-    case OP_RELU:    unary_backward_op(OP_RELU, x, y, dy, dx, n); return;
-    case OP_VAR: case OP_CONST: case OP_ADD: case OP_MUL: case OP_POW: case OP_POWC:
-    case OP_TVAR: case OP_TCONST: case OP_TUNARY: case OP_TBINARY: case OP_MATMUL:
-    case OP_SOFTMAX: case OP_SUM: case OP_MEAN: case OP_XENT: case OP_COUNT:
-        break;
-    }
 }
 
 /* ============================================================ binary */
@@ -210,46 +177,38 @@ KERNEL void binary_backward_op(tg_op f, bool wrt_b, operand A, operand B, const 
     }
 }
 
-static void binary_forward(tg_op f, operand A, operand B, double *y, size_t m, size_t n)
+/* One pass of an elementwise op over its operands, compiled per op through
+ * op_dispatch (op.h) so that the loops are built for that op alone and
+ * vectorised where they can be. */
+typedef enum ew_pass { EW_FORWARD, EW_BACKWARD_A, EW_BACKWARD_B } ew_pass;
+
+typedef struct ew_ctx {
+    ew_pass pass;
+    operand A, B;
+    double *y;
+    const double *dy;
+    size_t m, n;  /* y: m x n */
+} ew_ctx;
+
+KERNEL void elementwise_step(tg_op f, void *ctx)
 {
-    switch (f) {
-    case OP_ADD:  binary_forward_op(OP_ADD, A, B, y, m, n); return;
-    case OP_MUL:  binary_forward_op(OP_MUL, A, B, y, m, n); return;
-    case OP_POW:  binary_forward_op(OP_POW, A, B, y, m, n); return;
-    case OP_POWC: binary_forward_op(OP_POWC, A, B, y, m, n); return;
-    case OP_VAR: case OP_CONST: case OP_EXP: case OP_RECIP: case OP_LOG: case OP_TANH:
-    case OP_SIGMOID: case OP_RELU: case OP_TVAR: case OP_TCONST: case OP_TUNARY:
-    case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM: case OP_MEAN:
-    case OP_XENT: case OP_COUNT:
-        break;
+    ew_ctx *c = ctx;
+    if (op_table[f].kind != OPK_ELEMENTWISE) return;
+    if (op_table[f].arity == 1) {  /* one operand, never broadcast: flat */
+        size_t count = c->m * c->n;
+        if (c->pass == EW_FORWARD) unary_forward_op(f, c->A.x, c->y, count);
+        else if (c->pass == EW_BACKWARD_A) unary_backward_op(f, c->A.x, c->y, c->dy, c->A.dx, count);
+        return;
     }
+    if (c->pass == EW_FORWARD) binary_forward_op(f, c->A, c->B, c->y, c->m, c->n);
+    else binary_backward_op(f, c->pass == EW_BACKWARD_B, c->A, c->B, c->y, c->dy, c->m, c->n);
 }
 
-static void binary_backward(tg_op f, bool wrt_b, operand A, operand B, const double *y,
-                            const double *dy, size_t m, size_t n)
+static void elementwise(tg_op f, ew_pass pass, operand A, operand B, double *y,
+                        const double *dy, size_t m, size_t n)
 {
-    switch (f) {
-    case OP_ADD:
-        if (wrt_b) binary_backward_op(OP_ADD, true, A, B, y, dy, m, n);
-        else binary_backward_op(OP_ADD, false, A, B, y, dy, m, n);
-        return;
-    case OP_MUL:
-        if (wrt_b) binary_backward_op(OP_MUL, true, A, B, y, dy, m, n);
-        else binary_backward_op(OP_MUL, false, A, B, y, dy, m, n);
-        return;
-    case OP_POW:
-        if (wrt_b) binary_backward_op(OP_POW, true, A, B, y, dy, m, n);
-        else binary_backward_op(OP_POW, false, A, B, y, dy, m, n);
-        return;
-    case OP_POWC:  /* the exponent is a constant: only a gets a gradient */
-        if (!wrt_b) binary_backward_op(OP_POWC, false, A, B, y, dy, m, n);
-        return;
-    case OP_VAR: case OP_CONST: case OP_EXP: case OP_RECIP: case OP_LOG: case OP_TANH:
-    case OP_SIGMOID: case OP_RELU: case OP_TVAR: case OP_TCONST: case OP_TUNARY:
-    case OP_TBINARY: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM: case OP_MEAN:
-    case OP_XENT: case OP_COUNT:
-        break;
-    }
+    ew_ctx c = { pass, A, B, y, dy, m, n };
+    op_dispatch(f, elementwise_step, &c);
 }
 
 /* ============================================================ matmul */
@@ -404,118 +363,151 @@ static void sum_backward(double ds, double *dx, size_t n)
     for (size_t i = 0; i < n; i++) dx[i] += ds;
 }
 
-/* ============================================================ dispatch */
+/* ============================================================ the kernel table */
+
+/* Each tensor op's pair, on node id of the graph: forward computes its
+ * value from its inputs' (false when a recorded branch flipped), backward
+ * adds its adjoint's contributions into its inputs' adjoints. */
+
+static bool elementwise_forward(tg_graph *g, uint32_t id)
+{
+    mat y = view(g, id);
+    size_t m = y.rows, n = y.cols;
+    operand A, B;
+    broadcast_operands(view(g, g->a[id]), view(g, g->b[id]), &m, &n, &A, &B);
+    tg_op f = tg__op(g, id);
+    if (op_table[f].branch) {  /* relu: its recorded input lies past its values */
+        size_t count = y.rows * y.cols;
+        return relu_forward(A.x, y.x, y.x + count, count);
+    }
+    elementwise(f, EW_FORWARD, A, B, y.x, NULL, m, n);
+    return true;
+}
+
+static void elementwise_backward(tg_graph *g, uint32_t id)
+{
+    uint32_t ia = g->a[id], ib = g->b[id];
+    mat y = view(g, id);
+    size_t m = y.rows, n = y.cols;
+    operand A, B;
+    broadcast_operands(view(g, ia), view(g, ib), &m, &n, &A, &B);
+    tg_op f = tg__op(g, id);
+    if (wants_grad(g, ia)) elementwise(f, EW_BACKWARD_A, A, B, y.x, y.dx, m, n);
+    if (op_table[f].arity == 2 && wants_grad(g, ib))
+        elementwise(f, EW_BACKWARD_B, A, B, y.x, y.dx, m, n);
+}
+
+static bool matmul_fwd(tg_graph *g, uint32_t id)
+{
+    mat a = view(g, g->a[id]), b = view(g, g->b[id]), c = view(g, id);
+    unsigned flags = tg__trec(g, id)->flags;
+    bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
+    matmul_forward(a, b, c.x, ta, tb, c.rows, c.cols, ta ? a.rows : a.cols);
+    return true;
+}
+
+static void matmul_bwd(tg_graph *g, uint32_t id)
+{
+    uint32_t ia = g->a[id], ib = g->b[id];
+    mat a = view(g, ia), b = view(g, ib), c = view(g, id);
+    unsigned flags = tg__trec(g, id)->flags;
+    bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
+    size_t k = ta ? a.rows : a.cols;
+    if (wants_grad(g, ia)) matmul_backward_a(a, b, c.dx, ta, tb, c.rows, c.cols, k);
+    if (wants_grad(g, ib)) matmul_backward_b(a, b, c.dx, ta, tb, c.rows, c.cols, k);
+}
+
+static bool softmax_fwd(tg_graph *g, uint32_t id)
+{
+    mat x = view(g, g->a[id]), y = view(g, id);
+    softmax_forward(x.x, y.x, y.rows, y.cols);
+    return true;
+}
+
+static void softmax_bwd(tg_graph *g, uint32_t id)
+{
+    uint32_t ia = g->a[id];
+    if (!wants_grad(g, ia)) return;
+    mat x = view(g, ia), y = view(g, id);
+    softmax_backward(y.x, y.dx, x.dx, y.rows, y.cols);
+}
+
+static bool sum_fwd(tg_graph *g, uint32_t id)
+{
+    mat x = view(g, g->a[id]);
+    g->val[id] = sum_forward(x.x, x.rows * x.cols);
+    return true;
+}
+
+static void sum_bwd(tg_graph *g, uint32_t id)
+{
+    uint32_t ia = g->a[id];
+    if (!wants_grad(g, ia)) return;
+    mat x = view(g, ia);
+    sum_backward(g->grad[id], x.dx, x.rows * x.cols);
+}
+
+static bool mean_fwd(tg_graph *g, uint32_t id)
+{
+    mat x = view(g, g->a[id]);
+    size_t n = x.rows * x.cols;
+    g->val[id] = sum_forward(x.x, n) / (double)n;
+    return true;
+}
+
+static void mean_bwd(tg_graph *g, uint32_t id)
+{
+    uint32_t ia = g->a[id];
+    if (!wants_grad(g, ia)) return;
+    mat x = view(g, ia);
+    size_t n = x.rows * x.cols;
+    sum_backward(g->grad[id] / (double)n, x.dx, n);
+}
+
+/* The cross-entropy's record holds the softmax of its logits. */
+static bool xent_fwd(tg_graph *g, uint32_t id)
+{
+    mat z = view(g, g->a[id]), t = view(g, g->b[id]);
+    double *y = g->tval + tg__trec(g, id)->off;
+    softmax_forward(z.x, y, z.rows, z.cols);
+    g->val[id] = xent_forward(z.x, t.x, z.rows, z.cols);
+    return true;
+}
+
+static void xent_bwd(tg_graph *g, uint32_t id)
+{
+    uint32_t iz = g->a[id], it = g->b[id];
+    mat z = view(g, iz), t = view(g, it);
+    const double *y = g->tval + tg__trec(g, id)->off;
+    if (wants_grad(g, iz)) xent_backward_logits(g->grad[id], y, t.x, z.dx, z.rows, z.cols);
+    if (wants_grad(g, it)) xent_backward_labels(g->grad[id], z.x, t.dx, z.rows, z.cols);
+}
+
+typedef struct kernel_row {
+    bool (*forward)(tg_graph *g, uint32_t id);
+    void (*backward)(tg_graph *g, uint32_t id);
+} kernel_row;
+
+/* A row for each op of kind OPK_TENSOR and OPK_REDUCE; elementwise ops
+ * share the elementwise pair, leaves have none. */
+static const kernel_row kernels[OP_COUNT] = {
+    [OP_MATMUL]  = { matmul_fwd,  matmul_bwd },
+    [OP_SOFTMAX] = { softmax_fwd, softmax_bwd },
+    [OP_SUM]     = { sum_fwd,     sum_bwd },
+    [OP_MEAN]    = { mean_fwd,    mean_bwd },
+    [OP_XENT]    = { xent_fwd,    xent_bwd },
+};
 
 bool tg__tensor_forward(tg_graph *g, uint32_t id)
 {
-    tg_op op = (tg_op)g->op[id];
-    switch (op) {
-    case OP_TUNARY: {
-        mat x = view(g, g->a[id]), y = view(g, id);
-        tg_op f = (tg_op)tg__trec(g, id)->elem_op;
-        size_t n = y.rows * y.cols;
-        if (f == OP_RELU) return relu_forward(x.x, y.x, y.x + n, n);
-        unary_forward(f, x.x, y.x, n);
-        return true;
-    }
-    case OP_TBINARY: {
-        mat y = view(g, id);
-        size_t m = y.rows, n = y.cols;
-        operand A, B;
-        broadcast_operands(view(g, g->a[id]), view(g, g->b[id]), &m, &n, &A, &B);
-        binary_forward((tg_op)tg__trec(g, id)->elem_op, A, B, y.x, m, n);
-        return true;
-    }
-    case OP_MATMUL: {
-        mat a = view(g, g->a[id]), b = view(g, g->b[id]), c = view(g, id);
-        unsigned flags = tg__trec(g, id)->elem_op;
-        bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
-        matmul_forward(a, b, c.x, ta, tb, c.rows, c.cols, ta ? a.rows : a.cols);
-        return true;
-    }
-    case OP_SOFTMAX: {
-        mat x = view(g, g->a[id]), y = view(g, id);
-        softmax_forward(x.x, y.x, y.rows, y.cols);
-        return true;
-    }
-    case OP_SUM: {
-        mat x = view(g, g->a[id]);
-        g->val[id] = sum_forward(x.x, x.rows * x.cols);
-        return true;
-    }
-    case OP_MEAN: {
-        mat x = view(g, g->a[id]);
-        size_t n = x.rows * x.cols;
-        g->val[id] = sum_forward(x.x, n) / (double)n;
-        return true;
-    }
-    case OP_XENT: {
-        mat z = view(g, g->a[g->a[id]]), t = view(g, g->b[id]);
-        g->val[id] = xent_forward(z.x, t.x, z.rows, z.cols);
-        return true;
-    }
-    case OP_VAR: case OP_CONST: case OP_ADD: case OP_MUL: case OP_EXP: case OP_RECIP:
-    case OP_POW: case OP_POWC: case OP_LOG: case OP_TANH: case OP_SIGMOID: case OP_RELU:
-    case OP_TVAR: case OP_TCONST: case OP_COUNT:
-        break;
-    }
-    return true;
+    tg_op op = tg__op(g, id);
+    if (op_table[op].kind == OPK_ELEMENTWISE) return elementwise_forward(g, id);
+    return kernels[op].forward ? kernels[op].forward(g, id) : true;
 }
 
 void tg__tensor_backward(tg_graph *g, uint32_t id)
 {
-    tg_op op = (tg_op)g->op[id];
-    uint32_t ia = g->a[id], ib = g->b[id];
-    switch (op) {
-    case OP_TUNARY: {
-        if (!wants_grad(g, ia)) return;
-        mat x = view(g, ia), y = view(g, id);
-        unary_backward((tg_op)tg__trec(g, id)->elem_op, x.x, y.x, y.dx, x.dx, y.rows * y.cols);
-        return;
-    }
-    case OP_TBINARY: {
-        mat y = view(g, id);
-        size_t m = y.rows, n = y.cols;
-        operand A, B;
-        broadcast_operands(view(g, ia), view(g, ib), &m, &n, &A, &B);
-        tg_op f = (tg_op)tg__trec(g, id)->elem_op;
-        if (wants_grad(g, ia)) binary_backward(f, false, A, B, y.x, y.dx, m, n);
-        if (wants_grad(g, ib)) binary_backward(f, true, A, B, y.x, y.dx, m, n);
-        return;
-    }
-    case OP_MATMUL: {
-        mat a = view(g, ia), b = view(g, ib), c = view(g, id);
-        unsigned flags = tg__trec(g, id)->elem_op;
-        bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
-        size_t k = ta ? a.rows : a.cols;
-        if (wants_grad(g, ia)) matmul_backward_a(a, b, c.dx, ta, tb, c.rows, c.cols, k);
-        if (wants_grad(g, ib)) matmul_backward_b(a, b, c.dx, ta, tb, c.rows, c.cols, k);
-        return;
-    }
-    case OP_SOFTMAX: {
-        if (!wants_grad(g, ia)) return;
-        mat x = view(g, ia), y = view(g, id);
-        softmax_backward(y.x, y.dx, x.dx, y.rows, y.cols);
-        return;
-    }
-    case OP_SUM: case OP_MEAN: {
-        if (!wants_grad(g, ia)) return;
-        mat x = view(g, ia);
-        size_t n = x.rows * x.cols;
-        sum_backward(op == OP_SUM ? g->grad[id] : g->grad[id] / (double)n, x.dx, n);
-        return;
-    }
-    case OP_XENT: {
-        /* a is the softmax node; its input, the logits, takes the gradient. */
-        uint32_t iz = g->a[ia];
-        mat z = view(g, iz), y = view(g, ia), t = view(g, ib);
-        if (wants_grad(g, iz)) xent_backward_logits(g->grad[id], y.x, t.x, z.dx, z.rows, z.cols);
-        if (wants_grad(g, ib)) xent_backward_labels(g->grad[id], z.x, t.dx, z.rows, z.cols);
-        return;
-    }
-    case OP_VAR: case OP_CONST: case OP_ADD: case OP_MUL: case OP_EXP: case OP_RECIP:
-    case OP_POW: case OP_POWC: case OP_LOG: case OP_TANH: case OP_SIGMOID: case OP_RELU:
-    case OP_TVAR: case OP_TCONST: case OP_COUNT:
-        break;
-    }
+    tg_op op = tg__op(g, id);
+    if (op_table[op].kind == OPK_ELEMENTWISE) elementwise_backward(g, id);
+    else if (kernels[op].backward) kernels[op].backward(g, id);
 }
