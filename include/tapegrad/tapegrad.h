@@ -14,17 +14,40 @@
  *
  * Ownership: the graph owns every value, gradient, name and tensor.  The
  * caller holds tg_node handles: small values, copied freely, never freed.
- * A handle names a node of one graph; a handle whose node was dropped by
- * tg_graph_rewind() is rejected (TG_ERR_STALE), never read.
+ *
+ * Handles: a handle names a node of one graph and carries the generation
+ * its node was recorded in.  Generations come from one counter shared by
+ * the whole process (atomic), so no two graphs, alive or freed, ever hand
+ * out the same handle: a handle of another graph is TG_ERR_HANDLE, one
+ * whose node a tg_graph_rewind() dropped is TG_ERR_STALE; neither is ever
+ * read.  A process has 2^32 - 1 generations in all: a graph takes one when
+ * created, and a run of them when its rewinds need more (runs double in
+ * length, so a graph that rewinds r times holds fewer than 2r + 2).  When
+ * none are left, tg_graph_new returns NULL and tg_graph_rewind fails with
+ * TG_ERR_LIMIT, the graph unchanged; one training loop that rewinds every
+ * step gets there after about four billion steps.
  *
  * Errors: the first error sticks to the graph (tg_graph_status,
- * tg_graph_errmsg) until tg_graph_clear_error().  A builder given a bad
- * argument records the error and returns the empty handle; a builder given
- * the empty handle returns the empty handle too, recording TG_ERR_HANDLE
- * ("tg_mul: a is the empty handle") only when no error is recorded yet, so
- * the first message is kept and a whole expression can be written and
- * checked once.  A builder that fails records nothing on the tape.  Every
- * function accepts a NULL graph.  The library never prints, aborts or exits.
+ * tg_graph_errmsg) until tg_graph_clear_error().  Messages name the
+ * function and the argument ("tg_mul: b is not a node of this graph").
+ *   - Builders (tg_var ... tg_sigmoid_decomposed, and the tensor ones)
+ *     record their error and return the empty handle.  Given the empty
+ *     handle they return it too, recording TG_ERR_HANDLE ("tg_mul: a is
+ *     the empty handle") only when no error is recorded yet, so the first
+ *     message is kept and a whole expression is written and checked once.
+ *     A builder that fails leaves the tape as it was (size, values, names).
+ *   - Calls that return a tg_status (tg_backward, tg_forward, tg_set_value,
+ *     tg_graph_rewind, tg_graph_reserve, the group calls, the tensor
+ *     setters) record their error and also return it.
+ *   - Accessors of a const graph (tg_value, tg_grad, tg_find, tg_node_*,
+ *     tg_shape, the tensor getters) record nothing: they return NaN, "",
+ *     0, NULL or a status.
+ *   - Given a NULL graph, every call returns its failure value (TG_ERR_ARG
+ *     for a status) and records nothing.
+ * In checking mode a builder whose value is not finite records
+ * TG_ERR_DOMAIN naming the node and still returns its handle: the node is
+ * on the tape, and later builders keep recording (the first error stands).
+ * The library never prints, aborts or exits.
  *
  * Threads: a graph is used by one thread at a time; different graphs share
  * nothing and may be used from different threads at once.
@@ -103,12 +126,17 @@ size_t      tg_graph_size(const tg_graph *g);            /* nodes on the tape */
 /* A mark is a tape size.  Rewinding to it drops every later node, its name,
  * its tensor storage and its group, and keeps the storage for reuse: a loop
  * that marks, records, sweeps and rewinds allocates nothing after its first
- * pass.  Handles to dropped nodes become stale.  TG_ERR_ARG if mark > size. */
+ * pass (its one allocation, a log entry, happens on the first rewind to a
+ * new mark).  Handles to dropped nodes become stale.  TG_ERR_ARG if mark >
+ * size, TG_ERR_NOMEM or TG_ERR_LIMIT (see Handles above) with the graph
+ * unchanged. */
 size_t      tg_graph_mark(const tg_graph *g);
 tg_status   tg_graph_rewind(tg_graph *g, size_t mark);
 /* Grow the tape to hold n nodes without further allocation. */
 tg_status   tg_graph_reserve(tg_graph *g, size_t n);
-/* Bytes of tape storage per scalar node (value, gradient, op, inputs, generation). */
+/* Bytes of tape storage per scalar node: value and gradient (8 + 8), two
+ * input indices (4 + 4), the op code (1) and two bits (the backward's
+ * "reached" mark, a kinked op's recorded side), rounded up: 26. */
 size_t      tg_graph_bytes_per_node(void);
 
 /* Checking mode (off by default): the first non-finite value recorded or
@@ -141,7 +169,9 @@ tg_node tg_pow(tg_graph *g, tg_node a, tg_node b);       /* primitive: a^b, both
 tg_node tg_powc(tg_graph *g, tg_node a, double k);       /* a^k, k constant */
 tg_node tg_log(tg_graph *g, tg_node a);                  /* fused: natural log */
 tg_node tg_tanh(tg_graph *g, tg_node a);                 /* fused */
-tg_node tg_sigmoid(tg_graph *g, tg_node a);              /* fused: local derivative y(1-y), accurate for every x */
+tg_node tg_sigmoid(tg_graph *g, tg_node a);              /* fused: 1/(1+exp(-a)); its local derivative is
+                                                            y(1-y) for a <= 0 and e/(1+e)^2, e = exp(-a), for
+                                                            a > 0, where 1-y would cancel: accurate for every a */
 tg_node tg_relu(tg_graph *g, tg_node a);                 /* fused: derivative 0 at a <= 0 */
 
 /* Composed from the calls above, so they appear on the tape as primitives. */
@@ -156,17 +186,26 @@ double    tg_value(const tg_graph *g, tg_node n);        /* NaN for an empty, de
 double    tg_grad(const tg_graph *g, tg_node n);         /* d out / d n of the last backward; NaN likewise */
 
 /* Zero every adjoint, seed d out/d out = 1, sweep the tape from out down to
- * the first node.  out must be a scalar node.  Refused (TG_ERR_STALE) after
- * a replay that left a recorded branch, until the tape is re-recorded or
+ * the first node.  out must be a scalar node (TG_ERR_SHAPE otherwise).  If
+ * a leaf changed since the values were computed (tg_set_value,
+ * tg_tensor_set, a write through tg_tensor_data), the tape is replayed
+ * first, as tg_forward does, so the gradient is that of one point; a
+ * replay error (a flipped branch, in checking mode a non-finite value) is
+ * then this call's, in its name.  Refused (TG_ERR_STALE) while the last
+ * replay has left a recorded branch, until the tape is re-recorded or
  * replayed back onto its branches. */
 tg_status tg_backward(tg_graph *g, tg_node out);
 
-/* Change a variable's value; takes effect on the next tg_forward(). */
+/* Change a variable's value.  The variable changes at once; the nodes
+ * computed from it keep their old values (tg_value reads them) until
+ * tg_forward, or the next tg_backward, replays the tape.  A constant is
+ * TG_ERR_ARG, a tensor TG_ERR_SHAPE. */
 tg_status tg_set_value(tg_graph *g, tg_node leaf, double v);
 /* Replay: recompute every value along the tape without re-recording.  Where
  * an op's derivative depends on a branch taken when it was recorded (relu's
  * side of 0), a flipped branch gives TG_ERR_STALE naming the node: the tape
- * then no longer describes the function at the new point. */
+ * then no longer describes the function at the new point.  The values are
+ * recomputed all the same. */
 tg_status tg_forward(tg_graph *g);
 
 /* -------------------------------------------------------- inspection */
@@ -174,7 +213,9 @@ tg_status tg_forward(tg_graph *g);
 /* For stepping through a tape by hand: the node recorded at position i
  * (0 <= i < tg_graph_size), or the empty handle. */
 tg_node     tg_node_at(const tg_graph *g, size_t i);
-/* The op's short name ("var", "const", "add", "mul", "exp", ...); "" on error. */
+/* The op's name, an identifier ("var", "const", "add", "mul", "exp", ...,
+ * "matmul", "softmax_cross_entropy"); a tensor leaf is "var" or "const" too
+ * (tg_is_tensor tells).  A constant string; "" on a bad handle. */
 const char *tg_node_op(const tg_graph *g, tg_node n);
 /* The node's variable name, or NULL.  Owned by g, valid until the node is dropped. */
 const char *tg_node_name(const tg_graph *g, tg_node n);

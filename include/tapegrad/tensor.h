@@ -35,16 +35,20 @@ int       tg_is_tensor(const tg_graph *g, tg_node n);
 tg_status tg_shape(const tg_graph *g, tg_node n, size_t *rows, size_t *cols);
 
 /* Values and gradients, row-major.  Get copies out rows*cols doubles (one
- * for a scalar node); set copies into a tensor variable or constant (takes
- * effect on tg_forward, or at once for the leaf itself).  A scalar where a
- * tensor is required, or the reverse, is TG_ERR_SHAPE. */
+ * for a scalar node); set copies into a tensor variable or constant.  As
+ * with tg_set_value, the leaf changes at once and the nodes computed from
+ * it at the next tg_forward or tg_backward (which replays first).  A
+ * scalar where a tensor is required, or the reverse, is TG_ERR_SHAPE. */
 tg_status tg_tensor_get(const tg_graph *g, tg_node n, double *out);
 tg_status tg_tensor_get_grad(const tg_graph *g, tg_node n, double *out);
 tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data);
 
-/* Direct access to a tensor's storage, or NULL on a bad handle.  Writing
- * through tg_tensor_data changes a leaf's value in place (an SGD step);
- * see the validity rule above. */
+/* Direct access to a tensor's storage, or NULL on a bad handle (recorded).
+ * Writing through tg_tensor_data changes a leaf's value in place (an SGD
+ * step), and counts as a change like tg_tensor_set: the next tg_backward
+ * replays first if nodes computed from it remain on the tape (after a
+ * rewind to just past the parameters, none do).  See the validity rule
+ * above. */
 double       *tg_tensor_data(tg_graph *g, tg_node n);
 const double *tg_tensor_gradp(const tg_graph *g, tg_node n);
 
