@@ -15,14 +15,16 @@ static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
     return ka > 0 && kb > 0 && tg__shapes_fit(g, fn, a.id, b.id);
 }
 
-/* All or nothing: a failure part way drops the nodes already recorded.  In
- * checking mode a dropped node may have recorded a non-finite value first;
- * the error that stands is then the memory failure that ended the call. */
+/* All or nothing: a failure part way drops the nodes already recorded.
+ * Only memory can fail part way (handles and shapes were checked); the
+ * error is reported in the name of the function the caller wrote, also
+ * when, in checking mode, a dropped node recorded a non-finite value
+ * first. */
 static tg_node done(tg_graph *g, const char *fn, size_t mark, tg_status before, tg_node y)
 {
     if (!tg_is_none(y)) return y;
     tg__truncate(g, mark);
-    if (before == TG_OK && g->status == TG_ERR_DOMAIN) {
+    if (before == TG_OK) {
         tg_graph_clear_error(g);
         tg__fail(g, TG_ERR_NOMEM, "%s: out of memory", fn);
     }

@@ -107,7 +107,7 @@ tg_node tg_powc(tg_graph *g, tg_node a, double k)
 {
     if (!g || tg__check(g, "tg_powc", "a", a) <= 0) return TG_NONE;
     size_t mark = g->n;
-    tg_node kn = tg_const(g, k);
+    tg_node kn = leaf(g, "tg_powc", OP_CONST, NULL, k);
     if (tg_is_none(kn)) return TG_NONE;
     tg_node y = record(g, "tg_powc", OP_POWC, a, kn);
     if (tg_is_none(y)) tg__truncate(g, mark);
