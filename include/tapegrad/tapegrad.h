@@ -81,7 +81,8 @@ typedef enum tg_status {  /* the numbers are part of the ABI */
     TG_ERR_FORMAT = 7,  /* a file is malformed */
     TG_ERR_IO = 8,      /* a file cannot be opened, read or written */
     TG_ERR_STALE = 9,   /* a handle outlived a rewind, or a replay left a recorded branch */
-    TG_ERR_LIMIT = 10   /* a fixed limit was reached: the process's 2^32 handle generations */
+    TG_ERR_LIMIT = 10,  /* a fixed limit was reached: the process's 2^32 handle generations */
+    TG_ERR_CHECK = 11   /* tg_check_partials: a local derivative disagrees with its value */
 } tg_status;
 
 /* Short constant text for a status, e.g. "out of memory".  Never NULL. */
@@ -174,11 +175,87 @@ tg_node tg_sigmoid(tg_graph *g, tg_node a);              /* fused: 1/(1+exp(-a))
                                                             a > 0, where 1-y would cancel: accurate for every a */
 tg_node tg_relu(tg_graph *g, tg_node a);                 /* fused: derivative 0 at a <= 0 */
 
+/* The C math library, each one fused node whose value is the C library's
+ * and whose local derivative stays within a few ulps of the true one over
+ * the whole double range (see the README's accuracy table).  Outside a
+ * function's domain its value and derivative are NaN, as C's. */
+tg_node tg_sqrt(tg_graph *g, tg_node a);                 /* d/da = 1/(2 sqrt a): +inf at 0 */
+tg_node tg_cbrt(tg_graph *g, tg_node a);                 /* d/da = +inf at 0 */
+tg_node tg_sin(tg_graph *g, tg_node a);
+tg_node tg_cos(tg_graph *g, tg_node a);
+tg_node tg_tan(tg_graph *g, tg_node a);
+tg_node tg_asin(tg_graph *g, tg_node a);
+tg_node tg_acos(tg_graph *g, tg_node a);
+tg_node tg_atan(tg_graph *g, tg_node a);
+tg_node tg_sinh(tg_graph *g, tg_node a);
+tg_node tg_cosh(tg_graph *g, tg_node a);
+tg_node tg_asinh(tg_graph *g, tg_node a);
+tg_node tg_acosh(tg_graph *g, tg_node a);
+tg_node tg_atanh(tg_graph *g, tg_node a);
+tg_node tg_expm1(tg_graph *g, tg_node a);                /* exp(a) - 1, exact near 0 */
+tg_node tg_log1p(tg_graph *g, tg_node a);                /* log(1 + a), exact near 0 */
+tg_node tg_log2(tg_graph *g, tg_node a);
+tg_node tg_log10(tg_graph *g, tg_node a);
+tg_node tg_erf(tg_graph *g, tg_node a);
+tg_node tg_erfc(tg_graph *g, tg_node a);                 /* 1 - erf(a), without cancellation */
+tg_node tg_softplus(tg_graph *g, tg_node a);             /* log(1 + exp(a)); d/da = sigmoid(a) */
+tg_node tg_atan2(tg_graph *g, tg_node y, tg_node x);     /* every quadrant; derivatives NaN at (0, 0) */
+tg_node tg_hypot(tg_graph *g, tg_node a, tg_node b);     /* no overflow; derivatives 0 at (0, 0) */
+/* Kinks.  Like relu, these record which side of the kink they took, and a
+ * replay that crosses it is TG_ERR_STALE naming the node.  At the kink
+ * itself the derivative is a documented subgradient. */
+tg_node tg_abs(tg_graph *g, tg_node a);                  /* d/da = sign(a), 0 at 0 (as relu'(0) = 0) */
+tg_node tg_min(tg_graph *g, tg_node a, tg_node b);       /* kink where a == b: a tie sends the gradient
+                                                            to a; a NaN operand gives NaN (unlike fmin) */
+tg_node tg_max(tg_graph *g, tg_node a, tg_node b);       /* likewise */
+
 /* Composed from the calls above, so they appear on the tape as primitives. */
 tg_node tg_neg(tg_graph *g, tg_node a);                  /* a * -1 */
 tg_node tg_sub(tg_graph *g, tg_node a, tg_node b);       /* a + b * -1 */
 tg_node tg_div(tg_graph *g, tg_node a, tg_node b);       /* a * (1/b) */
 tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a);   /* 1/(1+exp(a*-1)): four nodes */
+
+/* ------------------------------------------------------ user-defined ops */
+
+/* A scalar op of the caller's, with arity inputs (1 <= arity <=
+ * TG_CUSTOM_MAX_ARITY), defined by its value and its partial derivatives.
+ * name is an identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)
+ * that is not the name of a built-in op; it is shown in messages, DOT and
+ * tg_node_op.  tg_custom copies the struct and the name; ctx stays the
+ * caller's, must outlive the nodes that use it, and is the only context
+ * the callbacks are called with.  value and partials are required; second
+ * (second derivatives, h[j*arity+k] = d2y/dx[j]dx[k]) may be NULL.  A
+ * callback returning NaN or inf is IEEE arithmetic like any op's.
+ * Supported: recording, replay, backward, checking mode, DOT, inspection,
+ * tg_check_partials.  Not supported: tensor inputs (TG_ERR_SHAPE: a
+ * custom op is scalar). */
+enum { TG_CUSTOM_MAX_ARITY = 8 };
+typedef struct tg_custom_op {
+    const char *name;
+    size_t arity;
+    double (*value)(void *ctx, const double *x);                         /* y = f(x) */
+    void   (*partials)(void *ctx, const double *x, double y, double *d);  /* d[k] = dy/dx[k] */
+    void   (*second)(void *ctx, const double *x, double y, double *h);    /* may be NULL */
+    void  *ctx;
+} tg_custom_op;
+/* Record op on inputs x[0 .. op->arity).  A bad op (NULL, a bad name,
+ * arity 0 or above the maximum, a NULL value or partials) is TG_ERR_ARG, a
+ * name of a built-in op TG_ERR_NAME, bad inputs as for any builder
+ * ("tg_custom: x[2] is the empty handle"). */
+tg_node tg_custom(tg_graph *g, const tg_custom_op *op, const tg_node *x);
+
+/* Compare every node's local partials at the current values with central
+ * differences of its value (step cbrt(eps) scaled to the input), and return
+ * how many disagree by more than rtol relative to the larger of the two
+ * (plus the differences' own rounding error).  Nodes within a step of a
+ * kink (relu, abs, min, max changing side), and inputs where the value is
+ * not finite on both sides, are skipped.  Scalar elementwise and custom
+ * nodes and every element of tensor elementwise nodes are checked.  *first
+ * gets the first disagreeing node (or the empty handle; first may be NULL),
+ * and TG_ERR_CHECK is recorded naming it, its op, the input and both
+ * numbers; with no disagreement nothing is recorded.  0 for a NULL graph
+ * or a negative or NaN rtol (TG_ERR_ARG recorded). */
+size_t tg_check_partials(tg_graph *g, double rtol, tg_node *first);
 
 /* ------------------------------------------------- values and gradients */
 
@@ -219,10 +296,16 @@ tg_node     tg_node_at(const tg_graph *g, size_t i);
 const char *tg_node_op(const tg_graph *g, tg_node n);
 /* The node's variable name, or NULL.  Owned by g, valid until the node is dropped. */
 const char *tg_node_name(const tg_graph *g, tg_node n);
-/* Its inputs: writes up to 2 handles to in[] and returns how many (0 for a leaf). */
+/* How many inputs it has (0 for a leaf, up to TG_CUSTOM_MAX_ARITY for a
+ * custom op), and input k of them (the empty handle past the last). */
+size_t      tg_node_arity(const tg_graph *g, tg_node n);
+tg_node     tg_node_input(const tg_graph *g, tg_node n, size_t k);
+/* Its first inputs: writes up to 2 handles to in[] and returns how many
+ * (0 for a leaf; a custom op with more inputs gives its first two). */
 int         tg_node_inputs(const tg_graph *g, tg_node n, tg_node in[2]);
 /* The local derivatives d n / d input[k] at the current values, as the
- * backward sweep uses them; returns how many (scalar nodes only). */
+ * backward sweep uses them; returns how many were written (scalar nodes
+ * only; up to 2, a custom op's first two). */
 int         tg_node_partials(const tg_graph *g, tg_node n, double d[2]);
 
 /* -------------------------------------------------------- drawing */

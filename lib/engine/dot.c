@@ -93,13 +93,14 @@ static void write_node(FILE *f, const tg_graph *g, uint32_t id, unsigned depth)
         fputs(">", f);
     } else {
         fputs("shape=circle, margin=0.02, label=<", f);
-        fputs(info->symbol, f);
+        if (tg__op(g, id) == OP_CUSTOM) put_escaped(f, tg__op_name(g, id));
+        else fputs(info->symbol, f);
         fputs("<br/><font point-size=\"9\" color=\"gray35\">", f);
         put_payload(f, g, id);
         fputs("</font>>", f);
     }
     fputs(", tooltip=\"", f);
-    fprintf(f, "node %u (%s%s)", (unsigned)id, tensor ? "tensor " : "", info->name);
+    fprintf(f, "node %u (%s%s)", (unsigned)id, tensor ? "tensor " : "", tg__op_name(g, id));
     fputs("\"];\n", f);
 }
 
@@ -178,11 +179,8 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
         used = tg__realloc(g, NULL, g->n);
         if (!used) return tg__fail(g, TG_ERR_NOMEM, "tg_graph_write_dot: out of memory");
         memset(used, 0, g->n);
-        for (uint32_t id = 0; id < g->n; id++) {
-            int k = tg__info(g, id)->arity;
-            if (k >= 1) used[g->a[id]] = 1;
-            if (k >= 2) used[g->b[id]] = 1;
-        }
+        for (uint32_t id = 0; id < g->n; id++)
+            for (uint32_t k = 0, n = tg__arity(g, id); k < n; k++) used[tg__input(g, id, k)] = 1;
     }
 
     fputs("digraph tapegrad {\n"
@@ -196,20 +194,22 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f)
     write_nodes(f, g);
 
     for (uint32_t id = 0; id < g->n; id++) {
-        tg_node h = tg__handle(g, id);
-        tg_node in[2];
-        double d[2];
-        int k = tg_node_inputs(g, h, in);
-        bool scalar_edge = k > 0 && tg_node_partials(g, h, d) == k;
-        for (int j = 0; j < k; j++)
-            write_edge(f, g, in[j].id, id, j,
-                       scalar_edge && g->op[in[j].id] != OP_CONST && !tg__is_tensor(g, in[j].id)
-                           ? d : NULL);
+        uint32_t k = tg__arity(g, id);
+        double d[TG_CUSTOM_MAX_ARITY];
+        bool scalar_edge = k > 0 && !(g->op[id] & TENSOR_CODE);
+        if (scalar_edge && tg__op(g, id) == OP_CUSTOM) tg__custom_partials(g, id, d);
+        else if (scalar_edge)
+            op_partials(tg__op(g, id), g->val[g->a[id]], g->val[g->b[id]], g->val[id], &d[0], &d[1]);
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t in = tg__input(g, id, j);
+            write_edge(f, g, in, id, (int)j,
+                       scalar_edge && g->op[in] != OP_CONST && !tg__is_tensor(g, in) ? d : NULL);
+        }
     }
 
     /* Outputs: an arrow into empty space carries the result and the seed. */
     for (uint32_t id = 0; id < g->n; id++) {
-        if (used[id] || tg__info(g, id)->arity == 0) continue;
+        if (used[id] || tg__arity(g, id) == 0) continue;
         fprintf(f, "  out%u [shape=point, style=invis];\n", (unsigned)id);
         fprintf(f, "  n%u -> out%u [label=<", (unsigned)id, (unsigned)id);
         put_payload(f, g, id);

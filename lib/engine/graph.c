@@ -23,6 +23,7 @@ const char *tg_status_str(tg_status s)
     case TG_ERR_IO:     return "input/output error";
     case TG_ERR_STALE:  return "stale handle or tape";
     case TG_ERR_LIMIT:  return "limit reached";
+    case TG_ERR_CHECK:  return "derivative check failed";
     }
     return "unknown status";
 }
@@ -195,6 +196,7 @@ void tg_graph_free(tg_graph *g)
     if (!g) return;
     tg__names_free(g);
     tg__groups_free(g);
+    tg__custom_free(g);
     tg__free(g, g->op);
     tg__free(g, g->a);
     tg__free(g, g->b);
@@ -260,7 +262,7 @@ tg_status tg_graph_fail(tg_graph *g, tg_status s, const char *fmt, ...)
 const char *tg__describe(const tg_graph *g, uint32_t id, char *buf, size_t len)
 {
     const char *name = tg__name_of(g, id);
-    const char *op = tg__info(g, id)->name;
+    const char *op = tg__op_name(g, id);
     const char *kind = tg__is_tensor(g, id) && tg__is_leaf(g, id) ? "tensor " : "";
     if (name)
         snprintf(buf, len, "node %u '%s' (%s%s)", (unsigned)id, name, kind, op);
@@ -404,6 +406,7 @@ void tg__truncate(tg_graph *g, size_t mark)
     if (g->names) tg__names_rewind(g, mark);
     if (g->ngroups) tg__groups_rewind(g, mark);
     if (g->ntens) tg__tensor_rewind(g, mark);
+    if (g->ncrecs) tg__custom_rewind(g, mark);
     g->n = mark;
     if (g->lead > mark) g->lead = mark;
     if (g->dirty > mark) g->dirty = mark;

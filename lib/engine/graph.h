@@ -29,8 +29,8 @@ typedef struct tensor_rec {
     uint8_t dtype;     /* tg_dtype */
     uint8_t flags;     /* matmul: TG_TRANS_* */
     size_t off;        /* first element in tval / tgrad */
-    size_t extra;      /* elements owned past rows*cols: relu keeps its input as
-                          recorded (its branches), the cross-entropy its softmax */
+    size_t extra;      /* elements owned past rows*cols: a branch op (relu) keeps
+                          the sides of its kink it was recorded on (tensor.c) */
 } tensor_rec;
 
 typedef struct group_rec {
@@ -56,6 +56,19 @@ typedef struct gen_run {
     uint32_t lo, len;
 } gen_run;
 enum { GEN_RUNS = 32 };
+
+/* A user-defined op as the graph keeps it: the caller's struct, copied,
+ * with its name copied too. */
+typedef struct custom_def {
+    tg_custom_op op;   /* op.name is `name` */
+    char *name;
+} custom_def;
+
+/* A custom node: its op and its inputs, cin[in .. in + arity). */
+typedef struct custom_rec {
+    uint32_t node, def;
+    size_t in;
+} custom_rec;
 
 struct name_table;
 
@@ -91,6 +104,15 @@ struct tg_graph {
     size_t ntens, tens_cap;
     double *tval, *tgrad;
     size_t ttop, tcap;
+
+    /* user-defined ops: their definitions (kept until the graph is freed),
+     * and a record per custom node in node order */
+    custom_def *cdefs;
+    size_t ncdefs, cdefs_cap;
+    custom_rec *crecs;
+    size_t ncrecs, crecs_cap;
+    uint32_t *cin;
+    size_t ncin, cin_cap;
 
     /* names and groups */
     struct name_table *names;
@@ -233,8 +255,8 @@ static inline bool tg__is_tensor(const tg_graph *g, uint32_t id)
 {
     return (g->op[id] & TENSOR_CODE) && op_table[g->op[id] & OP_MASK].kind != OPK_REDUCE;
 }
-/* The tensor record of node id, which must have one (a tensor, or the
- * cross-entropy). */
+/* The tensor record of node id, which must have one: a tensor, or the
+ * cross-entropy, whose record's elements are its softmax. */
 tensor_rec *tg__trec(const tg_graph *g, uint32_t id);
 /* Record an elementwise op on tensor operands (b == a for unary). */
 tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b);
@@ -244,9 +266,43 @@ bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b);
  * node id and returns false when a recorded branch (relu) flipped;
  * backward adds its adjoint's contributions into its inputs'. */
 bool tg__tensor_forward(tg_graph *g, uint32_t id);
+/* A branch op (relu, abs, min, max): record each element's side of its
+ * kink, which tg__tensor_forward compares with on replay. */
+void tg__tensor_record_sides(tg_graph *g, uint32_t id);
 void tg__tensor_backward(tg_graph *g, uint32_t id);
 /* Drop tensor records of nodes >= mark. */
 void tg__tensor_rewind(tg_graph *g, size_t mark);
+
+/* ----- custom ops (custom.c) */
+/* The record of custom node id. */
+const custom_rec *tg__crec(const tg_graph *g, uint32_t id);
+/* Its value from its inputs' values, and its partials into d[arity]. */
+double tg__custom_value(const tg_graph *g, uint32_t id);
+void tg__custom_partials(const tg_graph *g, uint32_t id, double *d);
+/* The backward step of custom node id; touch() is the sweep's. */
+void tg__custom_backward(tg_graph *g, uint32_t id);
+void tg__custom_rewind(tg_graph *g, size_t mark);
+void tg__custom_free(tg_graph *g);
+
+/* ----- any node's inputs, custom ones included */
+static inline uint32_t tg__arity(const tg_graph *g, uint32_t id)
+{
+    if (__builtin_expect((g->op[id] & OP_MASK) == OP_CUSTOM, 0))
+        return g->cdefs[tg__crec(g, id)->def].op.arity;
+    return op_table[g->op[id] & OP_MASK].arity;
+}
+static inline uint32_t tg__input(const tg_graph *g, uint32_t id, uint32_t k)
+{
+    if (__builtin_expect((g->op[id] & OP_MASK) == OP_CUSTOM, 0))
+        return g->cin[tg__crec(g, id)->in + k];
+    return k == 0 ? g->a[id] : g->b[id];
+}
+/* The op's name: its row's, or a custom op's own. */
+static inline const char *tg__op_name(const tg_graph *g, uint32_t id)
+{
+    if ((g->op[id] & OP_MASK) == OP_CUSTOM) return g->cdefs[tg__crec(g, id)->def].name;
+    return op_table[g->op[id] & OP_MASK].name;
+}
 
 /* ----- values that a leaf change left behind (sweep.c) */
 /* Leaf id was just given a new value. */

@@ -6,7 +6,7 @@
  *     returns (and the expression language will read), the symbol drawn in
  *     DOT, its arity, its kind and whether it records a branch;
  *   - for an elementwise op, its math: one case in op_value and one in
- *     op_partials below, with the derivative as a comment;
+ *     op_partials (op_math.h), with the derivative as a comment;
  *   - its case in op_dispatch, which turns a recorded code into a literal;
  *   - for a tensor op, its row in the kernel table (tensor/tensor_kernels.c).
  *
@@ -35,6 +35,12 @@ typedef enum tg_op {
     /* elementwise: scalars, and tensors element by element */
     OP_ADD, OP_MUL, OP_EXP, OP_RECIP, OP_POW, OP_POWC,
     OP_LOG, OP_TANH, OP_SIGMOID, OP_RELU,
+    OP_SQRT, OP_CBRT, OP_SIN, OP_COS, OP_TAN, OP_ASIN, OP_ACOS, OP_ATAN,
+    OP_SINH, OP_COSH, OP_ASINH, OP_ACOSH, OP_ATANH, OP_EXPM1, OP_LOG1P,
+    OP_LOG2, OP_LOG10, OP_ERF, OP_ERFC, OP_SOFTPLUS, OP_ABS,
+    OP_ATAN2, OP_HYPOT, OP_MIN, OP_MAX,
+    /* a user-defined scalar op (custom.c) */
+    OP_CUSTOM,
     /* tensor kernels with a tensor result */
     OP_MATMUL, OP_SOFTMAX,
     /* tensor kernels with a scalar result */
@@ -45,6 +51,7 @@ typedef enum tg_op {
 typedef enum op_kind {
     OPK_LEAF,         /* a variable or constant: no inputs, no math */
     OPK_ELEMENTWISE,  /* op_value / op_partials; on tensors, the elementwise kernels */
+    OPK_CUSTOM,       /* a user-defined op: its callbacks (custom.c), scalars only */
     OPK_TENSOR,       /* a kernel of the kernel table, tensor-valued */
     OPK_REDUCE        /* a kernel of the kernel table, scalar-valued */
 } op_kind;
@@ -52,31 +59,58 @@ typedef enum op_kind {
 typedef struct op_info {
     const char *name;    /* an identifier: [a-z][a-z0-9_]* */
     const char *symbol;  /* drawn inside the op's circle in DOT (HTML-escaped) */
-    uint8_t arity;       /* inputs: 0, 1 or 2 */
+    uint8_t arity;       /* inputs: 0, 1 or 2 (a custom op: its own, up to TG_CUSTOM_MAX_ARITY) */
     uint8_t kind;        /* op_kind */
-    bool branch;         /* records which side of a kink it was taken on (relu) */
+    bool branch;         /* records which side of a kink it was taken on (relu, abs,
+                            min, max): whether its partial in a is positive */
 } op_info;
 
 /* The rows, indexed by tg_op. */
 static const op_info op_table[] = {
-    /*              name          symbol           arity kind             branch */
-    [OP_VAR]     = { "var",      "var",            0, OPK_LEAF,        false },
-    [OP_CONST]   = { "const",    "const",          0, OPK_LEAF,        false },
-    [OP_ADD]     = { "add",      "+",              2, OPK_ELEMENTWISE, false },
-    [OP_MUL]     = { "mul",      "&#215;",         2, OPK_ELEMENTWISE, false },
-    [OP_EXP]     = { "exp",      "exp",            1, OPK_ELEMENTWISE, false },
-    [OP_RECIP]   = { "recip",    "/",              1, OPK_ELEMENTWISE, false },
-    [OP_POW]     = { "pow",      "^",              2, OPK_ELEMENTWISE, false },
-    [OP_POWC]    = { "powc",     "^",              2, OPK_ELEMENTWISE, false },
-    [OP_LOG]     = { "log",      "log",            1, OPK_ELEMENTWISE, false },
-    [OP_TANH]    = { "tanh",     "tanh",           1, OPK_ELEMENTWISE, false },
-    [OP_SIGMOID] = { "sigmoid",  "sigmoid",        1, OPK_ELEMENTWISE, false },
-    [OP_RELU]    = { "relu",     "ReLU",           1, OPK_ELEMENTWISE, true  },
-    [OP_MATMUL]  = { "matmul",   "dot",            2, OPK_TENSOR,      false },
-    [OP_SOFTMAX] = { "softmax",  "softmax",        1, OPK_TENSOR,      false },
-    [OP_SUM]     = { "sum",      "sum",            1, OPK_REDUCE,      false },
-    [OP_MEAN]    = { "mean",     "mean",           1, OPK_REDUCE,      false },
-    [OP_XENT]    = { "softmax_cross_entropy", "softmax + loss", 2, OPK_REDUCE, false },
+    /*             name, symbol, arity, kind, branch */
+    [OP_VAR]      = { "var", "var", 0, OPK_LEAF, false },
+    [OP_CONST]    = { "const", "const", 0, OPK_LEAF, false },
+    [OP_ADD]      = { "add", "+", 2, OPK_ELEMENTWISE, false },
+    [OP_MUL]      = { "mul", "&#215;", 2, OPK_ELEMENTWISE, false },
+    [OP_EXP]      = { "exp", "exp", 1, OPK_ELEMENTWISE, false },
+    [OP_RECIP]    = { "recip", "/", 1, OPK_ELEMENTWISE, false },
+    [OP_POW]      = { "pow", "^", 2, OPK_ELEMENTWISE, false },
+    [OP_POWC]     = { "powc", "^", 2, OPK_ELEMENTWISE, false },
+    [OP_LOG]      = { "log", "log", 1, OPK_ELEMENTWISE, false },
+    [OP_TANH]     = { "tanh", "tanh", 1, OPK_ELEMENTWISE, false },
+    [OP_SIGMOID]  = { "sigmoid", "sigmoid", 1, OPK_ELEMENTWISE, false },
+    [OP_RELU]     = { "relu", "ReLU", 1, OPK_ELEMENTWISE, true },
+    [OP_SQRT]     = { "sqrt", "&#8730;", 1, OPK_ELEMENTWISE, false },
+    [OP_CBRT]     = { "cbrt", "&#8731;", 1, OPK_ELEMENTWISE, false },
+    [OP_SIN]      = { "sin", "sin", 1, OPK_ELEMENTWISE, false },
+    [OP_COS]      = { "cos", "cos", 1, OPK_ELEMENTWISE, false },
+    [OP_TAN]      = { "tan", "tan", 1, OPK_ELEMENTWISE, false },
+    [OP_ASIN]     = { "asin", "asin", 1, OPK_ELEMENTWISE, false },
+    [OP_ACOS]     = { "acos", "acos", 1, OPK_ELEMENTWISE, false },
+    [OP_ATAN]     = { "atan", "atan", 1, OPK_ELEMENTWISE, false },
+    [OP_SINH]     = { "sinh", "sinh", 1, OPK_ELEMENTWISE, false },
+    [OP_COSH]     = { "cosh", "cosh", 1, OPK_ELEMENTWISE, false },
+    [OP_ASINH]    = { "asinh", "asinh", 1, OPK_ELEMENTWISE, false },
+    [OP_ACOSH]    = { "acosh", "acosh", 1, OPK_ELEMENTWISE, false },
+    [OP_ATANH]    = { "atanh", "atanh", 1, OPK_ELEMENTWISE, false },
+    [OP_EXPM1]    = { "expm1", "expm1", 1, OPK_ELEMENTWISE, false },
+    [OP_LOG1P]    = { "log1p", "log1p", 1, OPK_ELEMENTWISE, false },
+    [OP_LOG2]     = { "log2", "log2", 1, OPK_ELEMENTWISE, false },
+    [OP_LOG10]    = { "log10", "log10", 1, OPK_ELEMENTWISE, false },
+    [OP_ERF]      = { "erf", "erf", 1, OPK_ELEMENTWISE, false },
+    [OP_ERFC]     = { "erfc", "erfc", 1, OPK_ELEMENTWISE, false },
+    [OP_SOFTPLUS] = { "softplus", "softplus", 1, OPK_ELEMENTWISE, false },
+    [OP_ABS]      = { "abs", "|x|", 1, OPK_ELEMENTWISE, true },
+    [OP_ATAN2]    = { "atan2", "atan2", 2, OPK_ELEMENTWISE, false },
+    [OP_HYPOT]    = { "hypot", "hypot", 2, OPK_ELEMENTWISE, false },
+    [OP_MIN]      = { "min", "min", 2, OPK_ELEMENTWISE, true },
+    [OP_MAX]      = { "max", "max", 2, OPK_ELEMENTWISE, true },
+    [OP_CUSTOM]   = { "custom", "custom", 2, OPK_CUSTOM, false },
+    [OP_MATMUL]   = { "matmul", "dot", 2, OPK_TENSOR, false },
+    [OP_SOFTMAX]  = { "softmax", "softmax", 1, OPK_TENSOR, false },
+    [OP_SUM]      = { "sum", "sum", 1, OPK_REDUCE, false },
+    [OP_MEAN]     = { "mean", "mean", 1, OPK_REDUCE, false },
+    [OP_XENT]     = { "softmax_cross_entropy", "softmax + loss", 2, OPK_REDUCE, false },
 };
 /* A row missing at the end shortens the table; one missing in the middle
  * is a NULL name, which tests/engine/test_registry.c finds.  Defined
@@ -89,89 +123,7 @@ _Static_assert(sizeof op_table / sizeof op_table[0] == OP_COUNT, "a row per op")
 enum { TENSOR_CODE = 0x80, OP_MASK = 0x7f };
 _Static_assert((int)OP_COUNT <= (int)OP_MASK, "an op code fits beside TENSOR_CODE");
 
-/* sigmoid(x) without overflow: exp only of -|x|. */
-static inline double sigmoid_value(double x)
-{
-    if (x >= 0) return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-/* The value of an elementwise op at inputs a, b (b repeats a for a unary
- * op).  The others have no scalar formula and are never asked. */
-static inline double op_value(tg_op op, double a, double b)
-{
-    switch (op) {
-    case OP_ADD:     return a + b;
-    case OP_MUL:     return a * b;
-    case OP_EXP:     return exp(a);
-    case OP_RECIP:   return 1.0 / a;
-    case OP_POW:     return pow(a, b);
-    case OP_POWC:    return pow(a, b);
-    case OP_LOG:     return log(a);
-    case OP_TANH:    return tanh(a);
-    case OP_SIGMOID: return sigmoid_value(a);
-    case OP_RELU:    return a <= 0 ? 0.0 : a;  /* NaN stays NaN */
-    case OP_VAR: case OP_CONST: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
-    case OP_MEAN: case OP_XENT: case OP_COUNT:
-        break;
-    }
-    return NAN;
-}
-
-/* d pow(a,b) / da.  b == 0 is constant 1 (even at a == 0, where the
- * literal formula gives 0 * inf). */
-static inline double pow_da(double a, double b)
-{
-    return b == 0 ? 0.0 : b * pow(a, b - 1.0);
-}
-
-/* Local derivatives of y = op(a, b): *da = dy/da, *db = dy/db.  Returns
- * how many inputs take a derivative: 2, 1 (only a; *db is 0), or 0 for an
- * op without scalar math.  The count is a constant in each case, so a
- * caller's test of it folds into the case.  They read the inputs as well
- * as y where that keeps them accurate. */
-static inline int op_partials(tg_op op, double a, double b, double y, double *da, double *db)
-{
-    *db = 0.0;
-    switch (op) {
-    case OP_ADD:     /* d(a+b) = 1, 1 */
-        *da = 1.0; *db = 1.0; return 2;
-    case OP_MUL:     /* d(ab) = b, a */
-        *da = b; *db = a; return 2;
-    case OP_EXP:     /* d exp(a)/da = y */
-        *da = y; return 1;
-    case OP_RECIP:   /* d(1/a)/da = -y*y */
-        *da = -y * y; return 1;
-    case OP_POW:     /* d a^b = b a^(b-1), y ln a; 0^b is flat in b for b > 0 */
-        *da = pow_da(a, b);
-        *db = (a == 0 && b > 0) ? 0.0 : y * log(a);
-        return 2;
-    case OP_POWC:    /* d a^k/da = k a^(k-1); k is a constant */
-        *da = pow_da(a, b); return 1;
-    case OP_LOG:     /* d ln a/da = 1/a */
-        *da = 1.0 / a; return 1;
-    case OP_TANH: {  /* d tanh/da = (1-y)(1+y); where |y| > 1/2 that cancels, so 4e/(1+e)^2, e = exp(-2|a|) */
-        if (fabs(y) <= 0.5) { *da = (1.0 - y) * (1.0 + y); return 1; }
-        double e = exp(-2.0 * fabs(a));
-        *da = 4.0 * e / ((1.0 + e) * (1.0 + e));
-        return 1;
-    }
-    case OP_SIGMOID: { /* d sig/da = y(1-y): exact enough for a <= 0; for a > 0, where y rounds to 1, e/(1+e)^2, e = exp(-a) */
-        if (!(a > 0)) { *da = y * (1.0 - y); return 1; }
-        double e = exp(-a);
-        *da = e / ((1.0 + e) * (1.0 + e));
-        return 1;
-    }
-    case OP_RELU:    /* d relu/da = [a > 0] */
-        *da = a > 0 ? 1.0 : 0.0; return 1;
-    case OP_VAR: case OP_CONST: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
-    case OP_MEAN: case OP_XENT: case OP_COUNT:
-        break;
-    }
-    *da = NAN;
-    return 0;
-}
+#include "op_math.h"
 
 /* Call step(op, ctx) with op a constant: the one switch from a recorded op
  * code to a literal.  op_dispatch and step are inlined into the caller, so
@@ -182,32 +134,51 @@ static inline __attribute__((always_inline)) void
 op_dispatch(tg_op op, void (*step)(tg_op op, void *ctx), void *ctx)
 {
     switch (op) {
-    case OP_VAR:     step(OP_VAR, ctx); return;
-    case OP_CONST:   step(OP_CONST, ctx); return;
-    case OP_ADD:     step(OP_ADD, ctx); return;
-    case OP_MUL:     step(OP_MUL, ctx); return;
-    case OP_EXP:     step(OP_EXP, ctx); return;
-    case OP_RECIP:   step(OP_RECIP, ctx); return;
-    case OP_POW:     step(OP_POW, ctx); return;
-    case OP_POWC:    step(OP_POWC, ctx); return;
-    case OP_LOG:     step(OP_LOG, ctx); return;
-    case OP_TANH:    step(OP_TANH, ctx); return;
-    case OP_SIGMOID: step(OP_SIGMOID, ctx); return;
-    case OP_RELU:    step(OP_RELU, ctx); return;
-    case OP_MATMUL:  step(OP_MATMUL, ctx); return;
-    case OP_SOFTMAX: step(OP_SOFTMAX, ctx); return;
-    case OP_SUM:     step(OP_SUM, ctx); return;
-    case OP_MEAN:    step(OP_MEAN, ctx); return;
-    case OP_XENT:    step(OP_XENT, ctx); return;
+    case OP_VAR:      step(OP_VAR, ctx); return;
+    case OP_CONST:    step(OP_CONST, ctx); return;
+    case OP_ADD:      step(OP_ADD, ctx); return;
+    case OP_MUL:      step(OP_MUL, ctx); return;
+    case OP_EXP:      step(OP_EXP, ctx); return;
+    case OP_RECIP:    step(OP_RECIP, ctx); return;
+    case OP_POW:      step(OP_POW, ctx); return;
+    case OP_POWC:     step(OP_POWC, ctx); return;
+    case OP_LOG:      step(OP_LOG, ctx); return;
+    case OP_TANH:     step(OP_TANH, ctx); return;
+    case OP_SIGMOID:  step(OP_SIGMOID, ctx); return;
+    case OP_RELU:     step(OP_RELU, ctx); return;
+    case OP_SQRT:     step(OP_SQRT, ctx); return;
+    case OP_CBRT:     step(OP_CBRT, ctx); return;
+    case OP_SIN:      step(OP_SIN, ctx); return;
+    case OP_COS:      step(OP_COS, ctx); return;
+    case OP_TAN:      step(OP_TAN, ctx); return;
+    case OP_ASIN:     step(OP_ASIN, ctx); return;
+    case OP_ACOS:     step(OP_ACOS, ctx); return;
+    case OP_ATAN:     step(OP_ATAN, ctx); return;
+    case OP_SINH:     step(OP_SINH, ctx); return;
+    case OP_COSH:     step(OP_COSH, ctx); return;
+    case OP_ASINH:    step(OP_ASINH, ctx); return;
+    case OP_ACOSH:    step(OP_ACOSH, ctx); return;
+    case OP_ATANH:    step(OP_ATANH, ctx); return;
+    case OP_EXPM1:    step(OP_EXPM1, ctx); return;
+    case OP_LOG1P:    step(OP_LOG1P, ctx); return;
+    case OP_LOG2:     step(OP_LOG2, ctx); return;
+    case OP_LOG10:    step(OP_LOG10, ctx); return;
+    case OP_ERF:      step(OP_ERF, ctx); return;
+    case OP_ERFC:     step(OP_ERFC, ctx); return;
+    case OP_SOFTPLUS: step(OP_SOFTPLUS, ctx); return;
+    case OP_ABS:      step(OP_ABS, ctx); return;
+    case OP_ATAN2:    step(OP_ATAN2, ctx); return;
+    case OP_HYPOT:    step(OP_HYPOT, ctx); return;
+    case OP_MIN:      step(OP_MIN, ctx); return;
+    case OP_MAX:      step(OP_MAX, ctx); return;
+    case OP_CUSTOM:   step(OP_CUSTOM, ctx); return;
+    case OP_MATMUL:   step(OP_MATMUL, ctx); return;
+    case OP_SOFTMAX:  step(OP_SOFTMAX, ctx); return;
+    case OP_SUM:      step(OP_SUM, ctx); return;
+    case OP_MEAN:     step(OP_MEAN, ctx); return;
+    case OP_XENT:     step(OP_XENT, ctx); return;
     case OP_COUNT:   return;
     }
-}
-
-/* The side of its kink a branch op is on at input a (relu: a > 0).  The
- * replay compares it with the side recorded. */
-static inline bool op_branch_side(double a)
-{
-    return a > 0;
 }
 
 #endif

@@ -8,10 +8,10 @@
 /* Append scalar node op(a, b) with value v, and for a branch op the side
  * of its kink that a is on (graph.h).  Assumes room on the tape. */
 static inline __attribute__((always_inline)) uint32_t
-append_scalar(tg_graph *g, tg_op op, uint32_t a, uint32_t b, double va, double v)
+append_scalar(tg_graph *g, tg_op op, uint32_t a, uint32_t b, double va, double vb, double v)
 {
     uint32_t id = tg__append(g, (uint8_t)op, a, b, v);
-    if (op_table[op].branch) tg__set_branch(g, id, op_branch_side(va));
+    if (op_table[op].branch) tg__set_branch(g, id, op_side(op, va, vb));
     return id;
 }
 
@@ -21,14 +21,15 @@ record_slow(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
 {
     if (!g) return TG_NONE;
     bool unary = op_table[op].arity == 1;
-    int ka = tg__check(g, fn, "a", a);
-    int kb = unary ? ka : tg__check(g, fn, "b", b);
+    bool yx = op == OP_ATAN2;  /* atan2(y, x), as C names them */
+    int ka = tg__check(g, fn, yx ? "y" : "a", a);
+    int kb = unary ? ka : tg__check(g, fn, yx ? "x" : "b", b);
     if (ka <= 0 || kb <= 0) return TG_NONE;
     if (tg__is_tensor(g, a.id) || tg__is_tensor(g, b.id))
         return tg__tensor_elementwise(g, fn, op, a.id, b.id);
     if (g->n == g->cap && tg__grow_tape(g, fn) != 0) return TG_NONE;
-    double va = g->val[a.id];
-    uint32_t id = append_scalar(g, op, a.id, b.id, va, op_value(op, va, g->val[b.id]));
+    double va = g->val[a.id], vb = g->val[b.id];
+    uint32_t id = append_scalar(g, op, a.id, b.id, va, vb, op_value(op, va, vb));
     return tg__finish(g, fn, id);
 }
 
@@ -45,9 +46,9 @@ record(tg_graph *g, const char *fn, tg_op op, tg_node a, tg_node b)
         g->n < g->fast_cap &&
         (g->ntens == 0 || !((g->op[a.id] | g->op[b.id]) & TENSOR_CODE))) {
         uint32_t gen = g->gen;  /* read before the stores: see tg__append */
-        double va = g->val[a.id];
-        double v = op_value(op, va, g->val[b.id]);
-        return (tg_node){ append_scalar(g, op, a.id, b.id, va, v), gen };
+        double va = g->val[a.id], vb = g->val[b.id];
+        double v = op_value(op, va, vb);
+        return (tg_node){ append_scalar(g, op, a.id, b.id, va, vb, v), gen };
     }
     return record_slow(g, fn, op, a, b);
 }
@@ -95,12 +96,37 @@ tg_node tg_const(tg_graph *g, double value)
 tg_node tg_add(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_add", OP_ADD, a, b); }
 tg_node tg_mul(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_mul", OP_MUL, a, b); }
 tg_node tg_pow(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_pow", OP_POW, a, b); }
-tg_node tg_exp(tg_graph *g, tg_node a)              { return record(g, "tg_exp", OP_EXP, a, a); }
-tg_node tg_recip(tg_graph *g, tg_node a)            { return record(g, "tg_recip", OP_RECIP, a, a); }
-tg_node tg_log(tg_graph *g, tg_node a)              { return record(g, "tg_log", OP_LOG, a, a); }
-tg_node tg_tanh(tg_graph *g, tg_node a)             { return record(g, "tg_tanh", OP_TANH, a, a); }
-tg_node tg_sigmoid(tg_graph *g, tg_node a)          { return record(g, "tg_sigmoid", OP_SIGMOID, a, a); }
-tg_node tg_relu(tg_graph *g, tg_node a)             { return record(g, "tg_relu", OP_RELU, a, a); }
+tg_node tg_exp(tg_graph *g, tg_node a)          { return record(g, "tg_exp", OP_EXP, a, a); }
+tg_node tg_recip(tg_graph *g, tg_node a)        { return record(g, "tg_recip", OP_RECIP, a, a); }
+tg_node tg_log(tg_graph *g, tg_node a)          { return record(g, "tg_log", OP_LOG, a, a); }
+tg_node tg_tanh(tg_graph *g, tg_node a)         { return record(g, "tg_tanh", OP_TANH, a, a); }
+tg_node tg_sigmoid(tg_graph *g, tg_node a)      { return record(g, "tg_sigmoid", OP_SIGMOID, a, a); }
+tg_node tg_relu(tg_graph *g, tg_node a)         { return record(g, "tg_relu", OP_RELU, a, a); }
+tg_node tg_sqrt(tg_graph *g, tg_node a)         { return record(g, "tg_sqrt", OP_SQRT, a, a); }
+tg_node tg_cbrt(tg_graph *g, tg_node a)         { return record(g, "tg_cbrt", OP_CBRT, a, a); }
+tg_node tg_sin(tg_graph *g, tg_node a)          { return record(g, "tg_sin", OP_SIN, a, a); }
+tg_node tg_cos(tg_graph *g, tg_node a)          { return record(g, "tg_cos", OP_COS, a, a); }
+tg_node tg_tan(tg_graph *g, tg_node a)          { return record(g, "tg_tan", OP_TAN, a, a); }
+tg_node tg_asin(tg_graph *g, tg_node a)         { return record(g, "tg_asin", OP_ASIN, a, a); }
+tg_node tg_acos(tg_graph *g, tg_node a)         { return record(g, "tg_acos", OP_ACOS, a, a); }
+tg_node tg_atan(tg_graph *g, tg_node a)         { return record(g, "tg_atan", OP_ATAN, a, a); }
+tg_node tg_sinh(tg_graph *g, tg_node a)         { return record(g, "tg_sinh", OP_SINH, a, a); }
+tg_node tg_cosh(tg_graph *g, tg_node a)         { return record(g, "tg_cosh", OP_COSH, a, a); }
+tg_node tg_asinh(tg_graph *g, tg_node a)        { return record(g, "tg_asinh", OP_ASINH, a, a); }
+tg_node tg_acosh(tg_graph *g, tg_node a)        { return record(g, "tg_acosh", OP_ACOSH, a, a); }
+tg_node tg_atanh(tg_graph *g, tg_node a)        { return record(g, "tg_atanh", OP_ATANH, a, a); }
+tg_node tg_expm1(tg_graph *g, tg_node a)        { return record(g, "tg_expm1", OP_EXPM1, a, a); }
+tg_node tg_log1p(tg_graph *g, tg_node a)        { return record(g, "tg_log1p", OP_LOG1P, a, a); }
+tg_node tg_log2(tg_graph *g, tg_node a)         { return record(g, "tg_log2", OP_LOG2, a, a); }
+tg_node tg_log10(tg_graph *g, tg_node a)        { return record(g, "tg_log10", OP_LOG10, a, a); }
+tg_node tg_erf(tg_graph *g, tg_node a)          { return record(g, "tg_erf", OP_ERF, a, a); }
+tg_node tg_erfc(tg_graph *g, tg_node a)         { return record(g, "tg_erfc", OP_ERFC, a, a); }
+tg_node tg_softplus(tg_graph *g, tg_node a)     { return record(g, "tg_softplus", OP_SOFTPLUS, a, a); }
+tg_node tg_abs(tg_graph *g, tg_node a)          { return record(g, "tg_abs", OP_ABS, a, a); }
+tg_node tg_atan2(tg_graph *g, tg_node a, tg_node b) { return record(g, "tg_atan2", OP_ATAN2, a, b); }
+tg_node tg_hypot(tg_graph *g, tg_node a, tg_node b) { return record(g, "tg_hypot", OP_HYPOT, a, b); }
+tg_node tg_min(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_min", OP_MIN, a, b); }
+tg_node tg_max(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_max", OP_MAX, a, b); }
 
 /* a^k records k as a constant input, so replay and drawing see it. */
 tg_node tg_powc(tg_graph *g, tg_node a, double k)
@@ -153,16 +179,28 @@ tg_status tg_set_value(tg_graph *g, tg_node leaf_node, double v)
 const char *tg_node_op(const tg_graph *g, tg_node n)
 {
     if (!g || !tg__live(g, n)) return "";
-    return tg__info(g, n.id)->name;
+    return tg__op_name(g, n.id);
+}
+
+size_t tg_node_arity(const tg_graph *g, tg_node n)
+{
+    if (!g || !tg__live(g, n)) return 0;
+    return tg__arity(g, n.id);
+}
+
+tg_node tg_node_input(const tg_graph *g, tg_node n, size_t k)
+{
+    if (!g || !tg__live(g, n) || k >= tg__arity(g, n.id)) return TG_NONE;
+    return tg__handle(g, tg__input(g, n.id, (uint32_t)k));
 }
 
 int tg_node_inputs(const tg_graph *g, tg_node n, tg_node in[2])
 {
     if (!g || !in || !tg__live(g, n)) return 0;
-    int k = tg__info(g, n.id)->arity;
-    if (k >= 1) in[0] = tg__handle(g, g->a[n.id]);
-    if (k >= 2) in[1] = tg__handle(g, g->b[n.id]);
-    return k;
+    uint32_t k = tg__arity(g, n.id);
+    if (k > 2) k = 2;
+    for (uint32_t j = 0; j < k; j++) in[j] = tg__handle(g, tg__input(g, n.id, j));
+    return (int)k;
 }
 
 int tg_node_partials(const tg_graph *g, tg_node n, double d[2])
@@ -170,6 +208,13 @@ int tg_node_partials(const tg_graph *g, tg_node n, double d[2])
     if (!g || !d || !tg__live(g, n)) return 0;
     uint32_t id = n.id;
     if ((g->op[id] & TENSOR_CODE) || tg__is_leaf(g, id)) return 0;
+    if (tg__op(g, id) == OP_CUSTOM) {
+        double all[TG_CUSTOM_MAX_ARITY];
+        tg__custom_partials(g, id, all);
+        uint32_t k = tg__arity(g, id) > 2 ? 2 : tg__arity(g, id);
+        memcpy(d, all, k * sizeof *d);
+        return (int)k;
+    }
     op_partials(tg__op(g, id), g->val[g->a[id]], g->val[g->b[id]], g->val[id], &d[0], &d[1]);
     return tg__info(g, id)->arity;
 }

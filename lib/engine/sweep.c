@@ -25,6 +25,7 @@ static inline bool visited(const uint64_t *touched, const double *grad, uint32_t
 
 /* The reverse sweep's state, for its step function. */
 typedef struct back_ctx {
+    tg_graph *g;
     uint32_t i;
     const uint32_t *A, *B;
     const double *val;
@@ -38,6 +39,10 @@ static inline __attribute__((always_inline)) void back_step(tg_op op, void *ctx)
 {
     back_ctx *c = ctx;
     if (op_table[op].kind == OPK_LEAF) return;
+    if (op_table[op].kind == OPK_CUSTOM) {
+        tg__custom_backward(c->g, c->i);
+        return;
+    }
     double da, db;
     uint32_t i = c->i, a = c->A[i], b = c->B[i];
     int k = op_partials(op, c->val[a], c->val[b], c->val[i], &da, &db);
@@ -50,9 +55,8 @@ static inline __attribute__((always_inline)) void back_step(tg_op op, void *ctx)
  * non-finite, or UINT32_MAX. */
 static uint32_t bad_input(const tg_graph *g, uint32_t i)
 {
-    int k = tg__info(g, i)->arity;
-    if (k >= 1 && tg__nonfinite(g, g->a[i], true)) return g->a[i];
-    if (k == 2 && tg__nonfinite(g, g->b[i], true)) return g->b[i];
+    for (uint32_t k = 0, n = tg__arity(g, i); k < n; k++)
+        if (tg__nonfinite(g, tg__input(g, i, k), true)) return tg__input(g, i, k);
     return UINT32_MAX;
 }
 
@@ -64,7 +68,7 @@ static inline __attribute__((always_inline)) uint32_t
 sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
 {
     const uint8_t *op = g->op;
-    back_ctx c = { 0, g->a, g->b, g->val, g->grad, g->touched };
+    back_ctx c = { g, 0, g->a, g->b, g->val, g->grad, g->touched };
 
     for (uint32_t i = from + 1; i-- > 0;) {
         if (!visited(c.touched, c.grad, i)) continue;
@@ -127,6 +131,7 @@ tg_status tg_backward(tg_graph *g, tg_node out)
 
 /* The replay's state, for its step function. */
 typedef struct replay_ctx {
+    const tg_graph *g;
     uint32_t i;
     const uint32_t *A, *B;
     double *val;
@@ -141,11 +146,15 @@ static inline __attribute__((always_inline)) void replay_step(tg_op op, void *ct
     replay_ctx *c = ctx;
     if (op_table[op].kind == OPK_LEAF) return;
     uint32_t i = c->i;
-    double va = c->val[c->A[i]];
+    if (op_table[op].kind == OPK_CUSTOM) {
+        c->val[i] = tg__custom_value(c->g, i);
+        return;
+    }
+    double va = c->val[c->A[i]], vb = c->val[c->B[i]];
     if (op_table[op].branch && !c->flipped &&
-        (bool)(c->branch[i >> 6] >> (i & 63) & 1) != op_branch_side(va))
+        (bool)(c->branch[i >> 6] >> (i & 63) & 1) != op_side(op, va, vb))
         c->flipped = i + 1u;
-    c->val[i] = op_value(op, va, c->val[c->B[i]]);
+    c->val[i] = op_value(op, va, vb);
 }
 
 /* The replay loop, instantiated with and without checking like sweep().
@@ -156,7 +165,7 @@ replay(tg_graph *g, const char *fn, bool checking, bool *domain)
 {
     const uint8_t *op = g->op;
     const size_t n = g->n;
-    replay_ctx c = { 0, g->a, g->b, g->val, g->branch, 0 };
+    replay_ctx c = { g, 0, g->a, g->b, g->val, g->branch, 0 };
 
     for (uint32_t i = 0; i < n; i++) {
         uint8_t code = op[i];

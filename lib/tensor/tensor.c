@@ -10,10 +10,11 @@
  * capacity stays, so a training loop that marks, records and rewinds
  * allocates only on its first pass.
  *
- * A record may own `extra` elements just past its values.  relu keeps there
- * a copy of its input as recorded, whose signs are the branches the tape
- * holds: a replay compares against those, not against the previous replay,
- * so a tape replayed off its branches and back is valid again.  The
+ * A record may own `extra` elements just past its values.  A branch op
+ * (relu, abs, min, max) keeps there the side of its kink each element was
+ * recorded on (1 or 0): a replay compares against those, not against the
+ * previous replay, so a tape replayed off its branches and back is valid
+ * again.  The
  * cross-entropy, a scalar node, has a record whose elements are the
  * softmax of its logits, which its backward reads.
  *
@@ -218,8 +219,7 @@ tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a
     bool branch = op_table[op].branch;
     uint32_t id = tensor_node(g, fn, op, a, b, rows, cols, 0, branch ? count : 0);
     if (id == UINT32_MAX) return TG_NONE;
-    if (branch)  /* the recorded branches, see the top of this file */
-        memcpy(values_of(g, id) + count, values_of(g, a), count * sizeof(double));
+    if (branch) tg__tensor_record_sides(g, id);  /* see the top of this file */
     tg__tensor_forward(g, id);
     return tg__finish(g, fn, id);
 }

@@ -67,21 +67,6 @@ KERNEL void unary_backward_op(tg_op f, const double *restrict x, const double *r
     }
 }
 
-/* relu, also reporting whether an element is on another side of 0 than
- * when the tape was recorded (the derivative recorded there no longer
- * holds).  recorded is the input at recording time, kept by tensor.c just
- * past y.  x, y, recorded: n */
-static bool relu_forward(const double *restrict x, double *restrict y,
-                         const double *restrict recorded, size_t n)
-{
-    int flipped = 0;
-    for (size_t i = 0; i < n; i++) {
-        flipped |= (recorded[i] > 0) != (x[i] > 0);
-        y[i] = op_value(OP_RELU, x[i], 0.0);
-    }
-    return !flipped;
-}
-
 /* ============================================================ binary */
 
 /* One operand of a broadcast op: element (i, j) of the output reads
@@ -180,20 +165,46 @@ KERNEL void binary_backward_op(tg_op f, bool wrt_b, operand A, operand B, const 
 /* One pass of an elementwise op over its operands, compiled per op through
  * op_dispatch (op.h) so that the loops are built for that op alone and
  * vectorised where they can be. */
-typedef enum ew_pass { EW_FORWARD, EW_BACKWARD_A, EW_BACKWARD_B } ew_pass;
+typedef enum ew_pass {
+    EW_FORWARD, EW_BACKWARD_A, EW_BACKWARD_B,
+    EW_SIDES_RECORD, EW_SIDES_CHECK  /* a branch op's sides of its kink */
+} ew_pass;
 
 typedef struct ew_ctx {
     ew_pass pass;
     operand A, B;
     double *y;
     const double *dy;
-    size_t m, n;  /* y: m x n */
+    size_t m, n;     /* y: m x n */
+    double *sides;   /* EW_SIDES_*: m x n, 1 or 0 (op_side) */
+    bool same;       /* EW_SIDES_CHECK: every side as recorded */
 } ew_ctx;
+
+/* The side of its kink each element of a branch op is on: recorded into
+ * c->sides, or compared with them.  sides: m x n */
+KERNEL void sides_op(tg_op f, ew_ctx *c)
+{
+    int differ = 0;
+    for (size_t i = 0; i < c->m; i++) {
+        const double *a = c->A.x + i * c->A.rs, *b = c->B.x + i * c->B.rs;
+        double *s = c->sides + i * c->n;
+        for (size_t j = 0; j < c->n; j++) {
+            double side = op_side(f, a[j * c->A.cs], b[j * c->B.cs]) ? 1.0 : 0.0;
+            if (c->pass == EW_SIDES_RECORD) s[j] = side;
+            else differ |= s[j] != side;
+        }
+    }
+    c->same = !differ;
+}
 
 KERNEL void elementwise_step(tg_op f, void *ctx)
 {
     ew_ctx *c = ctx;
     if (op_table[f].kind != OPK_ELEMENTWISE) return;
+    if (c->pass == EW_SIDES_RECORD || c->pass == EW_SIDES_CHECK) {
+        if (op_table[f].branch) sides_op(f, c);
+        return;
+    }
     if (op_table[f].arity == 1) {  /* one operand, never broadcast: flat */
         size_t count = c->m * c->n;
         if (c->pass == EW_FORWARD) unary_forward_op(f, c->A.x, c->y, count);
@@ -204,11 +215,12 @@ KERNEL void elementwise_step(tg_op f, void *ctx)
     else binary_backward_op(f, c->pass == EW_BACKWARD_B, c->A, c->B, c->y, c->dy, c->m, c->n);
 }
 
-static void elementwise(tg_op f, ew_pass pass, operand A, operand B, double *y,
+static bool elementwise(tg_op f, ew_pass pass, operand A, operand B, double *y,
                         const double *dy, size_t m, size_t n)
 {
-    ew_ctx c = { pass, A, B, y, dy, m, n };
+    ew_ctx c = { pass, A, B, y, dy, m, n, pass >= EW_SIDES_RECORD ? y : NULL, true };
     op_dispatch(f, elementwise_step, &c);
+    return c.same;
 }
 
 /* ============================================================ matmul */
@@ -369,6 +381,8 @@ static void sum_backward(double ds, double *dx, size_t n)
  * value from its inputs' (false when a recorded branch flipped), backward
  * adds its adjoint's contributions into its inputs' adjoints. */
 
+/* A branch op keeps the sides its elements were recorded on just past its
+ * values (tensor.c): a replay compares with those. */
 static bool elementwise_forward(tg_graph *g, uint32_t id)
 {
     mat y = view(g, id);
@@ -376,12 +390,20 @@ static bool elementwise_forward(tg_graph *g, uint32_t id)
     operand A, B;
     broadcast_operands(view(g, g->a[id]), view(g, g->b[id]), &m, &n, &A, &B);
     tg_op f = tg__op(g, id);
-    if (op_table[f].branch) {  /* relu: its recorded input lies past its values */
-        size_t count = y.rows * y.cols;
-        return relu_forward(A.x, y.x, y.x + count, count);
-    }
+    bool same = true;
+    if (op_table[f].branch)
+        same = elementwise(f, EW_SIDES_CHECK, A, B, y.x + y.rows * y.cols, NULL, m, n);
     elementwise(f, EW_FORWARD, A, B, y.x, NULL, m, n);
-    return true;
+    return same;
+}
+
+void tg__tensor_record_sides(tg_graph *g, uint32_t id)
+{
+    mat y = view(g, id);
+    size_t m = y.rows, n = y.cols;
+    operand A, B;
+    broadcast_operands(view(g, g->a[id]), view(g, g->b[id]), &m, &n, &A, &B);
+    elementwise(tg__op(g, id), EW_SIDES_RECORD, A, B, y.x + y.rows * y.cols, NULL, m, n);
 }
 
 static void elementwise_backward(tg_graph *g, uint32_t id)

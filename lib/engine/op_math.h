@@ -1,0 +1,253 @@
+/*
+ * The math of every elementwise op: its value and its local partials, one
+ * case each (op.h has the rest of each op's definition).  Included by op.h
+ * only.
+ *
+ * Accuracy is the point.  Each partial is written so that it stays within
+ * a few ulps of the true derivative at the double argument wherever that is
+ * finite, across the whole range: no formula that cancels near a domain's
+ * edge (asin near 1), overflows in an intermediate where the result does
+ * not (atan at 1e200), or multiplies 0 by inf where the result is 0 (erf at
+ * 40).  Where an argument is outside the op's domain the partial is NaN,
+ * like the value.
+ */
+#ifndef TG_OP_MATH_H
+#define TG_OP_MATH_H
+
+#ifndef TG_OP_H
+#error "op_math.h is included by op.h"
+#endif
+
+/* sigmoid(x) without overflow: exp only of -|x|. */
+static inline double sigmoid_value(double x)
+{
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+/* d sigmoid/dx from x and y = sigmoid(x): y(1-y) for x <= 0, where it is
+ * exact enough; e/(1+e)^2 with e = exp(-x) for x > 0, where y rounds to 1. */
+static inline double sigmoid_slope(double x, double y)
+{
+    if (!(x > 0)) return y * (1.0 - y);
+    double e = exp(-x);
+    return e / ((1.0 + e) * (1.0 + e));
+}
+
+/* log(1 + exp(x)) without overflow, and without losing exp(x) when it is
+ * tiny. */
+static inline double softplus_value(double x)
+{
+    if (x > 0) return x + log1p(exp(-x));
+    return log1p(exp(x));
+}
+
+/* min and max that turn a NaN operand into NaN (fmin and fmax ignore it),
+ * and on a tie return the first operand. */
+static inline double min_value(double a, double b)
+{
+    return a <= b ? a : b < a ? b : a + b;
+}
+
+static inline double max_value(double a, double b)
+{
+    return a >= b ? a : b > a ? b : a + b;
+}
+
+/* d pow(a,b) / da.  b == 0 is constant 1 (even at a == 0, where the
+ * literal formula gives 0 * inf). */
+static inline double pow_da(double a, double b)
+{
+    return b == 0 ? 0.0 : b * pow(a, b - 1.0);
+}
+
+/* exp(-a*a) with a*a split exactly into hi + lo (fma), so that the
+ * rounding of a*a does not cost a^2 ulps: exp(-hi) (1 - lo). */
+static inline double exp_minus_square(double a)
+{
+    double hi = a * a;
+    if (!(hi < 746.0)) return isnan(hi) ? hi : 0.0;  /* exp(-746) is 0 */
+    double lo = fma(a, a, -hi);
+    return exp(-hi) * (1.0 - lo);
+}
+
+/* 1 / sqrt(1 + a*a), without overflow for |a| > 1e154. */
+static inline double inv_sqrt_one_plus_square(double a)
+{
+    double m = fabs(a);
+    if (m <= 1.0) return 1.0 / sqrt(1.0 + m * m);
+    double r = 1.0 / m;
+    return r / sqrt(1.0 + r * r);
+}
+
+/* The value of an elementwise op at inputs a, b (b repeats a for a unary
+ * op).  The others have no scalar formula and are never asked. */
+static inline double op_value(tg_op op, double a, double b)
+{
+    switch (op) {
+    case OP_ADD:      return a + b;
+    case OP_MUL:      return a * b;
+    case OP_EXP:      return exp(a);
+    case OP_RECIP:    return 1.0 / a;
+    case OP_POW:      return pow(a, b);
+    case OP_POWC:     return pow(a, b);
+    case OP_LOG:      return log(a);
+    case OP_TANH:     return tanh(a);
+    case OP_SIGMOID:  return sigmoid_value(a);
+    case OP_RELU:     return a <= 0 ? 0.0 : a;  /* NaN stays NaN */
+    case OP_SQRT:     return sqrt(a);
+    case OP_CBRT:     return cbrt(a);
+    case OP_SIN:      return sin(a);
+    case OP_COS:      return cos(a);
+    case OP_TAN:      return tan(a);
+    case OP_ASIN:     return asin(a);
+    case OP_ACOS:     return acos(a);
+    case OP_ATAN:     return atan(a);
+    case OP_SINH:     return sinh(a);
+    case OP_COSH:     return cosh(a);
+    case OP_ASINH:    return asinh(a);
+    case OP_ACOSH:    return acosh(a);
+    case OP_ATANH:    return atanh(a);
+    case OP_EXPM1:    return expm1(a);
+    case OP_LOG1P:    return log1p(a);
+    case OP_LOG2:     return log2(a);
+    case OP_LOG10:    return log10(a);
+    case OP_ERF:      return erf(a);
+    case OP_ERFC:     return erfc(a);
+    case OP_SOFTPLUS: return softplus_value(a);
+    case OP_ABS:      return fabs(a);
+    case OP_ATAN2:    return atan2(a, b);
+    case OP_HYPOT:    return hypot(a, b);
+    case OP_MIN:      return min_value(a, b);
+    case OP_MAX:      return max_value(a, b);
+    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
+    case OP_MEAN: case OP_XENT: case OP_COUNT:
+        break;
+    }
+    return NAN;
+}
+
+/* Local derivatives of y = op(a, b): *da = dy/da, *db = dy/db.  Returns
+ * how many inputs take a derivative: 2, 1 (only a; *db is 0), or 0 for an
+ * op without scalar math.  The count is a constant in each case, so a
+ * caller's test of it folds into the case.  They read the inputs as well
+ * as y where that keeps them accurate. */
+static inline int op_partials(tg_op op, double a, double b, double y, double *da, double *db)
+{
+    *db = 0.0;
+    switch (op) {
+    case OP_ADD:      /* d(a+b) = 1, 1 */
+        *da = 1.0; *db = 1.0; return 2;
+    case OP_MUL:      /* d(ab) = b, a */
+        *da = b; *db = a; return 2;
+    case OP_EXP:      /* d exp(a)/da = y */
+        *da = y; return 1;
+    case OP_RECIP:    /* d(1/a)/da = -y*y */
+        *da = -y * y; return 1;
+    case OP_POW:      /* d a^b = b a^(b-1), y ln a; 0^b is flat in b for b > 0 */
+        *da = pow_da(a, b);
+        *db = (a == 0 && b > 0) ? 0.0 : y * log(a);
+        return 2;
+    case OP_POWC:     /* d a^k/da = k a^(k-1); k is a constant */
+        *da = pow_da(a, b); return 1;
+    case OP_LOG:      /* d ln a/da = 1/a */
+        *da = 1.0 / a; return 1;
+    case OP_TANH: {   /* d tanh/da = (1-y)(1+y); where |y| > 1/2 that cancels, so 4e/(1+e)^2, e = exp(-2|a|) */
+        if (fabs(y) <= 0.5) { *da = (1.0 - y) * (1.0 + y); return 1; }
+        double e = exp(-2.0 * fabs(a));
+        *da = 4.0 * e / ((1.0 + e) * (1.0 + e));
+        return 1;
+    }
+    case OP_SIGMOID:  /* d sig/da = y(1-y), as sigmoid_slope computes it */
+        *da = sigmoid_slope(a, y); return 1;
+    case OP_RELU:     /* d relu/da = [a > 0] */
+        *da = a > 0 ? 1.0 : 0.0; return 1;
+    case OP_SQRT:     /* d sqrt(a)/da = 1/(2y): +inf at 0 */
+        *da = 0.5 / y; return 1;
+    case OP_CBRT:     /* d cbrt(a)/da = 1/(3y^2): +inf at 0 */
+        *da = 1.0 / (3.0 * y * y); return 1;
+    case OP_SIN:      /* d sin/da = cos a */
+        *da = cos(a); return 1;
+    case OP_COS:      /* d cos/da = -sin a */
+        *da = -sin(a); return 1;
+    case OP_TAN:      /* d tan/da = 1 + y^2 (= 1/cos^2 a) */
+        *da = 1.0 + y * y; return 1;
+    case OP_ASIN:     /* d asin/da = 1/sqrt(1-a^2), with 1-a^2 as (1-a)(1+a): exact near |a| = 1 */
+        *da = 1.0 / sqrt((1.0 - a) * (1.0 + a)); return 1;
+    case OP_ACOS:     /* d acos/da = -1/sqrt((1-a)(1+a)) */
+        *da = -1.0 / sqrt((1.0 - a) * (1.0 + a)); return 1;
+    case OP_ATAN: {   /* d atan/da = 1/(1+a^2); for |a| > 1, r^2/(1+r^2) with r = 1/a: no overflow */
+        if (fabs(a) <= 1.0) { *da = 1.0 / (1.0 + a * a); return 1; }
+        double r = 1.0 / a;
+        *da = r * r / (1.0 + r * r);
+        return 1;
+    }
+    case OP_SINH:     /* d sinh/da = cosh a */
+        *da = cosh(a); return 1;
+    case OP_COSH:     /* d cosh/da = sinh a */
+        *da = sinh(a); return 1;
+    case OP_ASINH:    /* d asinh/da = 1/sqrt(1+a^2), scaled for large |a| */
+        *da = inv_sqrt_one_plus_square(a); return 1;
+    case OP_ACOSH: {  /* d acosh/da = 1/sqrt((a-1)(a+1)); for a >= 2, r/sqrt((1-r)(1+r)), r = 1/a */
+        if (!(a >= 1.0)) { *da = NAN; return 1; }
+        if (a < 2.0) { *da = 1.0 / sqrt((a - 1.0) * (a + 1.0)); return 1; }
+        double r = 1.0 / a;
+        *da = r / sqrt((1.0 - r) * (1.0 + r));
+        return 1;
+    }
+    case OP_ATANH:    /* d atanh/da = 1/((1-a)(1+a)): exact near |a| = 1 */
+        *da = fabs(a) <= 1.0 ? 1.0 / ((1.0 - a) * (1.0 + a)) : NAN; return 1;
+    case OP_EXPM1:    /* d expm1/da = exp a (y + 1 cancels for a << 0) */
+        *da = exp(a); return 1;
+    case OP_LOG1P:    /* d log1p/da = 1/(1+a) */
+        *da = a >= -1.0 ? 1.0 / (1.0 + a) : NAN; return 1;
+    case OP_LOG2:     /* d log2/da = log2(e)/a (a ln 2 would be subnormal near 1e-308) */
+        *da = a >= 0 ? 1.4426950408889634 / a : NAN; return 1;
+    case OP_LOG10:    /* d log10/da = log10(e)/a */
+        *da = a >= 0 ? 0.43429448190325182 / a : NAN; return 1;
+    case OP_ERF:      /* d erf/da = 2/sqrt(pi) exp(-a^2) */
+        *da = 1.1283791670955126 * exp_minus_square(a); return 1;
+    case OP_ERFC:     /* d erfc/da = -2/sqrt(pi) exp(-a^2): 0, not 0 x inf, for large a */
+        *da = -1.1283791670955126 * exp_minus_square(a); return 1;
+    case OP_SOFTPLUS: /* d softplus/da = sigmoid(a), accurate for every a */
+        *da = sigmoid_value(a); return 1;
+    case OP_ABS:      /* d|a|/da = sign a; 0 at the kink, as relu's */
+        *da = a > 0 ? 1.0 : a < 0 ? -1.0 : a == 0 ? 0.0 : a; return 1;
+    case OP_ATAN2: {  /* d atan2(a, b) = b/r^2, -a/r^2 with r = hypot(a, b): no overflow at 1e200 */
+        double r = hypot(a, b);
+        *da = b / r / r;
+        *db = -a / r / r;
+        return 2;
+    }
+    case OP_HYPOT:    /* d hypot = a/y, b/y; 0 at the origin (a subgradient of the cone) */
+        *da = y == 0 ? 0.0 : a / y;
+        *db = y == 0 ? 0.0 : b / y;
+        return 2;
+    case OP_MIN:      /* d min = [a <= b], [b < a]: a tie goes to a */
+        *da = a <= b ? 1.0 : b < a ? 0.0 : NAN;
+        *db = a <= b ? 0.0 : b < a ? 1.0 : NAN;
+        return 2;
+    case OP_MAX:      /* d max = [a >= b], [b > a]: a tie goes to a */
+        *da = a >= b ? 1.0 : b > a ? 0.0 : NAN;
+        *db = a >= b ? 0.0 : b > a ? 1.0 : NAN;
+        return 2;
+    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
+    case OP_MEAN: case OP_XENT: case OP_COUNT:
+        break;
+    }
+    *da = NAN;
+    return 0;
+}
+
+/* The side of its kink a branch op (op_table's `branch`) is on at a, b:
+ * whether its partial in a is positive (relu and abs: a > 0; min: a <= b;
+ * max: a >= b).  A replay compares it with the side recorded. */
+static inline bool op_side(tg_op op, double a, double b)
+{
+    double da, db;
+    op_partials(op, a, b, 0.0, &da, &db);
+    return da > 0;
+}
+
+#endif
