@@ -13,7 +13,7 @@
  * record is an adjoint that is exactly zero after a contribution: its bit
  * in `touched` is set then (rarely), and tensor nodes, whose adjoints live
  * in the arenas, always get theirs. */
-static inline void touch(uint64_t *touched, uint32_t k)
+static inline __attribute__((always_inline)) void touch(uint64_t *touched, uint32_t k)
 {
     touched[k >> 6] |= 1ull << (k & 63);
 }
