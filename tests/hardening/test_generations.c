@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hard.h"
+#include "runner.h"
 
 /* An allocator whose first new block (the graph itself) is placed at a
  * chosen address in an arena; the rest come from malloc. */
