@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "runner.h"
 
 static const char *example_path, *shopping_path, *sigmoid_path, *excerpt_path;
 
@@ -460,9 +461,5 @@ int main(int argc, char **argv)
     tcase_add_test(tc, sigmoid_explain_shows_the_nan);
     tcase_add_test(tc, sigmoid_rejects_bad_options);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -10,7 +10,9 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "alloc.h"
 #include "dot_check.h"
+#include "runner.h"
 
 static char *write_ok(tg_graph *g)
 {
@@ -221,33 +223,16 @@ START_TEST(a_failed_write_is_an_io_error)
 }
 END_TEST
 
-/* An allocator that fails once `left` reaches 0. */
-typedef struct budget { long left; } budget;
-
-static void *budget_realloc(void *ctx, void *p, size_t n)
-{
-    budget *b = ctx;
-    if (b->left == 0) return NULL;
-    if (b->left > 0) b->left--;
-    return realloc(p, n);
-}
-
-static void budget_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 START_TEST(out_of_memory_writes_nothing)
 {
-    budget b = { -1 };
-    tg_allocator al = { budget_realloc, budget_free, &b };
+    inj_alloc b = { 0 };
+    tg_allocator al = inj_use(&b);
     tg_graph *g = tg_graph_new_with(&al);
     ck_assert_ptr_nonnull(g);
     tg_node x = tg_var(g, "x", 3);
     tg_backward(g, tg_mul(g, x, x));
     ck_assert_int_eq(tg_graph_status(g), TG_OK);
-    b.left = 0;
+    b.fail_from = b.calls + 1;
     tg_status s = TG_OK;
     char *dot = dot_text(g, &s);
     ck_assert_int_eq(s, TG_ERR_NOMEM);
@@ -255,7 +240,7 @@ START_TEST(out_of_memory_writes_nothing)
     ck_assert_str_eq(dot, "");
     free(dot);
     /* The graph is intact: with memory back, the drawing works. */
-    b.left = -1;
+    inj_stop_failing(&b);
     tg_graph_clear_error(g);
     dot = write_ok(g);
     ck_assert_int_eq(count_nodes(dot), 2);
@@ -281,9 +266,5 @@ int main(void)
     tcase_add_test(tc, a_failed_write_is_an_io_error);
     tcase_add_test(tc, out_of_memory_writes_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -20,6 +20,8 @@
 
 #include "capture.h"
 #include "dot_check.h"
+#include "runner.h"
+#include "scratch.h"
 
 extern char **environ;
 
@@ -41,27 +43,6 @@ static int run(char *const argv[], const char *err_path)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) {
-        if (len + 2 > cap) {
-            cap = cap ? cap * 2 : 4096;
-            buf = realloc(buf, cap);
-            ck_assert_ptr_nonnull(buf);
-        }
-        buf[len++] = (char)c;
-    }
-    fclose(f);
-    if (!buf) buf = calloc(1, 1);
-    buf[len] = '\0';
-    return buf;
-}
-
 /* Render g's DOT with Graphviz; fail on any complaint. */
 static void assert_renders(tg_graph *g, const char *name)
 {
@@ -76,10 +57,10 @@ static void assert_renders(tg_graph *g, const char *name)
     ck_assert_int_eq(fclose(f), 0);
     char *argv[] = { "dot", "-Tsvg", "-o", svg_path, dot_path, NULL };
     int rc = run(argv, err_path);
-    char *err = slurp(err_path);
-    char *text = slurp(dot_path);
+    char *err = read_text(err_path);
+    char *text = read_text(dot_path);
     ck_assert_msg(rc == 0 && err[0] == '\0', "dot exited %d on %s:\n%s\n--- DOT ---\n%s", rc, name, err, text);
-    char *svg = slurp(svg_path);
+    char *svg = read_text(svg_path);
     ck_assert_ptr_nonnull(strstr(svg, "<svg"));
     free(svg);
     free(text);
@@ -123,7 +104,7 @@ START_TEST(sigmoid_draws_an_svg_with_the_layer_box)
     snprintf(args, sizeof args, "--explain 1 --dot '%s'", svg_path);
     capture c = run_demo(sigmoid_path, args, 1);
     ck_assert_int_eq(c.status, 0);
-    char *svg = slurp(svg_path);
+    char *svg = read_text(svg_path);
     ck_assert_ptr_nonnull(strstr(svg, "<svg"));
     ck_assert_ptr_nonnull(strstr(svg, "Sigmoid layer"));
     free(svg);
@@ -160,13 +141,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, shopping_draws_a_png);
     tcase_add_test(tc, sigmoid_draws_an_svg_with_the_layer_box);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    return failed ? 1 : 0;
+    int status = run_suite(s);
+    scratch_remove(dir);
+    return status;
 }

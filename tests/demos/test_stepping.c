@@ -17,6 +17,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "runner.h"
+
 static const char *shopping_path;
 
 #define PROMPT "quit > "
@@ -179,9 +181,5 @@ int main(int argc, char **argv)
     tcase_add_test(tc, c_runs_to_the_end);
     tcase_add_test(tc, no_pause_does_not_wait_at_a_terminal);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -3,37 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-static void *counting_realloc(void *ctx, void *p, size_t size)
-{
-    counting_alloc *c = ctx;
-    c->calls++;
-    if ((c->fail_at && c->calls == c->fail_at) || (c->fail_from && c->calls >= c->fail_from)) {
-        c->failures++;
-        return NULL;
-    }
-    void *q = realloc(p, size ? size : 1);
-    if (q && !p) c->live++;
-    return q;
-}
-
-static void counting_free(void *ctx, void *p)
-{
-    counting_alloc *c = ctx;
-    if (!p) return;
-    if (c->live == 0) {
-        c->bad_frees++;
-        return;
-    }
-    c->live--;
-    free(p);
-}
-
-tg_allocator counting_alloc_use(counting_alloc *c)
-{
-    tg_allocator a = { counting_realloc, counting_free, c };
-    return a;
-}
-
 /* Doubles of one sign are ordered like their bit patterns. */
 uint64_t ulp_distance(double a, double b)
 {
@@ -73,13 +42,4 @@ double central_difference(double (*f)(const double *v), const double *v, size_t 
     w[i] = lo;
     double flo = f(w);
     return (fhi - flo) / (hi - lo);
-}
-
-int run_suite(Suite *s)
-{
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

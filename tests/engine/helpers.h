@@ -1,6 +1,6 @@
 /*
- * Shared by the engine suites: an allocator that counts and fails on
- * request, ulp distances, and asserts that print the case that failed.
+ * Shared by the engine suites: ulp distances, relative errors, central
+ * differences, and asserts that print the case that failed.
  */
 #ifndef ENGINE_HELPERS_H
 #define ENGINE_HELPERS_H
@@ -9,23 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-#include <tapegrad/tapegrad.h>
-
-/* Every realloc call is one allocation (a grow as much as a new block).
- * fail_at fails exactly that call (1-based); fail_from fails that call and
- * every later one; 0 disables either. */
-typedef struct counting_alloc {
-    size_t calls;
-    size_t fail_at;
-    size_t fail_from;
-    size_t failures;
-    long live;        /* blocks handed out and not yet freed */
-    long bad_frees;   /* free of a block never handed out (live would go negative) */
-} counting_alloc;
-
-/* An allocator for tg_graph_new_with() that reports into c. */
-tg_allocator counting_alloc_use(counting_alloc *c);
 
 /* Steps between two doubles of the same sign, counting subnormals; the
  * distance between +0 and -0 is 0.  UINT64_MAX when either is NaN or the
@@ -39,9 +22,6 @@ long double rel_err(double got, long double ref);
  * step of 1e-6 scaled to |v[i]| and taken as the exactly representable
  * distance between the two evaluation points. */
 double central_difference(double (*f)(const double *v), const double *v, size_t n, size_t i);
-
-/* Run one suite (fork mode unless CK_FORK=no); the process exit status. */
-int run_suite(Suite *s);
 
 /* Like ck_assert and ck_assert_msg, but silent when they pass: Check
  * records every passing assert with a write to its pipe, which dominates a
@@ -75,16 +55,5 @@ int run_suite(Suite *s);
                       "%s: got %.17g, expected %.20Lg (relative error %.3Lg > %.3g)", \
                       (what), got_, ref_, e_, (double)(tol));                       \
     } while (0)
-
-/* The graph holds exactly this status and message. */
-#define ck_assert_graph_error(g, st, msg)                                           \
-    do {                                                                            \
-        ck_assert_int_eq(tg_graph_status(g), (st));                                 \
-        ck_assert_str_eq(tg_graph_errmsg(g), (msg));                                \
-    } while (0)
-
-#define ck_assert_graph_ok(g)                                                       \
-    ck_assert_msg(tg_graph_status(g) == TG_OK, "graph error %d: %s",               \
-                  (int)tg_graph_status(g), tg_graph_errmsg(g))
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "alloc.h"
+#include "runner.h"
 
 /* The graph every call is tried on: named scalars, named tensors, and
  * constants up to a full tape, so that the call's first node must grow it. */
@@ -147,8 +149,8 @@ START_TEST(every_builder_is_all_or_nothing)
     for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
         for (size_t k = 1;; k++) {
             ck_assert_uint_lt(k, 100);
-            counting_alloc ca = { 0 };
-            tg_allocator al = counting_alloc_use(&ca);
+            inj_alloc ca = { 0 };
+            tg_allocator al = inj_use(&ca);
             tg_graph *g = tg_graph_new_with(&al);
             ck_assert_ptr_nonnull(g);
             base b = build_base(g);

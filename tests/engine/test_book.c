@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "runner.h"
 
 #define BOOK_TOL 1e-12
 

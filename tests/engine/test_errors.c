@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "helpers.h"
+#include "runner.h"
 
 START_TEST(test_status_strings)
 {
@@ -89,8 +91,8 @@ START_TEST(test_allocator_without_functions)
 {
     tg_allocator half = { NULL, NULL, NULL };
     ck_assert_ptr_null(tg_graph_new_with(&half));
-    counting_alloc c = { 0 };
-    tg_allocator a = counting_alloc_use(&c);
+    inj_alloc c = { 0 };
+    tg_allocator a = inj_use(&c);
     a.free = NULL;
     ck_assert_ptr_null(tg_graph_new_with(&a));
     ck_assert_int_eq(c.live, 0);

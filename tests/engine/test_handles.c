@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "runner.h"
 #include <tapegrad/extend.h>
 
 enum { GRAPHS = 3000, KEPT = 3 };

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "helpers.h"
+#include "runner.h"
 
 /* ------------------------------------------------------------ allocation failure */
 
@@ -131,10 +133,10 @@ START_TEST(test_alloc_failure_sweep)
     size_t failing_runs = 0;
     for (size_t k = 1;; k++) {
         ck_require_msg(k < 100000, "the run never completes without a failure");
-        counting_alloc c = { 0 };
+        inj_alloc c = { 0 };
         if (from_k) c.fail_from = k;
         else c.fail_at = k;
-        tg_allocator a = counting_alloc_use(&c);
+        tg_allocator a = inj_use(&c);
         tg_graph *g = tg_graph_new_with(&a);
         if (!g) {
             ck_require_msg(c.failures == 1 && c.live == 0,
@@ -203,8 +205,8 @@ static tg_node step(tg_graph *g, tg_node w, tg_node b, bool named, bool grouped)
 START_TEST(test_rewind_reuses_memory)
 {
     bool named = _i & 1, grouped = _i & 2;
-    counting_alloc c = { 0 };
-    tg_allocator a = counting_alloc_use(&c);
+    inj_alloc c = { 0 };
+    tg_allocator a = inj_use(&c);
     tg_graph *g = tg_graph_new_with(&a);
     tg_node w = tg_var(g, "w", 0.5), b = tg_var(g, "b", -0.3);
     size_t after_first = 0;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "rng.h"
+#include "runner.h"
 
 /* Derivatives from a finite difference agree to this relative error. */
 #define FD_TOL 1e-6
@@ -459,17 +461,15 @@ START_TEST(test_checking_sweep_same_gradients)
         for (int checking = 0; checking < 2; checking++) {
             tg_graph *g = tg_graph_new();
             tg_graph_set_checking(g, checking);
-            unsigned r = seed * 2654435761u;
+            uint64_t r = seed;
             tg_node leaf[16], node[64];
             for (int i = 0; i < 16; i++) {
-                r = r * 1103515245u + 12345u;
-                leaf[i] = tg_var(g, NULL, (double)((r >> 16) % 2001) / 500.0 - 2.0);
+                leaf[i] = tg_var(g, NULL, (double)rng_below(&r, 2001) / 500.0 - 2.0);
                 node[i] = leaf[i];
             }
             for (int i = 16; i < 64; i++) {
-                r = r * 1103515245u + 12345u;
-                tg_node a = node[(r >> 8) % (unsigned)i], b = node[(r >> 20) % (unsigned)i];
-                switch ((r >> 4) % 5) {
+                tg_node a = node[rng_below(&r, (uint64_t)i)], b = node[rng_below(&r, (uint64_t)i)];
+                switch (rng_below(&r, 5)) {
                 case 0: node[i] = tg_add(g, a, b); break;
                 case 1: node[i] = tg_mul(g, a, b); break;
                 case 2: node[i] = tg_relu(g, a); break;

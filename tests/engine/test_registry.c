@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "runner.h"
 #include "op.h"
 
 /* Records the op on inputs in[] (arity of them; scalars or tensors). */

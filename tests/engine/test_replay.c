@@ -7,16 +7,8 @@
 #include <stdlib.h>
 
 #include "helpers.h"
-
-/* xorshift64*: a reproducible stream of points, state held by the caller. */
-static double uniform(uint64_t *s, double lo, double hi)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    uint64_t r = *s * 0x2545F4914F6CDD1DULL;
-    return lo + (hi - lo) * (double)(r >> 11) * 0x1.0p-53;
-}
+#include "rng.h"
+#include "runner.h"
 
 /* ------------------------------------------------------------ replay = re-record */
 
@@ -66,7 +58,7 @@ START_TEST(test_replay_equals_rerecord)
     tg_graph *g = tg_graph_new();
     tg_node v[3];
     for (size_t i = 0; i < c->nvars; i++)
-        v[i] = tg_var(g, NULL, uniform(&seed, c->lo[i], c->hi[i]));
+        v[i] = tg_var(g, NULL, rng_uniform(&seed, c->lo[i], c->hi[i]));
     tg_node out = c->build(g, v);
     ck_assert_graph_ok(g);
     ck_assert_int_eq(tg_backward(g, out), TG_OK);
@@ -74,7 +66,7 @@ START_TEST(test_replay_equals_rerecord)
     for (int trial = 0; trial < 50; trial++) {
         double p[3];
         for (size_t i = 0; i < c->nvars; i++) {
-            p[i] = uniform(&seed, c->lo[i], c->hi[i]);
+            p[i] = rng_uniform(&seed, c->lo[i], c->hi[i]);
             ck_assert_int_eq(tg_set_value(g, v[i], p[i]), TG_OK);
         }
         ck_assert_int_eq(tg_forward(g), TG_OK);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "runner.h"
 
 /* f = x * exp(x), recorded at x0. */
 static tg_node x_exp_x(tg_graph *g, double x0, tg_node *x)

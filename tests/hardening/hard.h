@@ -1,41 +1,14 @@
 /*
- * Shared by the hardening suites: an allocator that fails on request and
- * knows every block it handed out, a reference computation to show that a
- * graph still works after an error, and file helpers for hostile inputs.
+ * Shared by the hardening suites: a reference computation to show that a
+ * graph still works after an error, and the asserts they make on results.
  */
 #ifndef HARD_H
 #define HARD_H
 
 #include <check.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include <tapegrad/tapegrad.h>
-
-/* ------------------------------------------------ the injecting allocator */
-
-/* Each realloc call is one allocation (a grow as much as a new block).
- * fail_at fails exactly that call (1-based); fail_from fails that call and
- * every later one; 0 disables either.  max_size stands for a machine with
- * little memory, and keeps a sanitizer from seeing huge requests.  Every block carries a header with a
- * tag, so a free of a block this allocator never handed out, or a double
- * free, is counted in bad_frees instead of corrupting the heap. */
-typedef struct inj_alloc {
-    size_t calls;       /* realloc calls so far */
-    size_t fail_at;
-    size_t fail_from;
-    size_t max_size;    /* refuse larger requests without asking the C library; 0: no limit */
-    size_t failures;    /* calls refused */
-    long live;          /* blocks handed out and not yet freed */
-    size_t live_bytes;
-    long bad_frees;
-} inj_alloc;
-
-tg_allocator inj_use(inj_alloc *a);
-/* Forget the failure plan, keep the counts. */
-void inj_stop_failing(inj_alloc *a);
 
 /* ------------------------------------------- "the graph still works" probe */
 
@@ -60,26 +33,7 @@ void assert_tensor_graph_works(tg_graph *g, const char *what);
                       "message \"%s\" does not start with \"%s\"", m_ ? m_ : "(null)", p_); \
     } while (0)
 
-#define ck_assert_graph_ok(g)                                                       \
-    ck_assert_msg(tg_graph_status(g) == TG_OK, "graph error %d: %s",               \
-                  (int)tg_graph_status(g), tg_graph_errmsg(g))
-
 /* Bitwise equality of doubles (NaN equals NaN of the same bits). */
 int same_bits(double a, double b);
-
-/* ----------------------------------------------------------------- files */
-
-/* A fresh private directory under TMPDIR (or /tmp); removed with its
- * files by rm_tree.  Fails the test when it cannot be made. */
-void make_temp_dir(char *dir, size_t len);
-void rm_tree(const char *dir);
-/* Write n bytes to path; plain or gzip-compressed (level 6). */
-void write_file(const char *path, const void *data, size_t n);
-void write_gz(const char *path, const void *data, size_t n);
-/* The gzip encoding of data into a malloc'd buffer; *out_n its size. */
-unsigned char *gzip_bytes(const void *data, size_t n, size_t *out_n);
-
-/* Run one suite (fork mode unless CK_FORK=no); the process exit status. */
-int run_suite(Suite *s);
 
 #endif

@@ -7,9 +7,9 @@
  * once the error is cleared.
  *
  * Graphs allocate through their tg_allocator (the injecting one of
- * hard.c).  The MNIST reader and save/load allocate with malloc; for them
- * malloc is wrapped at link time (wrap_malloc.c), which sees the library's
- * own calls but not zlib's internal ones.
+ * tests/common/alloc.c).  The MNIST reader and save/load allocate with
+ * malloc; for them malloc is wrapped at link time (wrap_malloc.c), which
+ * sees the library's own calls but not zlib's internal ones.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +19,10 @@
 #include <tapegrad/mnist.h>
 #include <tapegrad/nn.h>
 
+#include "alloc.h"
 #include "hard.h"
+#include "runner.h"
+#include "scratch.h"
 #include "wrap_malloc.h"
 
 enum { MODE_AT, MODE_FROM };
@@ -374,13 +377,13 @@ static void write_mnist_files(void)
     static const uint8_t lab[8 + 3] = { 0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9 };
     char p[600];
     snprintf(p, sizeof p, "%s/img", dir);
-    write_file(p, img, sizeof img);
+    write_bytes(p, img, sizeof img, 0);
     snprintf(p, sizeof p, "%s/lab", dir);
-    write_file(p, lab, sizeof lab);
+    write_bytes(p, lab, sizeof lab, 0);
     snprintf(p, sizeof p, "%s/img.gz", dir);
-    write_gz(p, img, sizeof img);
+    write_bytes(p, img, sizeof img, 1);
     snprintf(p, sizeof p, "%s/lab.gz", dir);
-    write_gz(p, lab, sizeof lab);
+    write_bytes(p, lab, sizeof lab, 1);
 }
 
 /* Sweep over malloc failure points.  call makes only the library call:
@@ -459,7 +462,7 @@ static void free_set(void *ctx)
 
 START_TEST(sweep_mnist)
 {
-    make_temp_dir(dir, sizeof dir);
+    scratch_dir(dir, sizeof dir);
     write_mnist_files();
     char img[600], lab[600], imgz[600], labz[600];
     snprintf(img, sizeof img, "%s/img", dir);
@@ -477,7 +480,7 @@ START_TEST(sweep_mnist)
     c.lab = labz;
     n += sweep_malloc("MNIST read, gzip", &mc, &c, dir);
     ck_assert_uint_ge(n, 2);
-    rm_tree(dir);
+    scratch_remove(dir);
 }
 END_TEST
 
@@ -524,7 +527,7 @@ static void check_load(tg_status s, void *ctx)
 
 START_TEST(sweep_model_io)
 {
-    make_temp_dir(dir, sizeof dir);
+    scratch_dir(dir, sizeof dir);
     model_ctx c;
     memset(&c, 0, sizeof c);
     c.net = tg_net_new(3, 4, 2, 5);           /* 12 + 4 + 8 + 2 = 26 parameters */
@@ -543,7 +546,7 @@ START_TEST(sweep_model_io)
     n += sweep_malloc("model load", &load, &c, c.path);
     ck_assert_uint_ge(n, 2);
     tg_net_free(c.net);
-    rm_tree(dir);
+    scratch_remove(dir);
 }
 END_TEST
 

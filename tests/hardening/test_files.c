@@ -19,7 +19,8 @@
 #include <tapegrad/mnist.h>
 #include <tapegrad/nn.h>
 
-#include "hard.h"
+#include "runner.h"
+#include "scratch.h"
 #include "wrap_malloc.h"
 
 static char dir[512];
@@ -31,13 +32,13 @@ static const uint8_t LAB[8 + 3] = { 0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9 };
 
 static void setup(void)
 {
-    make_temp_dir(dir, sizeof dir);
+    scratch_dir(dir, sizeof dir);
 }
 
 /* Each test runs in its own process and reports its own count. */
 static void teardown(void)
 {
-    rm_tree(dir);
+    scratch_remove(dir);
     if (malformed) printf("malformed files: %zu\n", malformed);
     malformed = 0;
     fflush(stdout);
@@ -89,11 +90,11 @@ static void write_pair(const uint8_t *img, size_t ni, const uint8_t *lab, size_t
     path_of(ip, len, gz ? "img.gz" : "img");
     path_of(lp, len, gz ? "lab.gz" : "lab");
     if (gz) {
-        write_gz(ip, img, ni);
-        write_gz(lp, lab, nl);
+        write_bytes(ip, img, ni, 1);
+        write_bytes(lp, lab, nl, 1);
     } else {
-        write_file(ip, img, ni);
-        write_file(lp, lab, nl);
+        write_bytes(ip, img, ni, 0);
+        write_bytes(lp, lab, nl, 0);
     }
 }
 
@@ -123,11 +124,11 @@ START_TEST(idx_truncated_plain)
     write_pair(IMG, sizeof IMG, LAB, sizeof LAB, 0, ip, lp, sizeof ip);
     path_of(tp, sizeof tp, "cut");
     for (size_t n = 0; n < sizeof IMG; n++) {
-        write_file(tp, IMG, n);
+        write_bytes(tp, IMG, n, 0);
         read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "images cut short");
     }
     for (size_t n = 0; n < sizeof LAB; n++) {
-        write_file(tp, LAB, n);
+        write_bytes(tp, LAB, n, 0);
         read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "labels cut short");
     }
 }
@@ -146,7 +147,7 @@ START_TEST(idx_truncated_gzip)
         size_t zn;
         unsigned char *z = gzip_bytes(src[which], srcn[which], &zn);
         for (size_t n = 0; n < zn; n++) {
-            write_file(tp, z, n);
+            write_bytes(tp, z, n, 0);
             if (which == 0) read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip images cut short");
             else read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "gzip labels cut short");
         }
@@ -166,22 +167,22 @@ START_TEST(idx_header_bit_flips)
     for (size_t bit = 0; bit < 16 * 8; bit++) {
         memcpy(b, IMG, sizeof IMG);
         b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        write_file(tp, b, sizeof IMG);
+        write_bytes(tp, b, sizeof IMG, 0);
         read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "images header bit flip");
     }
     for (size_t bit = 0; bit < 8 * 8; bit++) {
         memcpy(b, LAB, sizeof LAB);
         b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        write_file(tp, b, sizeof LAB);
+        write_bytes(tp, b, sizeof LAB, 0);
         read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "labels header bit flip");
     }
     /* labels outside 0-9 */
     memcpy(b, LAB, sizeof LAB);
     b[9] = 10;
-    write_file(tp, b, sizeof LAB);
+    write_bytes(tp, b, sizeof LAB, 0);
     read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "label 10");
     b[9] = 255;
-    write_file(tp, b, sizeof LAB);
+    write_bytes(tp, b, sizeof LAB, 0);
     read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "label 255");
 }
 END_TEST
@@ -202,7 +203,7 @@ START_TEST(idx_gzip_bit_flips)
     for (size_t bit = 0; bit < zn * 8; bit++) {
         memcpy(b, z, zn);
         b[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-        write_file(tp, b, zn);
+        write_bytes(tp, b, zn, 0);
         tg_mnist_set out;
         tg_error err;
         wrap_arm(0);
@@ -258,14 +259,14 @@ START_TEST(idx_huge_counts)
         put_be32(b + 4, sizes[i][0]);
         put_be32(b + 8, sizes[i][1]);
         put_be32(b + 12, sizes[i][2]);
-        write_file(tp, b, sizeof IMG);
+        write_bytes(tp, b, sizeof IMG, 0);
         read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "huge images header");
-        write_gz(tp, b, sizeof IMG);
+        write_bytes(tp, b, sizeof IMG, 1);
         read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "huge images header, gzip");
     }
     memcpy(b, LAB, sizeof LAB);
     put_be32(b + 4, 0xFFFFFFFFu);
-    write_file(tp, b, sizeof LAB);
+    write_bytes(tp, b, sizeof LAB, 0);
     read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "huge label count");
     /* the 2^48 case really did not allocate 2^48 bytes: it finished, and
      * under ASan an allocation that large would have been reported */
@@ -285,42 +286,42 @@ START_TEST(idx_corrupt_gzip)
     /* a gzip header followed by bytes that are not deflate data */
     memcpy(b, z, 10);
     memset(b + 10, 0xFF, 30);
-    write_file(tp, b, 40);
+    write_bytes(tp, b, 40, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip with garbage deflate data");
     /* only the gzip magic */
-    write_file(tp, z, 2);
+    write_bytes(tp, z, 2, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip magic only");
     /* the deflate data zeroed */
     memcpy(b, z, zn);
     memset(b + 10, 0, zn - 18);
-    write_file(tp, b, zn);
+    write_bytes(tp, b, zn, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip with zeroed data");
     /* the CRC wrong */
     memcpy(b, z, zn);
     b[zn - 8] ^= 0xFF;
-    write_file(tp, b, zn);
+    write_bytes(tp, b, zn, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip with a bad CRC");
     /* the stored length wrong */
     memcpy(b, z, zn);
     b[zn - 4] ^= 0x01;
-    write_file(tp, b, zn);
+    write_bytes(tp, b, zn, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip with a bad length");
     /* a valid gzip stream of a payload with a trailing byte */
     uint8_t longer[sizeof IMG + 1];
     memcpy(longer, IMG, sizeof IMG);
     longer[sizeof IMG] = 0;
-    write_gz(tp, longer, sizeof longer);
+    write_bytes(tp, longer, sizeof longer, 1);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "gzip payload with trailing byte");
     /* two members whose concatenation is one byte too long */
     size_t z2n;
     unsigned char *z2 = gzip_bytes(longer + sizeof IMG, 1, &z2n);
     memcpy(b, z, zn);
     memcpy(b + zn, z2, z2n);
-    write_file(tp, b, zn + z2n);
+    write_bytes(tp, b, zn + z2n, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "two gzip members, one byte too many");
     free(z2);
     /* plain payload with a trailing byte */
-    write_file(tp, longer, sizeof longer);
+    write_bytes(tp, longer, sizeof longer, 0);
     read_expect_error(tp, lp, tp, TG_ERR_FORMAT, "plain payload with trailing byte");
     free(z);
 }
@@ -348,7 +349,7 @@ START_TEST(idx_not_a_regular_file)
     uint8_t b[sizeof LAB];
     memcpy(b, LAB, sizeof LAB);
     b[7] = 2;
-    write_file(tp, b, sizeof LAB - 1);
+    write_bytes(tp, b, sizeof LAB - 1, 0);
     read_expect_error(ip, tp, tp, TG_ERR_FORMAT, "label count mismatch");
     /* a directory for tg_mnist_load: none of the files there */
     tg_mnist data;
@@ -369,16 +370,6 @@ static tg_net *model_net(void)
     tg_net *net = tg_net_new(3, 4, 2, 99);   /* 26 parameters: a 260-byte file */
     ck_assert_ptr_nonnull(net);
     return net;
-}
-
-static unsigned char *read_whole(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    unsigned char *b = malloc(1 << 16);
-    *n = fread(b, 1, 1 << 16, f);
-    fclose(f);
-    return b;
 }
 
 /* Load must fail with want (any error when TG_OK), name path, and leave
@@ -418,7 +409,7 @@ START_TEST(model_round_trip)
     tg_error err;
     ck_assert_int_eq(tg_net_save(a, p, &err), TG_OK);
     size_t n;
-    unsigned char *b = read_whole(p, &n);
+    unsigned char *b = read_bytes(p, &n);
     ck_assert_uint_eq(n, 48 + 26 * 8 + 4);
     free(b);
     tg_net *c = tg_net_new(3, 4, 2, 1);
@@ -445,9 +436,9 @@ START_TEST(model_truncated_and_flipped)
     ck_assert_int_eq(tg_net_save(net, p, &err), TG_OK);
     tg_net *target = tg_net_new(3, 4, 2, 12345);   /* different values */
     size_t n;
-    unsigned char *good = read_whole(p, &n);
+    unsigned char *good = read_bytes(p, &n);
     for (size_t k = 0; k < n; k++) {
-        write_file(tp, good, k);
+        write_bytes(tp, good, k, 0);
         load_expect_error(target, tp, TG_ERR_FORMAT, "model cut short");
     }
     /* every bit of the file: CRC-32 sees every single-bit error, and the
@@ -456,13 +447,13 @@ START_TEST(model_truncated_and_flipped)
     for (size_t bit = 0; bit < n * 8; bit++) {
         memcpy(b, good, n);
         b[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-        write_file(tp, b, n);
+        write_bytes(tp, b, n, 0);
         load_expect_error(target, tp, TG_OK, "model bit flip");
     }
     /* one byte too many */
     memcpy(b, good, n);
     b[n] = 0;
-    write_file(tp, b, n + 1);
+    write_bytes(tp, b, n + 1, 0);
     load_expect_error(target, tp, TG_ERR_FORMAT, "model with a trailing byte");
     free(b);
     free(good);
@@ -487,7 +478,7 @@ START_TEST(model_huge_shapes)
     tg_error err;
     ck_assert_int_eq(tg_net_save(net, p, &err), TG_OK);
     size_t n;
-    unsigned char *good = read_whole(p, &n);
+    unsigned char *good = read_bytes(p, &n);
     const uint32_t sizes[][3] = {
         { 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu },
         { 0xFFFFFFFFu, 0xFFFFFFFFu, 1 },
@@ -505,7 +496,7 @@ START_TEST(model_huge_shapes)
             put_le32(b + 16 + 8 * k, shape[k][0]);
             put_le32(b + 20 + 8 * k, shape[k][1]);
         }
-        write_file(tp, b, n);
+        write_bytes(tp, b, n, 0);
         load_expect_error(net, tp, TG_ERR_FORMAT, "model with huge shapes");
     }
     free(good);
@@ -533,7 +524,7 @@ START_TEST(model_other_files)
     load_expect_error(net, "/dev/zero", TG_ERR_FORMAT, "model /dev/zero");
     /* an IDX file given as a model */
     path_of(tp, sizeof tp, "img");
-    write_file(tp, IMG, sizeof IMG);
+    write_bytes(tp, IMG, sizeof IMG, 0);
     load_expect_error(net, tp, TG_ERR_FORMAT, "IDX file as a model");
 
     /* saving where it cannot be written */

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hard.h"
+#include "runner.h"
 
 START_TEST(generations_run_out_cleanly)
 {

@@ -30,7 +30,10 @@
 #include <tapegrad/mnist.h>
 #include <tapegrad/nn.h>
 
+#include "alloc.h"
 #include "hard.h"
+#include "runner.h"
+#include "scratch.h"
 
 /* ------------------------------------------------------------- fixture */
 
@@ -689,7 +692,7 @@ static void nfx_init(nfx *f)
     f->stale = tg_var(f->g, NULL, 0.0);
     tg_graph_rewind(f->g, m);
     memset(&f->err, 0x55, sizeof f->err);
-    make_temp_dir(f->dir, sizeof f->dir);
+    scratch_dir(f->dir, sizeof f->dir);
 }
 
 /* The same training step on a fresh net: the reference. */
@@ -722,7 +725,7 @@ static void nfx_done(nfx *f)
     tg_net_free(f->net);
     tg_graph_free(f->other);
     ck_assert_msg(f->mem.live == 0, "%ld blocks leaked", f->mem.live);
-    rm_tree(f->dir);
+    scratch_remove(f->dir);
 }
 
 /* Outcome of a call that reports through a tg_error: the status, with the
@@ -916,7 +919,7 @@ static outcome m_find_too_small(nfx *f)
 {
     char p[600], b[8];
     snprintf(p, sizeof p, "%s/%s", f->dir, TG_MNIST_TRAIN_IMAGES);
-    write_file(p, "", 0);   /* tg_mnist_find only looks for the file */
+    write_bytes(p, "", 0, 0);   /* tg_mnist_find only looks for the file */
     return o_err(f, tg_mnist_find(f->dir, NULL, b, sizeof b, &f->err));
 }
 static outcome m_mnist_batch_null(nfx *f) { return o_status(tg_mnist_batch(NULL, NULL, 0, 1, f->x, f->t)); }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "hard.h"
+#include "runner.h"
 
 /* Value and gradient of a unary function built on a fresh graph. */
 typedef struct vg { double v, d; tg_status st; } vg;

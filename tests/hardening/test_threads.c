@@ -12,7 +12,9 @@
 
 #include <tapegrad/nn.h>
 
+#include "alloc.h"
 #include "hard.h"
+#include "runner.h"
 
 enum { NTHREADS = 4, STEPS = 250, OUTS = 9 + 2 * STEPS };
 

@@ -1,5 +1,6 @@
 #include "wrap_malloc.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@ void *__wrap_calloc(size_t n, size_t m);
 void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
-static wrap_state st;
+static bool armed;
+static inj_alloc st;
 
 /* The blocks allocated while armed, in an open-addressing set.  Blocks are
  * not tagged in place: a block the C library allocated (strdup) may be
@@ -58,50 +60,44 @@ void wrap_arm(size_t fail_at)
     memset(&st, 0, sizeof st);
     memset(set, 0, sizeof set);
     st.fail_at = fail_at;
-    st.armed = 1;
+    armed = true;
 }
 
 void wrap_disarm(void)
 {
-    st.armed = 0;
+    armed = false;
 }
 
-const wrap_state *wrap_get(void)
+const inj_alloc *wrap_get(void)
 {
     return &st;
 }
 
-static int should_fail(void)
+static bool should_fail(size_t size)
 {
-    if (!st.armed) return 0;
-    st.calls++;
-    if (st.fail_at && st.calls == st.fail_at) {
-        st.failures++;
-        return 1;
-    }
-    return 0;
+    return armed && inj_refuses(&st, size);
 }
 
 void *__wrap_malloc(size_t n)
 {
-    if (should_fail()) return NULL;
+    if (should_fail(n)) return NULL;
     void *p = __real_malloc(n);
-    if (p && st.armed) set_add(p);
+    if (p && armed) set_add(p);
     return p;
 }
 
 void *__wrap_calloc(size_t n, size_t m)
 {
-    if (should_fail()) return NULL;
+    if (should_fail(n * m)) return NULL;
     void *p = __real_calloc(n, m);
-    if (p && st.armed) set_add(p);
+    if (p && armed) set_add(p);
     return p;
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
     if (!p) return __wrap_malloc(n);
-    if (should_fail()) return NULL;
+    if (should_fail(n)) return NULL;
     void *q = __real_realloc(p, n);
     if (!q) return NULL;
     if (set_remove(p)) set_add(q);

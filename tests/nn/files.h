@@ -1,24 +1,11 @@
-/* Scratch files for the nn tests: a private directory per test, IDX files
- * written byte by byte, and whole-file reads and writes. */
+/* MNIST files for the nn tests: IDX files written byte by byte, and the
+ * real data set when it is there.  Scratch directories and whole-file
+ * reads and writes are the common ones (scratch.h). */
 #ifndef NN_TEST_FILES_H
 #define NN_TEST_FILES_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Make a fresh directory under $TMPDIR (or /tmp); its path goes to dir
- * (at least 64 bytes).  Aborts the test on failure. */
-void scratch_dir(char *dir, size_t len);
-/* Remove dir and the files in it (no subdirectories). */
-void scratch_remove(const char *dir);
-
-/* dir/name into buf. */
-const char *path_in(char *buf, size_t len, const char *dir, const char *name);
-
-/* Write n bytes to path, plain or gzip-compressed. */
-void write_bytes(const char *path, const void *data, size_t n, int gzip);
-/* Read a whole file; *n receives its size.  free() the result. */
-unsigned char *read_bytes(const char *path, size_t *n);
 
 /* An IDX file of unsigned bytes: magic, then the big-endian dimensions,
  * then the payload, into out (which needs 4 + 4*ndims + payload bytes).

@@ -7,8 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "files.h"
 #include "tapegrad/mnist.h"
+
+#include "files.h"
+#include "runner.h"
+#include "scratch.h"
 
 enum { N = 5, ROWS = 2, COLS = 3, PIXELS = N * ROWS * COLS };
 static const unsigned char labels5[N] = { 3, 0, 9, 1, 7 };
@@ -414,9 +417,5 @@ int main(void)
     tcase_add_test(tc, find_directory);
     tcase_add_test(tc, batch_values);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

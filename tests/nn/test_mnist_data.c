@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "files.h"
 #include "tapegrad/nn.h"
+
+#include "files.h"
+#include "runner.h"
 
 static tg_mnist data;
 
@@ -120,10 +122,7 @@ int main(void)
     tcase_add_test(tc, short_training_run);
     tcase_add_test(tc, same_seed_same_result);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = run_suite(s);
     tg_mnist_free(&data);
-    return failed ? 1 : 0;
+    return status;
 }

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "files.h"
 #include "tapegrad/nn.h"
+
+#include "runner.h"
+#include "scratch.h"
 
 enum { IN = 6, HID = 4, OUT = 3 };
 enum { NP = IN * HID + HID + HID * OUT + OUT, HEADER = 48, TOTAL = HEADER + 8 * NP + 4 };
@@ -268,9 +270,5 @@ int main(void)
     tcase_add_test(tc, wrong_shape);
     tcase_add_test(tc, io_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -9,6 +9,9 @@
 
 #include "tapegrad/nn.h"
 
+#include "alloc.h"
+#include "runner.h"
+
 /* ------------------------------------------------------------ generator */
 
 START_TEST(rng_known_values)
@@ -282,22 +285,6 @@ END_TEST
 
 /* ------------------------------------------------------------ memory */
 
-typedef struct counting {
-    size_t calls;
-} counting;
-
-static void *count_realloc(void *ctx, void *p, size_t n)
-{
-    ((counting *)ctx)->calls++;
-    return realloc(p, n ? n : 1);
-}
-
-static void count_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 /* A data set of `count` 2x3 images with random pixels and labels. */
 static tg_mnist_set synthetic(size_t count, uint64_t seed)
 {
@@ -310,8 +297,8 @@ static tg_mnist_set synthetic(size_t count, uint64_t seed)
 
 START_TEST(no_allocation_after_first_step)
 {
-    counting c = { 0 };
-    tg_allocator a = { count_realloc, count_free, &c };
+    inj_alloc c = { 0 };
+    tg_allocator a = inj_use(&c);
     tg_net *net = tg_net_new_with(6, 8, 10, 3, &a);
     ck_assert_ptr_nonnull(net);
     tg_mnist_set set = synthetic(2345, 5);
@@ -335,16 +322,10 @@ START_TEST(no_allocation_after_first_step)
 }
 END_TEST
 
-/* An allocator that refuses any single request above a megabyte. */
-static void *small_realloc(void *ctx, void *p, size_t n)
-{
-    (void)ctx;
-    return n > (1u << 20) ? NULL : realloc(p, n ? n : 1);
-}
-
 START_TEST(batch_resize_is_all_or_nothing)
 {
-    tg_allocator a = { small_realloc, count_free, NULL };
+    inj_alloc small = { .max_size = 1u << 20 };  /* refuses any single request above a megabyte */
+    tg_allocator a = inj_use(&small);
     tiny d = make_tiny(16);
     tg_net *net = tg_net_new_with(IN, HID, OUT, 1, &a);
     ck_assert_ptr_nonnull(net);
@@ -531,9 +512,5 @@ int main(void)
     tcase_add_test(tc, errors);
     tcase_add_test(tc, affine_values);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -9,13 +9,9 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "alloc.h"
+#include "runner.h"
 #include "twin.h"
-
-#define ck_assert_graph_error(g, status, msg)                  \
-    do {                                                       \
-        ck_assert_int_eq(tg_graph_status(g), (status));        \
-        ck_assert_str_eq(tg_graph_errmsg(g), (msg));           \
-    } while (0)
 
 static tg_node zeros(tg_graph *g, size_t rows, size_t cols)
 {
@@ -279,28 +275,6 @@ END_TEST
 
 /* ------------------------------------------------------------ out of memory */
 
-typedef struct budget {
-    long left;      /* allocations still allowed; negative: unlimited */
-    long failures;
-} budget;
-
-static void *budget_realloc(void *ctx, void *p, size_t size)
-{
-    budget *b = ctx;
-    if (b->left == 0) {
-        b->failures++;
-        return NULL;
-    }
-    if (b->left > 0) b->left--;
-    return realloc(p, size ? size : 1);
-}
-
-static void budget_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 /* Every builder, under every allocation budget until it succeeds: a failure
  * is TG_ERR_NOMEM naming the builder, appends nothing, and leaves a graph
  * on which the same call then succeeds with the right value. */
@@ -323,12 +297,12 @@ static const char *const builder_names[] = {
 
 START_TEST(out_of_memory_everywhere)
 {
-    budget b = { -1, 0 };
-    tg_allocator alloc = { budget_realloc, budget_free, &b };
+    inj_alloc b = { 0 };
+    tg_allocator alloc = inj_use(&b);
     int which = _i;
     bool succeeded = false;
     for (long allowed = 0; !succeeded && allowed < 50; allowed++) {
-        b.left = -1;
+        inj_stop_failing(&b);
         tg_graph *g = tg_graph_new_with(&alloc);
         ck_assert_ptr_nonnull(g);
         double xd[6] = { 1, 2, 3, 4, 5, 6 }, td[6] = { 1, 0, 0, 0, 0, 1 }, wd[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 1 };
@@ -338,7 +312,7 @@ START_TEST(out_of_memory_everywhere)
         ck_assert_int_eq(tg_graph_status(g), TG_OK);
         size_t n = tg_graph_size(g);
 
-        b.left = allowed;
+        b.fail_from = b.calls + (size_t)allowed + 1;
         b.failures = 0;
         tg_node y = build(g, which, x, w, t);
         if (!tg_is_none(y)) {
@@ -350,7 +324,7 @@ START_TEST(out_of_memory_everywhere)
                           "message '%s'", tg_graph_errmsg(g));
             if (which != 2) ck_assert_uint_eq(tg_graph_size(g), n);
             tg_graph_clear_error(g);
-            b.left = -1;
+            inj_stop_failing(&b);
             y = build(g, which, x, w, t);
             ck_assert_msg(!tg_is_none(y), "%s", tg_graph_errmsg(g));
         }
@@ -387,9 +361,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(suite());
 }

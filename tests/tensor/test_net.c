@@ -7,6 +7,8 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "rng.h"
+#include "runner.h"
 #include "twin.h"
 
 enum { N = 4, IN = 3, HID = 5, OUT = 3 };
@@ -19,11 +21,11 @@ typedef struct params {
 static void make_params(params *p)
 {
     uint64_t seed = 2024;
-    fill(&seed, p->x, N * IN, -1, 1);
-    fill(&seed, p->w1, IN * HID, -1, 1);
-    fill(&seed, p->b1, HID, -0.5, 0.5);
-    fill(&seed, p->w2, OUT * HID, -1, 1);
-    fill(&seed, p->b2, OUT, -0.5, 0.5);
+    rng_fill(&seed, p->x, N * IN, -1, 1);
+    rng_fill(&seed, p->w1, IN * HID, -1, 1);
+    rng_fill(&seed, p->b1, HID, -0.5, 0.5);
+    rng_fill(&seed, p->w2, OUT * HID, -1, 1);
+    rng_fill(&seed, p->b2, OUT, -0.5, 0.5);
     for (int i = 0; i < N * OUT; i++) p->t[i] = 0;
     for (int i = 0; i < N; i++) p->t[i * OUT + (i * 2) % OUT] = 1;
 }
@@ -116,7 +118,7 @@ START_TEST(network_directional_derivative)
     size_t sizes[] = { IN * HID, HID, OUT * HID, OUT };
     double v[IN * HID + HID + OUT * HID + OUT];
     uint64_t seed = 99;
-    fill(&seed, v, sizeof v / sizeof v[0], -1, 1);
+    rng_fill(&seed, v, sizeof v / sizeof v[0], -1, 1);
 
     tg_graph *g = tg_graph_new();
     tnet n = tensor_net(g, &p, act);
@@ -220,9 +222,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(suite());
 }

@@ -12,6 +12,8 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "rng.h"
+#include "runner.h"
 #include "twin.h"
 
 #define MAX_IN 2
@@ -269,12 +271,12 @@ static void make_data(const op_case *c, run *r)
             for (size_t row = 0; row < in->rows; row++)
                 r->data[i][row * in->cols + (row * 7 + 1) % in->cols] = 1.0;
         } else if (c->kink) {
-            fill_away_from_zero(&seed, r->data[i], n, in->lo, in->hi, 0.1);
+            rng_fill_away_from_zero(&seed, r->data[i], n, in->lo, in->hi, 0.1);
         } else {
-            fill(&seed, r->data[i], n, in->lo, in->hi);
+            rng_fill(&seed, r->data[i], n, in->lo, in->hi);
         }
     }
-    fill(&seed, r->w, MAX_ELEMS, -1.5, 1.5);
+    rng_fill(&seed, r->w, MAX_ELEMS, -1.5, 1.5);
 }
 
 static tg_node make_input(tg_graph *g, const input *in, const double *data)
@@ -497,9 +499,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(suite());
 }

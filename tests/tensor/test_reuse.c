@@ -8,25 +8,12 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "alloc.h"
+#include "rng.h"
+#include "runner.h"
 #include "twin.h"
 
 enum { N = 8, IN = 6, HID = 5, OUT = 4 };
-
-typedef struct counter {
-    long allocations;  /* realloc calls that obtained or moved memory */
-} counter;
-
-static void *count_realloc(void *ctx, void *p, size_t size)
-{
-    ((counter *)ctx)->allocations++;
-    return realloc(p, size ? size : 1);
-}
-
-static void count_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
 
 typedef struct net {
     tg_node w1, b1, w2, b2;
@@ -35,10 +22,10 @@ typedef struct net {
 static net make_net(tg_graph *g, uint64_t seed)
 {
     double w1[IN * HID], b1[HID], w2[HID * OUT], b2[OUT];
-    fill(&seed, w1, IN * HID, -1, 1);
-    fill(&seed, b1, HID, -0.2, 0.2);
-    fill(&seed, w2, HID * OUT, -1, 1);
-    fill(&seed, b2, OUT, -0.2, 0.2);
+    rng_fill(&seed, w1, IN * HID, -1, 1);
+    rng_fill(&seed, b1, HID, -0.2, 0.2);
+    rng_fill(&seed, w2, HID * OUT, -1, 1);
+    rng_fill(&seed, b2, OUT, -0.2, 0.2);
     net n = {
         tg_tensor_var(g, "W1", IN, HID, w1), tg_tensor_var(g, "b1", 1, HID, b1),
         tg_tensor_var(g, "W2", HID, OUT, w2), tg_tensor_var(g, "b2", 1, OUT, b2),
@@ -48,9 +35,9 @@ static net make_net(tg_graph *g, uint64_t seed)
 
 static void make_batch(uint64_t *seed, double *x, double *t)
 {
-    fill(seed, x, N * IN, -1, 1);
+    rng_fill(seed, x, N * IN, -1, 1);
     memset(t, 0, N * OUT * sizeof *t);
-    for (int i = 0; i < N; i++) t[i * OUT + (int)rnd(seed, 0, OUT)] = 1;
+    for (int i = 0; i < N; i++) t[i * OUT + (int)rng_uniform(seed, 0, OUT)] = 1;
 }
 
 /* The book's TwoLayerNet loss on one batch. */
@@ -74,8 +61,8 @@ static void sgd(tg_graph *g, net n, double lr)
 
 START_TEST(training_loop_allocates_only_on_first_pass)
 {
-    counter cnt = { 0 };
-    tg_allocator alloc = { count_realloc, count_free, &cnt };
+    inj_alloc cnt = { 0 };
+    tg_allocator alloc = inj_use(&cnt);
     tg_graph *g = tg_graph_new_with(&alloc);
     net n = make_net(g, 7);
     size_t mark = tg_graph_mark(g);
@@ -83,7 +70,7 @@ START_TEST(training_loop_allocates_only_on_first_pass)
     double x[N * IN], t[N * OUT];
     double first_loss = 0, last_loss = 0;
     const double *first_x = NULL;
-    long after_first = 0;
+    size_t after_first = 0;
 
     make_batch(&seed, x, t);  /* the same batch each step, so the loss must fall */
     for (int pass = 0; pass < 200; pass++) {
@@ -102,11 +89,11 @@ START_TEST(training_loop_allocates_only_on_first_pass)
         ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
         ck_assert_uint_eq(tg_graph_size(g), mark);
         ck_assert(!tg_is_tensor(g, X));  /* dropped */
-        if (pass == 0) after_first = cnt.allocations;  /* a pass ends with its rewind */
+        if (pass == 0) after_first = cnt.calls;  /* a pass ends with its rewind */
     }
     ck_assert_int_eq(tg_graph_status(g), TG_OK);
-    ck_assert_msg(cnt.allocations == after_first, "%ld allocations after the first pass",
-                  cnt.allocations - after_first);
+    ck_assert_msg(cnt.calls == after_first, "%zu allocations after the first pass",
+                  cnt.calls - after_first);
     ck_assert_double_lt(last_loss, 0.5 * first_loss);
     tg_graph_free(g);
 }
@@ -115,8 +102,8 @@ END_TEST
 /* A larger recording after a rewind grows the arenas once, then reuses. */
 START_TEST(larger_second_pass_grows_once)
 {
-    counter cnt = { 0 };
-    tg_allocator alloc = { count_realloc, count_free, &cnt };
+    inj_alloc cnt = { 0 };
+    tg_allocator alloc = inj_use(&cnt);
     tg_graph *g = tg_graph_new_with(&alloc);
     tg_node w = tg_tensor_var(g, "w", 4, 4, NULL);
     size_t mark = tg_graph_mark(g);
@@ -127,7 +114,7 @@ START_TEST(larger_second_pass_grows_once)
         tg_node y = tg_sum(g, tg_tanh(g, tg_matmul(g, x, w)));
         ck_assert_int_eq(tg_backward(g, y), TG_OK);
         ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
-        counts[pass] = cnt.allocations;
+        counts[pass] = (long)cnt.calls;
     }
     ck_assert_int_eq(counts[2], counts[0]);
     ck_assert_int_gt(counts[3], counts[2]);
@@ -303,9 +290,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(suite());
 }

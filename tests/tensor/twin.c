@@ -135,26 +135,6 @@ tg_node smat_xent(tg_graph *g, smat logits, smat t)
     return loss;
 }
 
-double rnd(uint64_t *state, double lo, double hi)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    double u = (double)(*state >> 11) / 9007199254740992.0;
-    return lo + (hi - lo) * u;
-}
-
-void fill(uint64_t *state, double *x, size_t n, double lo, double hi)
-{
-    for (size_t k = 0; k < n; k++) x[k] = rnd(state, lo, hi);
-}
-
-void fill_away_from_zero(uint64_t *state, double *x, size_t n, double lo, double hi, double gap)
-{
-    for (size_t k = 0; k < n; k++) {
-        do x[k] = rnd(state, lo, hi);
-        while (fabs(x[k]) < gap);
-    }
-}
-
 void expect_close(const double *got, const double *want, size_t n, double tol, const char *what)
 {
     for (size_t k = 0; k < n; k++) {

@@ -7,7 +7,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include <tapegrad/tapegrad.h>
 
@@ -35,12 +34,6 @@ smat    smat_softmax(tg_graph *g, smat a);                        /* exp(x) / su
 tg_node smat_sum(tg_graph *g, smat a);
 tg_node smat_mean(tg_graph *g, smat a);
 tg_node smat_xent(tg_graph *g, smat logits, smat t);              /* -(1/N) sum t log softmax */
-
-/* Deterministic numbers in [lo, hi). */
-double rnd(uint64_t *state, double lo, double hi);
-void   fill(uint64_t *state, double *x, size_t n, double lo, double hi);
-/* The same, kept at least `gap` away from 0 (for relu's kink). */
-void   fill_away_from_zero(uint64_t *state, double *x, size_t n, double lo, double hi, double gap);
 
 /* Check that |got - want| <= tol * max(1, |want|) element by element. */
 void expect_close(const double *got, const double *want, size_t n, double tol, const char *what);
