@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data_dir.h"
 #include "plot.h"
 #include "tapegrad/nn.h"
 
@@ -374,11 +375,10 @@ int main(int argc, char **argv)
     FILE *info = o.json ? stderr : stdout;
 
     tg_error err;
-    char dir[4096];
     tg_mnist data;
     double t0 = now();
-    if (tg_mnist_find(o.data, TAPEGRAD_SOURCE_ROOT "/../shared/data/mnist", dir, sizeof dir, &err) != TG_OK ||
-        tg_mnist_load(dir, &data, &err) != TG_OK) {
+    const char *dir = data_dir_find(o.data, TAPEGRAD_SOURCE_ROOT "/../shared/data/mnist", &err);
+    if (!dir || tg_mnist_load(dir, &data, &err) != TG_OK) {
         fprintf(stderr, "mnist: %s\n", err.msg);
         return 1;
     }
