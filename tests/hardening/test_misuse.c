@@ -1002,7 +1002,7 @@ static const netcase netcases[] = {
     NC("tg_net_gradcheck without a batch", "tg_net_", m_gradcheck_nobatch, ERR_ARG, ERR_ARG),
     NC("tg_net_sgd(NULL net)", "", m_sgd_null, OK, ERR_ARG),
     NC("tg_net_train_step(NULL net)", "", m_train_null, OK, ERR_ARG),
-    NC("tg_net_train_step without a batch", "tg_net_gradient:", m_train_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_train_step without a batch", "tg_net_train_step:", m_train_nobatch, ERR_ARG, ERR_ARG),
     NC("tg_net_accuracy(NULL net)", "", m_accuracy_null, OK, ERR_ARG),
     NC("tg_net_accuracy(NULL set)", "tg_net_accuracy:", m_accuracy_null_set, ERR_ARG, ERR_ARG),
     NC("tg_net_accuracy into NULL", "tg_net_accuracy:", m_accuracy_null_out, ERR_ARG, ERR_ARG),
