@@ -136,18 +136,37 @@ static int check_same_network(const tg_mnist *data, const size_t *idx, const dou
     return rc;
 }
 
+/* T1's data, in the order bench/README.md gives: --data DIR, else
+ * $TAPEGRAD_MNIST, else ../shared/data/mnist, else the same beside the
+ * source tree.  A directory named by flag or variable is the only place
+ * looked at.  NULL, having said why on stderr, when there is none. */
+static const char *t1_data_dir(const char *given)
+{
+    const char *env = getenv("TAPEGRAD_MNIST");
+    const char *named = given ? given : env && *env ? env : NULL;
+    tg_error err;
+    if (named) {
+        if (tg_mnist_probe(named, &err) == TG_OK) return named;
+        fprintf(stderr, "T1: skipped: %s (%s)\n", err.msg, given ? "--data" : "$TAPEGRAD_MNIST");
+        return NULL;
+    }
+    const char *const places[] = { "../shared/data/mnist", TGBENCH_MNIST_FALLBACK };
+    for (size_t k = 0; k < sizeof places / sizeof places[0]; k++)
+        if (places[k] && tg_mnist_probe(places[k], NULL) == TG_OK) return places[k];
+    fprintf(stderr, "T1: skipped: no MNIST in %s%s%s; $TAPEGRAD_MNIST is not set (see --data DIR)\n",
+            places[0], places[1] ? " nor in " : "", places[1] ? places[1] : "");
+    return NULL;
+}
+
 int bench_t1(const bench_opts *o)
 {
     const long iters = o->iters ? o->iters : (o->quick ? 300 : 10000);
     const int reps = o->reps ? o->reps : 1;
 
     tg_error err;
-    char dir[4096];
     tg_mnist data;
-    if (tg_mnist_find(o->data, TGBENCH_MNIST_FALLBACK, dir, sizeof dir, &err) != TG_OK) {
-        fprintf(stderr, "T1: skipped: %s\n", err.msg);
-        return BENCH_SKIP;
-    }
+    const char *dir = t1_data_dir(o->data);
+    if (!dir) return BENCH_SKIP;
     if (tg_mnist_load(dir, &data, &err) != TG_OK) {
         fprintf(stderr, "T1: %s\n", err.msg);
         return 1;

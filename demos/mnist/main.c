@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data_dir.h"
 #include "plot.h"
 #include "tapegrad/nn.h"
 
@@ -49,7 +50,8 @@ static void usage(FILE *f)
             "  --lr X          SGD learning rate (0.1)\n"
             "  --hidden N      hidden units (50)\n"
             "  --seed N        seed of the weights and of the batches (1)\n"
-            "  --data DIR      MNIST directory (else $TAPEGRAD_MNIST, else ../shared/data/mnist)\n"
+            "  --data DIR      MNIST directory (else $TAPEGRAD_MNIST, else ../shared/data/mnist,\n"
+            "                  else the same beside the source tree)\n"
             "  --gradcheck     compare backprop with numerical gradients on 3 images, then exit\n"
             "  --save FILE     save the trained parameters\n"
             "  --load FILE     evaluate parameters saved with --save instead of training\n"
@@ -374,11 +376,10 @@ int main(int argc, char **argv)
     FILE *info = o.json ? stderr : stdout;
 
     tg_error err;
-    char dir[4096];
     tg_mnist data;
     double t0 = now();
-    if (tg_mnist_find(o.data, TAPEGRAD_SOURCE_ROOT "/../shared/data/mnist", dir, sizeof dir, &err) != TG_OK ||
-        tg_mnist_load(dir, &data, &err) != TG_OK) {
+    const char *dir = data_dir_find(o.data, TAPEGRAD_SOURCE_ROOT "/../shared/data/mnist", &err);
+    if (!dir || tg_mnist_load(dir, &data, &err) != TG_OK) {
         fprintf(stderr, "mnist: %s\n", err.msg);
         return 1;
     }

@@ -16,9 +16,10 @@
  * their values form one contiguous block in that order and their gradients
  * another, so SGD, the gradient check and saving are each one loop.  After
  * them come the batch: x (n x input) and one-hot labels t (n x output),
- * two tensor constants refilled in place, then the mark every step rewinds
- * to.  A training step (mark, forward and loss, tg_backward, SGD, rewind)
- * allocates nothing after the first.
+ * two tensor constants refilled in place.  A training step records its
+ * forward pass and loss after whatever the tape holds, sweeps it with
+ * tg_backward, updates the parameters and drops what it recorded
+ * (tg_graph_undo), so it allocates nothing after the first.
  *
  *     tg_net *net = tg_net_new(784, 50, 10, 42);
  *     for (int i = 0; i < 10000; i++) {
@@ -32,8 +33,14 @@
  * Errors: functions that work on the net record the first error on its
  * graph (tg_graph_status(tg_net_graph(net))) and return it.  While an
  * error stands they refuse to run (returning it) and change nothing, until
- * tg_graph_clear_error.  Save and load work on files and report through a
- * tg_error (mnist.h) instead, leaving the graph's status alone.
+ * tg_graph_clear_error.  An error met inside a call, such as memory
+ * running out or a non-finite value in checking mode, is stated in the
+ * name of the function called, before the engine's own message:
+ * "tg_net_train_step: tg_matmul: out of memory growing the tape past 30
+ * nodes".  A call that fails leaves the tape as it was: the same nodes,
+ * values and names (gradients may have been swept part way).  Save and
+ * load work on files and report through a tg_error instead, leaving the
+ * graph's status alone.
  */
 #ifndef TAPEGRAD_NN_H
 #define TAPEGRAD_NN_H
@@ -52,8 +59,10 @@ extern "C" {
 
 /* Affine: x W + b, with x n x in, W in x out and b a 1 x out row that is
  * added to every row.  Records a matmul and an add, or nothing: a bad
- * handle or shape is an error in tg_affine's name ("tg_affine: x is 2x4,
- * W is 3x10") and leaves the tape as it was. */
+ * handle or shape (TG_ERR_HANDLE, TG_ERR_STALE, TG_ERR_SHAPE: "tg_affine:
+ * x is 2x4, W is 3x10") or memory running out part way (TG_ERR_NOMEM:
+ * "tg_affine: tg_add: out of memory ...") is an error in tg_affine's name,
+ * recorded only when none stands, and the tape is left as it was. */
 tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b);
 
 /* ------------------------------------------------------ random numbers */
@@ -106,7 +115,8 @@ tg_status tg_net_get_grads(const tg_net *net, double *out);
 
 /* ------------------------------------------- recording (section 5.7.2) */
 /* These record on tg_net_graph(net); the caller marks and rewinds.  Like
- * tg_affine they record all their nodes or none. */
+ * tg_affine they record all their nodes or none, with their errors in
+ * their own names ("tg_net_predict: x is 2x3, the net takes 5 inputs"). */
 
 /* predict: the scores (n x output) of inputs x (n x input). */
 tg_node tg_net_predict(tg_net *net, tg_node x);
@@ -116,11 +126,19 @@ tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t);
 /* ------------------------------------------------------------ the batch */
 
 /* Make the batch n rows of x (n x input) and one-hot t (n x output),
- * copied.  t may be NULL when only scores are wanted. */
+ * copied.  t may be NULL when only scores are wanted.  A batch of the same
+ * size is refilled in place and nothing else changes.  A new size records
+ * new batch nodes next to the parameters, dropping the old ones and every
+ * node after them with a rewind (handles to them become stale); without
+ * the memory for that it fails with TG_ERR_NOMEM, "tg_net_batch: no room
+ * for a batch of n rows (...)", and the old batch stays.  TG_ERR_ARG when
+ * x is NULL or n is 0. */
 tg_status tg_net_batch(tg_net *net, const double *x, const double *t, size_t n);
 /* The same from a data set, without an intermediate copy: the images at
  * idx[0..n-1], or the n images from first when idx is NULL (tg_mnist_batch).
- * TG_ERR_SHAPE if the images are not input pixels or output is not 10. */
+ * TG_ERR_SHAPE if the images are not input pixels or output is not 10;
+ * TG_ERR_ARG when set is NULL or an image asked for is past it; otherwise
+ * as tg_net_batch. */
 tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t *idx,
                              size_t first, size_t n);
 /* The batch nodes, for recording by hand; the empty handle before the
@@ -129,11 +147,13 @@ tg_node   tg_net_batch_x(const tg_net *net);
 tg_node   tg_net_batch_t(const tg_net *net);
 
 /* ---------------------------------------------------------- on the batch
- * Each starts from the net's mark and rewinds to it when done, so nothing
- * stays on the tape (nodes a caller recorded after the batch are dropped);
- * the parameters change only where said.  Without a batch set by
- * tg_net_batch or tg_net_batch_mnist since the last tg_net_accuracy, they
- * fail with TG_ERR_ARG. */
+ * Each records after whatever the tape holds and drops what it recorded
+ * before it returns, so the tape is left as it was, on success and on
+ * failure alike (nodes a caller recorded after the batch stay, and are
+ * swept by tg_backward with a zero gradient); the parameters change only
+ * where said, and outputs are written only on success.  Without a batch
+ * set by tg_net_batch or tg_net_batch_mnist since the last tg_net_accuracy,
+ * they fail with TG_ERR_ARG ("tg_net_gradient: no batch yet ..."). */
 
 /* loss(x, t) of the batch into *loss. */
 tg_status tg_net_batch_loss(tg_net *net, double *loss);
@@ -144,20 +164,26 @@ tg_status tg_net_gradient(tg_net *net, double *loss);
 /* numerical_gradient: central differences (f(p+h) - f(p-h)) / 2h with
  * h = 1e-4 for every parameter, into grad (tg_net_param_count doubles, the
  * order of tg_net_get_params).  Two forward passes per parameter: slow by
- * design, for checking. */
+ * design, for checking.  Each parameter is restored bit for bit, on
+ * failure too; grad may then hold the differences of the first few. */
 tg_status tg_net_numerical_gradient(tg_net *net, double *grad);
 /* Section 5.7.3: mean |backprop - numerical| for each parameter, into
- * diff[TG_NET_NPARAMS]. */
+ * diff[TG_NET_NPARAMS].  Its scratch of tg_net_param_count doubles comes
+ * from the net's allocator: TG_ERR_NOMEM "tg_net_gradcheck: out of memory
+ * for N doubles" without it. */
 tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS]);
 /* p -= lr * dp over the parameter block, with the gradients of the last
  * tg_net_gradient. */
 tg_status tg_net_sgd(tg_net *net, double lr);
-/* gradient then sgd: one training step.  On error the parameters are not
- * updated. */
+/* gradient then sgd: one training step, with its errors in its own name.
+ * On error the parameters are not updated. */
 tg_status tg_net_train_step(tg_net *net, double lr, double *loss);
 
 /* accuracy: the fraction of set whose highest score is its label, computed
- * 1000 images at a time through the batch, which it uses up: set a batch
+ * 1000 images at a time, each block a tensor constant recorded after the
+ * tape's end and dropped with its scores.  TG_ERR_ARG when accuracy or set
+ * is NULL or the set is empty, TG_ERR_SHAPE as tg_net_batch_mnist.  An
+ * evaluation uses the batch up: after one that succeeded, set a batch
  * again before the next gradient. */
 tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy);
 

@@ -198,41 +198,52 @@ tg_status tg_mnist_read_set(const char *images_path, const char *labels_path,
     return TG_OK;
 }
 
-static int file_exists(const char *path)
+/* 0 when path can be opened for reading, else why not (an errno). */
+static int open_error(const char *path)
 {
+    errno = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
+    if (f) {
+        fclose(f);
+        return 0;
+    }
+    return errno ? errno : EIO;
 }
 
-/* dir/name.gz if it exists, else dir/name; 0, or -1 if it does not fit. */
-static int data_path(char *buf, size_t len, const char *dir, const char *name)
+/* Where file name of dir is: dir/name.gz when that can be opened, else
+ * dir/name, into path.  Returns 0 when the file chosen can be opened,
+ * otherwise why not (a .gz that does not exist is passed over for the
+ * bare name's reason; one that exists but cannot be opened is the
+ * answer), or -1 when the path does not fit in len bytes. */
+static int locate(char *path, size_t len, const char *dir, const char *name)
 {
-    int n = snprintf(buf, len, "%s/%s.gz", dir, name);
+    int n = snprintf(path, len, "%s/%s.gz", dir, name);
     if (n < 0 || (size_t)n >= len) return -1;
-    if (file_exists(buf)) return 0;
-    n = snprintf(buf, len, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
+    int why = open_error(path);
+    if (why != ENOENT) return why;
+    path[n - 3] = '\0';
+    return open_error(path);
 }
+
+static const char *const set_files[4] = { TG_MNIST_TRAIN_IMAGES, TG_MNIST_TRAIN_LABELS,
+                                          TG_MNIST_TEST_IMAGES, TG_MNIST_TEST_LABELS };
 
 tg_status tg_mnist_load(const char *dir, tg_mnist *out, tg_error *err)
 {
     tg__error_clear(err);
     if (!dir || !out)
         return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: %s is NULL", !dir ? "dir" : "out");
-    char ip[4096], lp[4096];
+    /* The paths first: a name too long fails before anything is read.  A
+     * file that cannot be opened is left for the reader to report. */
+    char path[4][4096];
+    for (int k = 0; k < 4; k++)
+        if (locate(path[k], sizeof path[k], dir, set_files[k]) < 0)
+            return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
     tg_mnist d;
     memset(&d, 0, sizeof d);
-    if (data_path(ip, sizeof ip, dir, TG_MNIST_TRAIN_IMAGES) || data_path(lp, sizeof lp, dir, TG_MNIST_TRAIN_LABELS))
-        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
-    tg_status s = tg_mnist_read_set(ip, lp, &d.train, err);
+    tg_status s = tg_mnist_read_set(path[0], path[1], &d.train, err);
     if (s != TG_OK) return s;
-    if (data_path(ip, sizeof ip, dir, TG_MNIST_TEST_IMAGES) || data_path(lp, sizeof lp, dir, TG_MNIST_TEST_LABELS)) {
-        tg_mnist_set_free(&d.train);
-        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_load: directory name too long: %s", dir);
-    }
-    s = tg_mnist_read_set(ip, lp, &d.test, err);
+    s = tg_mnist_read_set(path[2], path[3], &d.test, err);
     if (s != TG_OK) {
         tg_mnist_set_free(&d.train);
         return s;
@@ -241,49 +252,22 @@ tg_status tg_mnist_load(const char *dir, tg_mnist *out, tg_error *err)
     return TG_OK;
 }
 
-static int has_data(const char *dir)
-{
-    char p[4096];
-    int n = snprintf(p, sizeof p, "%s/%s.gz", dir, TG_MNIST_TRAIN_IMAGES);
-    if (n < 0 || (size_t)n >= sizeof p) return 0;
-    if (file_exists(p)) return 1;
-    p[n - 3] = '\0';
-    return file_exists(p);
-}
-
-static tg_status found_at(const char *dir, char *found, size_t len, tg_error *err)
-{
-    size_t n = strlen(dir);
-    if (n >= len)
-        return tg__error_set(err, TG_ERR_ARG, "tg_mnist_find: %s does not fit in %zu bytes", dir, len);
-    memcpy(found, dir, n + 1);
-    return TG_OK;
-}
-
-tg_status tg_mnist_find(const char *data_dir, const char *fallback_dir,
-                        char *found, size_t len, tg_error *err)
+tg_status tg_mnist_probe(const char *dir, tg_error *err)
 {
     tg__error_clear(err);
-    if (!found || len == 0) return tg__error_set(err, TG_ERR_ARG, "tg_mnist_find: found is NULL or empty");
-    if (data_dir) {
-        if (has_data(data_dir)) return found_at(data_dir, found, len, err);
-        return tg__error_set(err, TG_ERR_IO, "MNIST data not found in %s (given directory): no %s[.gz] there",
-                         data_dir, TG_MNIST_TRAIN_IMAGES);
+    if (!dir) return tg__error_set(err, TG_ERR_ARG, "tg_mnist_probe: dir is NULL");
+    char path[4096];
+    for (int k = 0; k < 4; k++) {
+        int why = locate(path, sizeof path, dir, set_files[k]);
+        if (why < 0)
+            return tg__error_set(err, TG_ERR_ARG, "tg_mnist_probe: directory name too long: %s", dir);
+        if (why == ENOENT)
+            return tg__error_set(err, TG_ERR_IO, "%s: no %s[.gz] there", dir, set_files[k]);
+        if (why)
+            return tg__error_set(err, why == ENOMEM ? TG_ERR_NOMEM : TG_ERR_IO, "%s: cannot open: %s",
+                                 path, strerror(why));
     }
-    const char *env = getenv("TAPEGRAD_MNIST");
-    if (env && *env) {
-        if (has_data(env)) return found_at(env, found, len, err);
-        return tg__error_set(err, TG_ERR_IO, "MNIST data not found in %s ($TAPEGRAD_MNIST): no %s[.gz] there",
-                         env, TG_MNIST_TRAIN_IMAGES);
-    }
-    const char *local = "../shared/data/mnist";
-    if (has_data(local)) return found_at(local, found, len, err);
-    if (fallback_dir && has_data(fallback_dir)) return found_at(fallback_dir, found, len, err);
-    return tg__error_set(err, TG_ERR_IO,
-                     "MNIST data not found: looked for %s[.gz] in %s (relative to the current directory)%s%s; "
-                     "$TAPEGRAD_MNIST is not set; pass the directory explicitly (--data DIR) or set TAPEGRAD_MNIST",
-                     TG_MNIST_TRAIN_IMAGES, local, fallback_dir ? " and in " : "",
-                     fallback_dir ? fallback_dir : "");
+    return TG_OK;
 }
 
 tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,

@@ -1,12 +1,15 @@
 /* The book's layers and TwoLayerNet (sections 5.6 and 5.7), recorded on a
  * graph.  The net's tape is laid out once:
  *
- *     W1 b1 W2 b2 | x t | forward and loss of one step ...
- *     0           4     mark
+ *     W1 b1 W2 b2 | x t | nodes a caller recorded | one call's forward and loss
+ *     0           4     6
  *
- * A step records after the mark and rewinds to it, so the tape and the
- * tensor arenas stop growing after the first step.  Parameters are found
- * by name, as the book indexes self.params['W1']. */
+ * A call records after whatever the tape holds and, before it returns,
+ * drops what it recorded with tg_graph_undo (those handles never leave the
+ * call, so no new generation is needed and nothing is allocated).  The tape
+ * and the tensor arenas therefore stop growing after the first step, and a
+ * call that fails leaves the tape as it found it.  Parameters are found by
+ * name, as the book indexes self.params['W1']. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,13 +19,44 @@
 #include "tapegrad/extend.h"
 #include "tapegrad/nn.h"
 
+/* ------------------------------------------------------------ failures */
+
+/* End call fn, which recorded from top on and failed: drop what it
+ * recorded and, when the error is its own (before, the status when fn
+ * began, was TG_OK), state it in fn's name: "tg_net_loss: tg_matmul: out
+ * of memory ...".  ended_empty: fn's last node could not be recorded.
+ * After a non-finite value in checking mode that means memory ran out
+ * after it, and the node the checking message names is gone with the
+ * rest: the error that ended fn is then the memory failure. */
+static tg_status failed(tg_graph *g, const char *fn, size_t top, tg_status before, bool ended_empty)
+{
+    tg_graph_undo(g, top);  /* cannot fail: top is a size the tape has had since */
+    tg_status s = tg_graph_status(g);
+    if (before != TG_OK || s == TG_OK) return s;
+    tg_error why;
+    snprintf(why.msg, sizeof why.msg, "%s", tg_graph_errmsg(g));
+    tg_graph_clear_error(g);
+    if (s == TG_ERR_DOMAIN && ended_empty) return tg_graph_fail(g, TG_ERR_NOMEM, "%s: out of memory", fn);
+    size_t n = strlen(fn);
+    if (strncmp(why.msg, fn, n) == 0 && why.msg[n] == ':') return tg_graph_fail(g, s, "%s", why.msg);
+    return tg_graph_fail(g, s, "%s: %s", fn, why.msg);
+}
+
+/* A builder's result y, recorded from top on: all of it or, when y is
+ * empty, nothing (and the error in fn's name). */
+static tg_node all_or_nothing(tg_graph *g, const char *fn, size_t top, tg_status before, tg_node y)
+{
+    if (tg_is_none(y)) failed(g, fn, top, before, true);
+    return y;
+}
+
 /* ---------------------------------------------------------------- layers */
 
-/* Drop what a layer recorded before it failed: a layer is all or nothing. */
-static tg_node all_or_nothing(tg_graph *g, size_t mark, tg_node y)
+/* x W + b without checks: dx = dY W^T, dW = x^T dY, db = sum(dY, axis 0),
+ * all three from the matmul and broadcast-add kernels. */
+static tg_node affine(tg_graph *g, tg_node x, tg_node W, tg_node b)
 {
-    if (tg_is_none(y)) tg_graph_undo(g, mark);
-    return y;
+    return tg_add(g, tg_matmul(g, x, W), b);
 }
 
 tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b)
@@ -44,61 +78,10 @@ tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b)
         tg_graph_fail(g, TG_ERR_SHAPE, "%s: x W is %zux%zu, b is %zux%zu", fn, xr, wc, br, bc);
         return TG_NONE;
     }
-    /* forward x W + b; backward dx = dY W^T, dW = x^T dY, db = sum(dY, axis 0),
-     * all three from the matmul and broadcast-add kernels. */
-    size_t mark = tg_graph_mark(g);
-    return all_or_nothing(g, mark, tg_add(g, tg_matmul(g, x, W), b));
-}
-
-/* ------------------------------------------------------ random numbers */
-
-tg_rng tg_rng_seed(uint64_t seed)
-{
-    tg_rng r = { seed, 0.0, 0 };
-    return r;
-}
-
-uint64_t tg_rng_next(tg_rng *r)
-{
-    /* splitmix64 (Steele, Lea, Flood 2014): a Weyl sequence through a
-     * 64-bit finaliser; every seed gives a full-period stream. */
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double tg_rng_uniform(tg_rng *r)
-{
-    return (double)(tg_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-double tg_rng_normal(tg_rng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
-    }
-    /* Box-Muller: for u1 in (0,1] and u2 in [0,1), sqrt(-2 ln u1) (cos, sin)(2 pi u2)
-     * are two independent N(0,1). */
-    const double two_pi = 6.283185307179586476925286766559;
-    double u1 = 1.0 - tg_rng_uniform(r);
-    double u2 = tg_rng_uniform(r);
-    double rad = sqrt(-2.0 * log(u1));
-    r->spare = rad * sin(two_pi * u2);
-    r->has_spare = 1;
-    return rad * cos(two_pi * u2);
-}
-
-size_t tg_rng_below(tg_rng *r, size_t n)
-{
-    if (n == 0) return 0;
-    /* Reject the top 2^64 mod n values so that x % n is exactly uniform. */
-    uint64_t m = (uint64_t)n;
-    uint64_t reject_below = (0 - m) % m;
-    uint64_t x;
-    do x = tg_rng_next(r); while (x < reject_below);
-    return (size_t)(x % m);
+    /* With the shapes checked, only memory can stop it part way. */
+    size_t top = tg_graph_size(g);
+    tg_status before = tg_graph_status(g);
+    return all_or_nothing(g, fn, top, before, affine(g, x, W, b));
 }
 
 /* ---------------------------------------------------------- TwoLayerNet */
@@ -113,8 +96,7 @@ struct tg_net {
     tg_node param[TG_NET_NPARAMS];
     tg_node x, t;             /* the batch, right after the parameters */
     size_t batch;             /* rows of x and t; 0 before the first batch */
-    bool filled;              /* x and t hold a caller's batch (accuracy uses them up) */
-    size_t mark;              /* tape size after the batch: each step rewinds here */
+    bool filled;              /* x and t hold a caller's batch (accuracy uses it up) */
 };
 
 const char *tg_net_param_name(int k)
@@ -265,17 +247,25 @@ static int check_input(tg_net *net, const char *fn, tg_node x, size_t *n)
 static tg_node scores(tg_net *net, tg_node x)
 {
     tg_graph *g = net->g;
-    tg_node a1 = tg_affine(g, x, tg_find(g, "W1"), tg_find(g, "b1"));
+    tg_node a1 = affine(g, x, tg_find(g, "W1"), tg_find(g, "b1"));
     tg_node z1 = tg_relu(g, a1);
-    return tg_affine(g, z1, tg_find(g, "W2"), tg_find(g, "b2"));
+    return affine(g, z1, tg_find(g, "W2"), tg_find(g, "b2"));
+}
+
+/* SoftmaxWithLoss of the scores against one-hot t, without checks. */
+static tg_node loss_of(tg_net *net, tg_node x, tg_node t)
+{
+    return tg_softmax_cross_entropy(net->g, scores(net, x), t);
 }
 
 tg_node tg_net_predict(tg_net *net, tg_node x)
 {
+    const char *fn = "tg_net_predict";
     size_t n;
-    if (!net || !check_input(net, "tg_net_predict", x, &n)) return TG_NONE;
-    size_t mark = tg_graph_mark(net->g);
-    return all_or_nothing(net->g, mark, scores(net, x));
+    if (!net || !check_input(net, fn, x, &n)) return TG_NONE;
+    size_t top = tg_graph_size(net->g);
+    tg_status before = tg_graph_status(net->g);
+    return all_or_nothing(net->g, fn, top, before, scores(net, x));
 }
 
 tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t)
@@ -291,8 +281,9 @@ tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t)
         tg_graph_fail(g, TG_ERR_SHAPE, "%s: t is %zux%zu, the scores are %zux%zu", fn, tr, tc, n, net->out);
         return TG_NONE;
     }
-    size_t mark = tg_graph_mark(g);
-    return all_or_nothing(g, mark, tg_softmax_cross_entropy(g, scores(net, x), t));
+    size_t top = tg_graph_size(g);
+    tg_status before = tg_graph_status(g);
+    return all_or_nothing(g, fn, top, before, loss_of(net, x, t));
 }
 
 /* ------------------------------------------------------------ the batch */
@@ -305,45 +296,43 @@ static int record_slots(tg_net *net, size_t n)
     return !tg_is_none(net->x) && !tg_is_none(net->t);
 }
 
-/* Make the batch slots n rows; their contents are left to the caller.  A
- * new size is all or nothing: the new slots are first recorded after the
- * old ones, so that running out of memory leaves the old batch in place;
- * once that worked, the storage exists for moving them down next to the
- * parameters without allocating. */
+/* Make the batch slots n rows; their contents are left to the caller.  The
+ * same size keeps the slots and everything after them.  A new size is all
+ * or nothing: the new slots are first recorded at the end of the tape, so
+ * that running out of memory leaves the old batch in place; once that
+ * worked, the storage exists for recording them again next to the
+ * parameters without allocating.  The old slots, and every node after
+ * them, go through a rewind: their handles may be held (tg_net_batch_x). */
 static tg_status make_batch(tg_net *net, const char *fn, size_t n)
 {
     tg_graph *g = net->g;
     if (tg_graph_status(g) != TG_OK) return tg_graph_status(g);
     if (n == 0) return tg_graph_fail(g, TG_ERR_ARG, "%s: n is 0", fn);
-    if (n == net->batch) return tg_graph_rewind(g, net->mark);
-    size_t top = net->batch ? net->mark : net->params_end;
+    if (n == net->batch) return TG_OK;
+    size_t top = tg_graph_size(g);
     tg_node old_x = net->x, old_t = net->t;
-    tg_graph_rewind(g, top);
-    if (!record_slots(net, n)) {
-        tg_graph_rewind(g, top);
+    bool moved = top != net->params_end;
+    if (!record_slots(net, n) || (moved && tg_graph_rewind(g, net->params_end) != TG_OK)) {
+        /* Nothing is dropped yet: the new slots' handles never left this
+         * call, the old ones are restored. */
         net->x = old_x;
         net->t = old_t;
-        /* The error is this call's own (none stood when it began): restate
-         * it in the caller's terms. */
+        tg_graph_undo(g, top);
+        tg_error why;
+        snprintf(why.msg, sizeof why.msg, "%s", tg_graph_errmsg(g));
         tg_status s = tg_graph_status(g);
-        char why[256];
-        snprintf(why, sizeof why, "%s", tg_graph_errmsg(g));
         tg_graph_clear_error(g);
-        return tg_graph_fail(g, s, "%s: no room for a batch of %zu rows (%s)", fn, n, why);
+        return tg_graph_fail(g, s, "%s: no room for a batch of %zu rows (%s)", fn, n, why.msg);
     }
-    if (top != net->params_end) {
-        tg_graph_rewind(g, net->params_end);
-        if (!record_slots(net, n)) {  /* cannot happen: the storage is there */
-            tg_graph_rewind(g, net->params_end);
-            net->x = net->t = TG_NONE;
-            net->batch = 0;
-            net->filled = false;
-            return tg_graph_status(g);
-        }
+    if (moved && !record_slots(net, n)) {  /* cannot happen: the storage is there */
+        tg_graph_undo(g, net->params_end);
+        net->x = net->t = TG_NONE;
+        net->batch = 0;
+        net->filled = false;
+        return tg_graph_status(g);
     }
     net->batch = n;
     net->filled = false;
-    net->mark = tg_graph_size(g);
     return TG_OK;
 }
 
@@ -363,16 +352,24 @@ tg_status tg_net_batch(tg_net *net, const double *x, const double *t, size_t n)
     return TG_OK;
 }
 
-static tg_status fill_from(tg_net *net, const char *fn, const tg_mnist_set *set,
-                           const size_t *idx, size_t first, size_t n, int want_t)
+/* Whether set's images fit the net: TG_ERR_SHAPE in fn's name if not. */
+static tg_status check_images(tg_net *net, const char *fn, const tg_mnist_set *set)
 {
+    if (set->rows * set->cols == net->in && net->out == TG_MNIST_CLASSES) return TG_OK;
+    return tg_graph_fail(net->g, TG_ERR_SHAPE,
+                         "%s: images are %zux%zu = %zu pixels with %d classes, the net is %zu-%zu-%zu",
+                         fn, set->rows, set->cols, set->rows * set->cols, (int)TG_MNIST_CLASSES,
+                         net->in, net->hid, net->out);
+}
+
+tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t *idx,
+                             size_t first, size_t n)
+{
+    const char *fn = "tg_net_batch_mnist";
+    if (!net) return TG_ERR_ARG;
     tg_graph *g = net->g;
     if (!set) return tg_graph_fail(g, TG_ERR_ARG, "%s: set is NULL", fn);
-    if (set->rows * set->cols != net->in || net->out != TG_MNIST_CLASSES)
-        return tg_graph_fail(g, TG_ERR_SHAPE,
-                        "%s: images are %zux%zu = %zu pixels with %d classes, the net is %zu-%zu-%zu",
-                        fn, set->rows, set->cols, set->rows * set->cols, (int)TG_MNIST_CLASSES,
-                        net->in, net->hid, net->out);
+    if (check_images(net, fn, set) != TG_OK) return tg_graph_status(g);
     if (idx) {
         for (size_t i = 0; i < n; i++)
             if (idx[i] >= set->count)
@@ -384,17 +381,9 @@ static tg_status fill_from(tg_net *net, const char *fn, const tg_mnist_set *set,
     }
     tg_status s = make_batch(net, fn, n);
     if (s != TG_OK) return s;
-    tg_mnist_batch(set, idx, first, n, tg_tensor_data(g, net->x),
-                   want_t ? tg_tensor_data(g, net->t) : NULL);
-    net->filled = want_t;
+    tg_mnist_batch(set, idx, first, n, tg_tensor_data(g, net->x), tg_tensor_data(g, net->t));
+    net->filled = true;
     return TG_OK;
-}
-
-tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t *idx,
-                             size_t first, size_t n)
-{
-    if (!net) return TG_ERR_ARG;
-    return fill_from(net, "tg_net_batch_mnist", set, idx, first, n, 1);
 }
 
 tg_node tg_net_batch_x(const tg_net *net) { return net ? net->x : TG_NONE; }
@@ -402,38 +391,41 @@ tg_node tg_net_batch_t(const tg_net *net) { return net ? net->t : TG_NONE; }
 
 /* ------------------------------------------------------ on the batch */
 
+/* Whether fn may run on the batch: no error stands and a batch is set. */
 static tg_status need_batch(tg_net *net, const char *fn)
 {
     if (tg_graph_status(net->g) != TG_OK) return tg_graph_status(net->g);
     if (!net->filled)
         return tg_graph_fail(net->g, TG_ERR_ARG, "%s: no batch yet (tg_net_batch or tg_net_batch_mnist)", fn);
-    return tg_graph_rewind(net->g, net->mark);
+    return TG_OK;
+}
+
+/* The loss of the batch, and with backward its gradient, for fn. */
+static tg_status batch_pass(tg_net *net, const char *fn, bool backward, double *loss)
+{
+    tg_status s = need_batch(net, fn);
+    if (s != TG_OK) return s;
+    tg_graph *g = net->g;
+    size_t top = tg_graph_size(g);
+    tg_node L = loss_of(net, net->x, net->t);
+    if (backward && !tg_is_none(L)) tg_backward(g, L);
+    double value = tg_value(g, L);
+    if (tg_graph_status(g) != TG_OK) return failed(g, fn, top, TG_OK, tg_is_none(L));
+    tg_graph_undo(g, top);  /* cannot fail: top is a size the tape has had since */
+    if (loss) *loss = value;
+    return TG_OK;
 }
 
 tg_status tg_net_batch_loss(tg_net *net, double *loss)
 {
     if (!net) return TG_ERR_ARG;
-    tg_status s = need_batch(net, "tg_net_batch_loss");
-    if (s != TG_OK) return s;
-    tg_node L = tg_net_loss(net, net->x, net->t);
-    if (loss) *loss = tg_value(net->g, L);
-    s = tg_graph_status(net->g);
-    tg_graph_rewind(net->g, net->mark);
-    return s;
+    return batch_pass(net, "tg_net_batch_loss", false, loss);
 }
 
 tg_status tg_net_gradient(tg_net *net, double *loss)
 {
     if (!net) return TG_ERR_ARG;
-    tg_status s = need_batch(net, "tg_net_gradient");
-    if (s != TG_OK) return s;
-    tg_graph *g = net->g;
-    tg_node L = tg_net_loss(net, net->x, net->t);
-    if (!tg_is_none(L)) tg_backward(g, L);
-    if (loss) *loss = tg_value(g, L);
-    s = tg_graph_status(g);
-    tg_graph_rewind(g, net->mark);
-    return s;
+    return batch_pass(net, "tg_net_gradient", true, loss);
 }
 
 tg_status tg_net_sgd(tg_net *net, double lr)
@@ -449,23 +441,24 @@ tg_status tg_net_sgd(tg_net *net, double lr)
 
 tg_status tg_net_train_step(tg_net *net, double lr, double *loss)
 {
-    tg_status s = tg_net_gradient(net, loss);
+    if (!net) return TG_ERR_ARG;
+    tg_status s = batch_pass(net, "tg_net_train_step", true, loss);
     if (s != TG_OK) return s;
     return tg_net_sgd(net, lr);
 }
 
-tg_status tg_net_numerical_gradient(tg_net *net, double *grad)
+/* Central differences of the batch loss for every parameter, into grad,
+ * for fn.  Each parameter is restored, bit for bit, before the next. */
+static tg_status numerical_gradient(tg_net *net, const char *fn, double *grad)
 {
-    if (!net) return TG_ERR_ARG;
-    if (!grad) return tg_graph_fail(net->g, TG_ERR_ARG, "tg_net_numerical_gradient: grad is NULL");
     const double h = 1e-4;
     for (size_t i = 0, n = tg_net_param_count(net); i < n; i++) {
         /* The block is re-fetched after each pass: recording may move it. */
         double orig = param_block(net)[i], f_plus, f_minus;
         param_block(net)[i] = orig + h;
-        tg_status s = tg_net_batch_loss(net, &f_plus);
+        tg_status s = batch_pass(net, fn, false, &f_plus);
         param_block(net)[i] = orig - h;
-        if (s == TG_OK) s = tg_net_batch_loss(net, &f_minus);
+        if (s == TG_OK) s = batch_pass(net, fn, false, &f_minus);
         param_block(net)[i] = orig;
         if (s != TG_OK) return s;
         grad[i] = (f_plus - f_minus) / (2.0 * h);
@@ -473,15 +466,26 @@ tg_status tg_net_numerical_gradient(tg_net *net, double *grad)
     return TG_OK;
 }
 
+tg_status tg_net_numerical_gradient(tg_net *net, double *grad)
+{
+    const char *fn = "tg_net_numerical_gradient";
+    if (!net) return TG_ERR_ARG;
+    if (!grad) return tg_graph_fail(net->g, TG_ERR_ARG, "%s: grad is NULL", fn);
+    return numerical_gradient(net, fn, grad);
+}
+
 tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS])
 {
+    const char *fn = "tg_net_gradcheck";
     if (!net) return TG_ERR_ARG;
-    if (!diff) return tg_graph_fail(net->g, TG_ERR_ARG, "tg_net_gradcheck: diff is NULL");
+    if (!diff) return tg_graph_fail(net->g, TG_ERR_ARG, "%s: diff is NULL", fn);
+    tg_status s = need_batch(net, fn);
+    if (s != TG_OK) return s;
     size_t n = tg_net_param_count(net);
     double *num = net->mem.realloc(net->mem.ctx, NULL, n * sizeof *num);
-    if (!num) return tg_graph_fail(net->g, TG_ERR_NOMEM, "tg_net_gradcheck: out of memory");
-    tg_status s = tg_net_numerical_gradient(net, num);
-    if (s == TG_OK) s = tg_net_gradient(net, NULL);
+    if (!num) return tg_graph_fail(net->g, TG_ERR_NOMEM, "%s: out of memory for %zu doubles", fn, n);
+    s = numerical_gradient(net, fn, num);
+    if (s == TG_OK) s = batch_pass(net, fn, true, NULL);
     if (s == TG_OK) {
         const double *bp = grad_block(net);
         size_t off = 0;
@@ -508,27 +512,33 @@ static size_t argmax(const double *row, size_t n)
 
 tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy)
 {
+    const char *fn = "tg_net_accuracy";
     if (!net) return TG_ERR_ARG;
     tg_graph *g = net->g;
-    if (!accuracy) return tg_graph_fail(g, TG_ERR_ARG, "tg_net_accuracy: accuracy is NULL");
-    if (!set) return tg_graph_fail(g, TG_ERR_ARG, "tg_net_accuracy: set is NULL");
-    if (set->count == 0) return tg_graph_fail(g, TG_ERR_ARG, "tg_net_accuracy: the set is empty");
-    /* Large blocks keep dgemm efficient; nothing of them stays on the tape. */
+    if (!accuracy) return tg_graph_fail(g, TG_ERR_ARG, "%s: accuracy is NULL", fn);
+    if (!set) return tg_graph_fail(g, TG_ERR_ARG, "%s: set is NULL", fn);
+    if (set->count == 0) return tg_graph_fail(g, TG_ERR_ARG, "%s: the set is empty", fn);
+    if (check_images(net, fn, set) != TG_OK) return tg_graph_status(g);
+    if (tg_graph_status(g) != TG_OK) return tg_graph_status(g);
+    /* Blocks of 1000 images keep dgemm efficient.  Each is a constant
+     * recorded at the end of the tape and dropped with its scores, so the
+     * tape is left as it was, batch included, whatever happens. */
     const size_t chunk = 1000;
-    size_t correct = 0;
+    size_t top = tg_graph_size(g), correct = 0;
     for (size_t first = 0; first < set->count; first += chunk) {
         size_t n = set->count - first < chunk ? set->count - first : chunk;
-        tg_status s = fill_from(net, "tg_net_accuracy", set, NULL, first, n, 0);
-        if (s != TG_OK) return s;
-        tg_node y = tg_net_predict(net, net->x);
-        const double *scores = tg_tensor_data(g, y);
-        if (scores)
-            for (size_t i = 0; i < n; i++)
-                correct += argmax(scores + i * net->out, net->out) == set->labels[first + i];
-        s = tg_graph_status(g);
-        tg_graph_rewind(g, net->mark);
-        if (s != TG_OK) return s;
+        tg_node x = tg_tensor_const(g, n, net->in, NULL);
+        if (!tg_is_none(x)) tg_mnist_batch(set, NULL, first, n, tg_tensor_data(g, x), NULL);
+        tg_node y = scores(net, x);
+        if (tg_graph_status(g) != TG_OK) return failed(g, fn, top, TG_OK, tg_is_none(y));
+        const double *s = tg_tensor_data(g, y);
+        for (size_t i = 0; i < n; i++)
+            correct += argmax(s + i * net->out, net->out) == set->labels[first + i];
+        tg_graph_undo(g, top);  /* cannot fail: top is a size the tape has had since */
     }
+    /* nn.h: an evaluation uses the batch up; set one again before the
+     * next gradient. */
+    net->filled = false;
     *accuracy = (double)correct / (double)set->count;
     return TG_OK;
 }

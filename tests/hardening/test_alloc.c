@@ -7,9 +7,15 @@
  * once the error is cleared.
  *
  * Graphs allocate through their tg_allocator (the injecting one of
- * tests/common/alloc.c).  The MNIST reader and save/load allocate with
- * malloc; for them malloc is wrapped at link time (wrap_malloc.c), which
- * sees the library's own calls but not zlib's internal ones.
+ * tests/common/alloc.c).  The MNIST reader and save/load allocate with malloc; for them
+ * malloc is wrapped at link time (wrap_malloc.c), which sees the library's
+ * own calls but not zlib's internal ones.
+ *
+ * Every layer and net call is swept on its own: a call that fails must
+ * leave the tape exactly as it was (its size, and node by node the op,
+ * every value bit for bit and the name), report TG_ERR_NOMEM in its own
+ * name, and run again once the error is cleared with the numbers of a run
+ * that never failed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -365,6 +371,346 @@ START_TEST(sweep_net)
 }
 END_TEST
 
+/* ------------------------------------------------ the tape, as it was */
+
+/* What a failed call must leave as it was: the tape's size and, node by
+ * node, its op, every value and its name, which tg_find maps back to it. */
+typedef struct tape_copy {
+    size_t size, nvals, cap_vals, text_len, cap_text;
+    double *vals;
+    char *text;            /* one line a node: "op name" */
+} tape_copy;
+
+static void tape_copy_take(tape_copy *c, const tg_graph *g)
+{
+    memset(c, 0, sizeof *c);
+    c->size = tg_graph_size(g);
+    for (size_t i = 0; i < c->size; i++) {
+        tg_node n = tg_node_at(g, i);
+        size_t rows = 1, cols = 1;
+        ck_assert_int_eq(tg_shape(g, n, &rows, &cols), TG_OK);
+        while (c->nvals + rows * cols > c->cap_vals) {
+            c->cap_vals = c->cap_vals ? 2 * c->cap_vals : 256;
+            c->vals = realloc(c->vals, c->cap_vals * sizeof *c->vals);
+            ck_assert_ptr_nonnull(c->vals);
+        }
+        if (tg_is_tensor(g, n))
+            ck_assert_int_eq(tg_tensor_get(g, n, c->vals + c->nvals), TG_OK);
+        else
+            c->vals[c->nvals] = tg_value(g, n);
+        c->nvals += rows * cols;
+        const char *name = tg_node_name(g, n);
+        if (name) {
+            tg_node back = tg_find(g, name);
+            ck_assert_msg(back.id == n.id && back.gen == n.gen, "tg_find(\"%s\") is not node %zu", name, i);
+        }
+        char line[128];
+        int len = snprintf(line, sizeof line, "%s %s\n", tg_node_op(g, n), name ? name : "-");
+        ck_assert(len > 0 && (size_t)len < sizeof line);
+        while (c->text_len + (size_t)len + 1 > c->cap_text) {
+            c->cap_text = c->cap_text ? 2 * c->cap_text : 1024;
+            c->text = realloc(c->text, c->cap_text);
+            ck_assert_ptr_nonnull(c->text);
+        }
+        memcpy(c->text + c->text_len, line, (size_t)len + 1);
+        c->text_len += (size_t)len;
+    }
+}
+
+static void tape_copy_free(tape_copy *c)
+{
+    free(c->vals);
+    free(c->text);
+}
+
+static void assert_tape_as(const tape_copy *before, const tg_graph *g, const char *what)
+{
+    tape_copy now;
+    tape_copy_take(&now, g);
+    ck_assert_msg(now.size == before->size, "%s: the tape went from %zu to %zu nodes", what,
+                  before->size, now.size);
+    ck_assert_msg(now.text_len == before->text_len &&
+                  (now.text_len == 0 || memcmp(now.text, before->text, now.text_len) == 0),
+                  "%s: ops or names changed:\n%s---\n%s", what, before->text ? before->text : "",
+                  now.text ? now.text : "");
+    ck_assert_msg(now.nvals == before->nvals, "%s: %zu values, %zu before", what, now.nvals, before->nvals);
+    for (size_t i = 0; i < now.nvals; i++)
+        ck_assert_msg(same_bits(now.vals[i], before->vals[i]), "%s: value %zu is %.17g, was %.17g", what,
+                      i, now.vals[i], before->vals[i]);
+    tape_copy_free(&now);
+}
+
+/* The message of a failure in fn's name: "fn: " and then the reason, once. */
+static void assert_in_name_of(const char *msg, const char *fn, const char *what)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s: ", fn);
+    ck_assert_msg(strncmp(msg, prefix, strlen(prefix)) == 0, "%s: message \"%s\" does not start with \"%s\"",
+                  what, msg, prefix);
+    ck_assert_msg(strncmp(msg + strlen(prefix), prefix, strlen(prefix)) != 0, "%s: \"%s\" names %s twice",
+                  what, msg, fn);
+    ck_assert_msg(strstr(msg, "out of memory") != NULL, "%s: \"%s\" does not say out of memory", what, msg);
+}
+
+/* ------------------------------------------- layer and net calls, one by one */
+
+enum { NIN = 6, NHID = 5, NOUT = 10, NB = 4, NB2 = 7, NSET = 1500, NWIDE = 400 };
+enum { NOUTS = NWIDE * NHID };
+
+static tg_mnist_set call_set;   /* NSET images of 2x3 pixels */
+
+typedef struct net_fx {
+    tg_net *net;
+    tg_graph *g;
+} net_fx;
+
+static void batch_data(double *x, double *t, size_t n)
+{
+    for (size_t i = 0; i < n * NIN; i++) x[i] = 0.1 * (double)(i % 7) - 0.2;
+    for (size_t i = 0; i < n * NOUT; i++) t[i] = 0.0;
+    for (size_t i = 0; i < n; i++) t[i * NOUT + (i * 3) % NOUT] = 1.0;
+}
+
+/* A net on allocator a with a batch of NB rows and, with extra, nodes of
+ * the caller's after the batch (a named scalar and a named tensor).  With
+ * wide, a named input of NWIDE rows for tg_affine, whose two results then
+ * need more tensor storage than the batch left. */
+static void fx_setup(net_fx *f, inj_alloc *a, bool extra, bool wide)
+{
+    tg_allocator al = inj_use(a);
+    f->net = tg_net_new_with(NIN, NHID, NOUT, 7, &al);
+    ck_assert_ptr_nonnull(f->net);
+    f->g = tg_net_graph(f->net);
+    double x[NB * NIN], t[NB * NOUT];
+    batch_data(x, t, NB);
+    ck_assert_int_eq(tg_net_batch(f->net, x, t, NB), TG_OK);
+    if (extra) {
+        static const double e[4] = { 1.5, -2.0, 0.25, 3.0 };
+        tg_var(f->g, "extra", 2.5);
+        tg_tensor_var(f->g, "extra_t", 2, 2, e);
+        ck_assert_graph_ok(f->g);
+    }
+    if (wide) {
+        tg_node xa = tg_tensor_var(f->g, "xa", NWIDE, NIN, NULL);
+        double *v = tg_tensor_data(f->g, xa);
+        ck_assert_ptr_nonnull(v);
+        for (size_t i = 0; i < NWIDE * NIN; i++) v[i] = 0.01 * (double)(i % 13) - 0.05;
+    }
+}
+
+/* A builder's result into out, or the error. */
+static tg_status node_out(tg_graph *g, tg_node y, double *out)
+{
+    tg_status s = tg_graph_status(g);
+    ck_assert_msg(tg_is_none(y) == (s != TG_OK), "node %s, status %d: %s",
+                  tg_is_none(y) ? "empty" : "recorded", (int)s, tg_graph_errmsg(g));
+    if (tg_is_none(y)) return s;
+    if (tg_is_tensor(g, y)) return tg_tensor_get(g, y, out);
+    out[0] = tg_value(g, y);
+    return TG_OK;
+}
+
+/* The batch's x and t into out. */
+static tg_status batch_out(net_fx *f, tg_status s, double *out)
+{
+    if (s != TG_OK) return s;
+    size_t n = NB2 * NIN;
+    ck_assert_int_eq(tg_tensor_get(f->g, tg_net_batch_x(f->net), out), TG_OK);
+    ck_assert_int_eq(tg_tensor_get(f->g, tg_net_batch_t(f->net), out + n), TG_OK);
+    return TG_OK;
+}
+
+static tg_status c_affine(net_fx *f, double *out)
+{
+    tg_graph *g = f->g;
+    return node_out(g, tg_affine(g, tg_find(g, "xa"), tg_find(g, "W1"), tg_find(g, "b1")), out);
+}
+static tg_status c_predict(net_fx *f, double *out)
+{
+    return node_out(f->g, tg_net_predict(f->net, tg_net_batch_x(f->net)), out);
+}
+static tg_status c_loss(net_fx *f, double *out)
+{
+    return node_out(f->g, tg_net_loss(f->net, tg_net_batch_x(f->net), tg_net_batch_t(f->net)), out);
+}
+static tg_status c_batch(net_fx *f, double *out)
+{
+    double x[NB2 * NIN], t[NB2 * NOUT];
+    batch_data(x, t, NB2);
+    return batch_out(f, tg_net_batch(f->net, x, t, NB2), out);
+}
+static tg_status c_batch_mnist(net_fx *f, double *out)
+{
+    size_t idx[NB2];
+    for (size_t i = 0; i < NB2; i++) idx[i] = (i * 211) % NSET;
+    return batch_out(f, tg_net_batch_mnist(f->net, &call_set, idx, 0, NB2), out);
+}
+static tg_status c_batch_loss(net_fx *f, double *out) { return tg_net_batch_loss(f->net, out); }
+static tg_status c_gradient(net_fx *f, double *out)
+{
+    tg_status s = tg_net_gradient(f->net, out);
+    return s == TG_OK ? tg_net_get_grads(f->net, out + 1) : s;
+}
+static tg_status c_train_step(net_fx *f, double *out)
+{
+    tg_status s = tg_net_train_step(f->net, 0.1, out);
+    return s == TG_OK ? tg_net_get_params(f->net, out + 1) : s;
+}
+static tg_status c_numerical(net_fx *f, double *out) { return tg_net_numerical_gradient(f->net, out); }
+static tg_status c_gradcheck(net_fx *f, double *out) { return tg_net_gradcheck(f->net, out); }
+static tg_status c_accuracy(net_fx *f, double *out) { return tg_net_accuracy(f->net, &call_set, out); }
+
+typedef struct net_call {
+    const char *fn;                          /* the name its failures are stated in */
+    tg_status (*call)(net_fx *f, double *out);
+    size_t nout;                             /* doubles out receives on success */
+    bool partial_out;                        /* out may be written part way on failure */
+    bool wide;                               /* needs the wide input "xa" */
+} net_call;
+
+static const net_call net_calls[] = {
+    { "tg_affine", c_affine, NWIDE * NHID, false, true },
+    { "tg_net_predict", c_predict, NB * NOUT, false },
+    { "tg_net_loss", c_loss, 1, false },
+    { "tg_net_batch", c_batch, NB2 * (NIN + NOUT), false },
+    { "tg_net_batch_mnist", c_batch_mnist, NB2 * (NIN + NOUT), false },
+    { "tg_net_batch_loss", c_batch_loss, 1, false },
+    { "tg_net_gradient", c_gradient, 1 + NIN * NHID + NHID + NHID * NOUT + NOUT, false },
+    { "tg_net_train_step", c_train_step, 1 + NIN * NHID + NHID + NHID * NOUT + NOUT, false },
+    { "tg_net_numerical_gradient", c_numerical, NIN * NHID + NHID + NHID * NOUT + NOUT, true },
+    { "tg_net_gradcheck", c_gradcheck, TG_NET_NPARAMS, false },
+    { "tg_net_accuracy", c_accuracy, 1, false },
+};
+enum { NCALLS = sizeof net_calls / sizeof net_calls[0] };
+
+/* Run call c with the k-th allocation after the set-up failing (alone, or
+ * with every later one); false once a run met no failure. */
+static bool call_run(const net_call *c, bool extra, int mode, size_t k, const double *ref)
+{
+    const char *what = c->fn;
+    inj_alloc a;
+    memset(&a, 0, sizeof a);
+    net_fx f;
+    fx_setup(&f, &a, extra, c->wide);
+    tape_copy before;
+    tape_copy_take(&before, f.g);
+    double out[NOUTS];
+    for (size_t i = 0; i < NOUTS; i++) out[i] = -7.25;
+    if (mode == MODE_AT) a.fail_at = a.calls + k;
+    else a.fail_from = a.calls + k;
+    tg_status s = c->call(&f, out);
+    inj_stop_failing(&a);
+    if (s != TG_OK) {
+        ck_assert_msg(s == TG_ERR_NOMEM, "%s, allocation %zu %s: status %d (%s): %s", what, k,
+                      mode_names[mode], (int)s, tg_status_str(s), tg_graph_errmsg(f.g));
+        ck_assert_int_eq(tg_graph_status(f.g), TG_ERR_NOMEM);
+        assert_in_name_of(tg_graph_errmsg(f.g), c->fn, what);
+        assert_tape_as(&before, f.g, what);
+        if (!c->partial_out)
+            for (size_t i = 0; i < c->nout; i++)
+                ck_assert_msg(same_bits(out[i], -7.25), "%s failed but wrote out[%zu]", what, i);
+        /* once the error is cleared, the call gives what it gives on a net
+         * that never failed */
+        tg_graph_clear_error(f.g);
+        ck_assert_msg(c->call(&f, out) == TG_OK, "%s after the error: %s", what, tg_graph_errmsg(f.g));
+    }
+    for (size_t i = 0; i < c->nout; i++)
+        ck_assert_msg(same_bits(out[i], ref[i]), "%s: out[%zu] is %.17g, a clean run's %.17g", what, i,
+                      out[i], ref[i]);
+    tape_copy_free(&before);
+    tg_net_free(f.net);
+    ck_assert_msg(a.live == 0, "%s, allocation %zu %s: %ld blocks leaked", what, k, mode_names[mode], a.live);
+    ck_assert_int_eq(a.bad_frees, 0);
+    if (a.failures == 0) ck_assert_int_eq(s, TG_OK);
+    return a.failures > 0;
+}
+
+START_TEST(sweep_net_calls)
+{
+    const net_call *c = &net_calls[_i];
+    call_set = (tg_mnist_set){ NSET, 2, 3, malloc(NSET * 6), malloc(NSET) };
+    ck_assert(call_set.images && call_set.labels);
+    for (size_t i = 0; i < NSET * 6; i++) call_set.images[i] = (uint8_t)(i * 37 % 251);
+    for (size_t i = 0; i < NSET; i++) call_set.labels[i] = (uint8_t)(i * 7 % 10);
+    size_t points = 0;
+    for (int extra = 0; extra < 2; extra++) {
+        double ref[NOUTS];
+        inj_alloc a;
+        memset(&a, 0, sizeof a);
+        net_fx f;
+        fx_setup(&f, &a, extra, c->wide);
+        ck_assert_msg(c->call(&f, ref) == TG_OK, "%s: %s", c->fn, tg_graph_errmsg(f.g));
+        tg_net_free(f.net);
+        for (int mode = MODE_AT; mode <= MODE_FROM; mode++)
+            for (size_t k = 1; call_run(c, extra, mode, k, ref); k++) {
+                ck_assert_msg(k < 100000, "%s: no end to the allocations", c->fn);
+                points++;
+            }
+    }
+    printf("allocation-failure points: %-28s %zu\n", c->fn, points);
+    fflush(stdout);
+    ck_assert_uint_gt(points, 0);
+    tg_mnist_set_free(&call_set);
+}
+END_TEST
+
+/* Checking mode: a matmul whose value overflows records TG_ERR_DOMAIN and
+ * the add after it still runs.  When that add runs out of memory,
+ * tg_affine drops both, and the error it leaves is the memory failure in
+ * its own name: the checking message named a node that is gone.  The tape
+ * is filled to each size up to 130 first, so that the add meets a growth
+ * of the tape or of the tensor storage at one of them. */
+START_TEST(sweep_affine_checking)
+{
+    static const double big[4] = { 1e200, 1e200, 1e200, 1e200 }, zero[2] = { 0, 0 };
+    size_t points = 0, domain_then_nomem = 0;
+    for (size_t pad = 0; pad <= 130; pad++) {
+        for (int mode = MODE_AT; mode <= MODE_FROM; mode++) {
+            for (size_t k = 1;; k++) {
+                inj_alloc a;
+                memset(&a, 0, sizeof a);
+                tg_allocator al = inj_use(&a);
+                tg_graph *g = tg_graph_new_with(&al);
+                ck_assert_ptr_nonnull(g);
+                tg_graph_set_checking(g, 1);
+                for (size_t i = 0; i < pad; i++) tg_const(g, (double)i);
+                tg_node x = tg_tensor_const(g, 2, 2, big);
+                tg_node W = tg_tensor_var(g, "W", 2, 2, big);
+                tg_node b = tg_tensor_var(g, "b", 1, 2, zero);
+                ck_assert_graph_ok(g);
+                tape_copy before;
+                tape_copy_take(&before, g);
+                if (mode == MODE_AT) a.fail_at = a.calls + k;
+                else a.fail_from = a.calls + k;
+                tg_node y = tg_affine(g, x, W, b);
+                inj_stop_failing(&a);
+                const char *msg = tg_graph_errmsg(g);
+                if (tg_is_none(y)) {
+                    ck_assert_msg(tg_graph_status(g) == TG_ERR_NOMEM, "pad %zu: status %d: %s", pad,
+                                  (int)tg_graph_status(g), msg);
+                    assert_in_name_of(msg, "tg_affine", "tg_affine in checking mode");
+                    assert_tape_as(&before, g, "tg_affine in checking mode");
+                    if (strcmp(msg, "tg_affine: out of memory") == 0) domain_then_nomem++;
+                } else {
+                    ck_assert_int_eq(tg_graph_status(g), TG_ERR_DOMAIN);
+                    ck_assert_prefix(msg, "tg_matmul: ");
+                    ck_assert_uint_eq(tg_graph_size(g), before.size + 2);
+                }
+                tape_copy_free(&before);
+                tg_graph_free(g);
+                ck_assert_int_eq(a.live, 0);
+                if (a.failures == 0) break;
+                points++;
+            }
+        }
+    }
+    printf("allocation-failure points: %-28s %zu (%zu after a non-finite value)\n",
+           "tg_affine, checking mode", points, domain_then_nomem);
+    fflush(stdout);
+    ck_assert_uint_gt(domain_then_nomem, 0);
+}
+END_TEST
+
 /* --------------------------------------- malloc-based: MNIST, save/load */
 
 static char dir[512];
@@ -484,7 +830,12 @@ START_TEST(sweep_mnist)
 }
 END_TEST
 
-typedef struct model_ctx { tg_net *net; char path[600]; double saved[32], changed[32]; } model_ctx;
+typedef struct model_ctx {
+    tg_net *net;
+    char path[600];
+    double saved[32], changed[32];
+    tape_copy tape;        /* the net's tape before each call */
+} model_ctx;
 
 static tg_status save_model(tg_error *err, void *ctx)
 {
@@ -495,6 +846,7 @@ static tg_status save_model(tg_error *err, void *ctx)
 static void check_save(tg_status s, void *ctx)
 {
     model_ctx *c = ctx;
+    assert_tape_as(&c->tape, tg_net_graph(c->net), "tg_net_save");   /* saving reads only */
     /* on failure no file, or an old complete one: never a partial one */
     FILE *f = fopen(c->path, "rb");
     if (s == TG_OK) ck_assert_ptr_nonnull(f);
@@ -520,6 +872,7 @@ static void check_load(tg_status s, void *ctx)
     ck_assert_int_eq(tg_net_get_params(c->net, now), TG_OK);
     /* on failure exactly as it was; on success the values saved */
     ck_assert(memcmp(now, s == TG_OK ? c->saved : c->changed, n * sizeof *now) == 0);
+    if (s != TG_OK) assert_tape_as(&c->tape, tg_net_graph(c->net), "tg_net_load");
     ck_assert_graph_ok(tg_net_graph(c->net));
     double *p = tg_tensor_data(tg_net_graph(c->net), tg_find(tg_net_graph(c->net), "W1"));
     memcpy(p, c->changed, n * sizeof *p);   /* the next run loads into the changed net */
@@ -535,6 +888,10 @@ START_TEST(sweep_model_io)
     ck_assert_uint_le(count, 32);
     snprintf(c.path, sizeof c.path, "%s/net.tgn", dir);
     ck_assert_int_eq(tg_net_get_params(c.net, c.saved), TG_OK);
+    double x[2 * 3] = { .1, .2, .3, .4, .5, .6 }, t[2 * 2] = { 1, 0, 0, 1 };
+    ck_assert_int_eq(tg_net_batch(c.net, x, t, 2), TG_OK);
+    tg_var(tg_net_graph(c.net), "extra", 1.5);    /* a node of the caller's after the batch */
+    tape_copy_take(&c.tape, tg_net_graph(c.net));
     const malloc_case save = { save_model, check_save, NULL };
     size_t n = sweep_malloc("model save", &save, &c, "tg_net_save");
     /* The last run succeeded: the file is there.  Change the net; loading
@@ -542,9 +899,12 @@ START_TEST(sweep_model_io)
     double *p = tg_tensor_data(tg_net_graph(c.net), tg_find(tg_net_graph(c.net), "W1"));
     for (size_t i = 0; i < count; i++) p[i] += 1.0;
     ck_assert_int_eq(tg_net_get_params(c.net, c.changed), TG_OK);
+    tape_copy_free(&c.tape);
+    tape_copy_take(&c.tape, tg_net_graph(c.net));
     const malloc_case load = { load_model, check_load, NULL };
     n += sweep_malloc("model load", &load, &c, c.path);
     ck_assert_uint_ge(n, 2);
+    tape_copy_free(&c.tape);
     tg_net_free(c.net);
     scratch_remove(dir);
 }
@@ -559,6 +919,8 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, sweep_composed);
     tcase_add_test(tc, sweep_tensor_steps);
     tcase_add_test(tc, sweep_net);
+    tcase_add_loop_test(tc, sweep_net_calls, 0, NCALLS);
+    tcase_add_test(tc, sweep_affine_checking);
     tcase_add_test(tc, sweep_mnist);
     tcase_add_test(tc, sweep_model_io);
     suite_add_tcase(s, tc);

@@ -891,7 +891,7 @@ static outcome m_file_fns_null_err(nfx *f)
     ck_assert_int_eq(tg_net_file_sizes("/nonexistent/x.tgn", NULL, NULL, NULL, NULL), TG_ERR_IO);
     ck_assert_int_eq(tg_mnist_read_set(NULL, NULL, NULL, NULL), TG_ERR_ARG);
     ck_assert_int_eq(tg_mnist_load("/nonexistent", NULL, NULL), TG_ERR_ARG);
-    ck_assert_int_eq(tg_mnist_find(NULL, NULL, NULL, 0, NULL), TG_ERR_ARG);
+    ck_assert_int_eq(tg_mnist_probe(NULL, NULL), TG_ERR_ARG);
     return o_status(TG_ERR_ARG);
 }
 
@@ -912,15 +912,16 @@ static outcome m_load_null_dir(nfx *f)
     return o_err(f, tg_mnist_load(NULL, &m, &f->err));
 }
 static outcome m_load_null_mnist(nfx *f) { return o_err(f, tg_mnist_load(f->dir, NULL, &f->err)); }
-static outcome m_find_null_found(nfx *f) { return o_err(f, tg_mnist_find(f->dir, NULL, NULL, 10, &f->err)); }
-static outcome m_find_zero_len(nfx *f) { char b[4]; return o_err(f, tg_mnist_find(f->dir, NULL, b, 0, &f->err)); }
-static outcome m_find_not_there(nfx *f) { char b[600]; return o_err(f, tg_mnist_find(f->dir, NULL, b, sizeof b, &f->err)); }
-static outcome m_find_too_small(nfx *f)
+static outcome m_probe_null_dir(nfx *f) { return o_err(f, tg_mnist_probe(NULL, &f->err)); }
+static outcome m_probe_not_there(nfx *f)
 {
-    char p[600], b[8];
+    char p[600], want[700];
     snprintf(p, sizeof p, "%s/%s", f->dir, TG_MNIST_TRAIN_IMAGES);
-    write_bytes(p, "", 0, 0);   /* tg_mnist_find only looks for the file */
-    return o_err(f, tg_mnist_find(f->dir, NULL, b, sizeof b, &f->err));
+    write_bytes(p, "", 0, 0);   /* tg_mnist_probe only opens the files */
+    outcome o = o_err(f, tg_mnist_probe(f->dir, &f->err));
+    snprintf(want, sizeof want, "%s: no %s[.gz] there", f->dir, TG_MNIST_TRAIN_LABELS);
+    ck_assert_str_eq(f->err.msg, want);
+    return o;
 }
 static outcome m_mnist_batch_null(nfx *f) { return o_status(tg_mnist_batch(NULL, NULL, 0, 1, f->x, f->t)); }
 static outcome m_mnist_batch_idx(nfx *f) { size_t idx[1] = { 3 }; return o_status(tg_mnist_batch(&f->set, idx, 0, 1, f->x, f->t)); }
@@ -1004,7 +1005,7 @@ static const netcase netcases[] = {
     NC("tg_net_gradcheck without a batch", "tg_net_", m_gradcheck_nobatch, ERR_ARG, ERR_ARG),
     NC("tg_net_sgd(NULL net)", "", m_sgd_null, OK, ERR_ARG),
     NC("tg_net_train_step(NULL net)", "", m_train_null, OK, ERR_ARG),
-    NC("tg_net_train_step without a batch", "tg_net_gradient:", m_train_nobatch, ERR_ARG, ERR_ARG),
+    NC("tg_net_train_step without a batch", "tg_net_train_step:", m_train_nobatch, ERR_ARG, ERR_ARG),
     NC("tg_net_accuracy(NULL net)", "", m_accuracy_null, OK, ERR_ARG),
     NC("tg_net_accuracy(NULL set)", "tg_net_accuracy:", m_accuracy_null_set, ERR_ARG, ERR_ARG),
     NC("tg_net_accuracy into NULL", "tg_net_accuracy:", m_accuracy_null_out, ERR_ARG, ERR_ARG),
@@ -1022,10 +1023,8 @@ static const netcase netcases[] = {
     NE("tg_mnist_read_set(NULL out)", "tg_mnist_read_set:", m_read_set_null_out, ERR_ARG),
     NE("tg_mnist_load(NULL dir)", "tg_mnist_load:", m_load_null_dir, ERR_ARG),
     NE("tg_mnist_load(NULL out)", "tg_mnist_load:", m_load_null_mnist, ERR_ARG),
-    NE("tg_mnist_find into NULL", "tg_mnist_find:", m_find_null_found, ERR_ARG),
-    NE("tg_mnist_find into 0 bytes", "tg_mnist_find:", m_find_zero_len, ERR_ARG),
-    NE("tg_mnist_find in a directory without the data", "MNIST data not found in ", m_find_not_there, ERR_IO),
-    NE("tg_mnist_find into 8 bytes", "tg_mnist_find:", m_find_too_small, ERR_ARG),
+    NE("tg_mnist_probe(NULL dir)", "tg_mnist_probe:", m_probe_null_dir, ERR_ARG),
+    NE("tg_mnist_probe in a directory without the data", "", m_probe_not_there, ERR_IO),
     NC("tg_mnist_batch(NULL set)", "", m_mnist_batch_null, OK, ERR_ARG),
     NC("tg_mnist_batch, index past the set", "", m_mnist_batch_idx, OK, ERR_ARG),
     NC("tg_mnist_batch, rows past the set", "", m_mnist_batch_past, OK, ERR_ARG),

@@ -1,6 +1,7 @@
 #include "files.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tapegrad/mnist.h"
@@ -27,11 +28,21 @@ size_t idx_bytes(unsigned char *out, uint32_t magic, const uint32_t *dims, int n
 
 const char *real_mnist_dir(void)
 {
-    static char dir[4096];
+    /* $TAPEGRAD_MNIST alone when it is set; otherwise ../shared/data/mnist
+     * from where the test runs, then beside the source tree (meson runs
+     * the tests in the build directory). */
     tg_error err;
-    if (tg_mnist_find(NULL, TAPEGRAD_SOURCE_ROOT "/../shared/data/mnist", dir, sizeof dir, &err) != TG_OK) {
-        fprintf(stderr, "skipping: %s\n", err.msg);
+    const char *env = getenv("TAPEGRAD_MNIST");
+    if (env && *env) {
+        if (tg_mnist_probe(env, &err) == TG_OK) return env;
+        fprintf(stderr, "skipping: $TAPEGRAD_MNIST: %s\n", err.msg);
         return NULL;
     }
-    return dir;
+    static const char *const places[] = { "../shared/data/mnist",
+                                          TAPEGRAD_SOURCE_ROOT "/../shared/data/mnist" };
+    for (size_t k = 0; k < sizeof places / sizeof places[0]; k++)
+        if (tg_mnist_probe(places[k], &err) == TG_OK) return places[k];
+    fprintf(stderr, "skipping: no MNIST in %s nor in %s, and $TAPEGRAD_MNIST is not set\n",
+            places[0], places[1]);
+    return NULL;
 }

@@ -13,8 +13,10 @@
 size_t idx_bytes(unsigned char *out, uint32_t magic, const uint32_t *dims, int ndims,
                  const unsigned char *payload, size_t payload_len);
 
-/* The directory holding real MNIST, or NULL when it cannot be found (the
- * caller then exits 77). */
+/* The directory holding real MNIST, or NULL, having said why on stderr,
+ * when it cannot be found (the caller then exits 77): $TAPEGRAD_MNIST when
+ * set, else ../shared/data/mnist from the current directory or from the
+ * source tree's parent. */
 const char *real_mnist_dir(void);
 
 #endif

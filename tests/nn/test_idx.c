@@ -316,50 +316,66 @@ START_TEST(load_directory)
 }
 END_TEST
 
-START_TEST(find_directory)
+/* Empty files under the four names: tg_mnist_probe only opens them. */
+static void touch_set(const char *dir, int with_test)
 {
-    char data[256], empty[256], found[512], want[2048];
+    char p[512];
+    write_bytes(path_in(p, sizeof p, dir, TG_MNIST_TRAIN_IMAGES ".gz"), "", 0, 0);
+    write_bytes(path_in(p, sizeof p, dir, TG_MNIST_TRAIN_LABELS), "", 0, 0);
+    if (!with_test) return;
+    write_bytes(path_in(p, sizeof p, dir, TG_MNIST_TEST_IMAGES), "", 0, 0);
+    write_bytes(path_in(p, sizeof p, dir, TG_MNIST_TEST_LABELS ".gz"), "", 0, 0);
+}
+
+START_TEST(probe_directory)
+{
+    char data[256], half[256], empty[256], want[2048];
     scratch_dir(data, sizeof data);
+    scratch_dir(half, sizeof half);
     scratch_dir(empty, sizeof empty);
-    write_pair(data, TG_MNIST_TRAIN_IMAGES ".gz", TG_MNIST_TRAIN_LABELS ".gz", 1, 1);
+    touch_set(data, 1);
+    touch_set(half, 0);
     tg_error err;
 
-    /* 1. an explicit directory wins, and a wrong one is an error */
-    ck_assert_int_eq(tg_mnist_find(data, NULL, found, sizeof found, &err), TG_OK);
-    ck_assert_str_eq(found, data);
-    ck_assert_int_eq(tg_mnist_find(empty, data, found, sizeof found, &err), TG_ERR_IO);
-    snprintf(want, sizeof want,
-             "MNIST data not found in %s (given directory): no train-images-idx3-ubyte[.gz] there",
-             empty);
+    /* all four files, .gz or bare */
+    memset(&err, 0x55, sizeof err);
+    ck_assert_int_eq(tg_mnist_probe(data, &err), TG_OK);
+    ck_assert_int_eq(err.status, TG_OK);
+    ck_assert_str_eq(err.msg, "");
+    ck_assert_int_eq(tg_mnist_probe(data, NULL), TG_OK);
+
+    /* the first file missing is named */
+    ck_assert_int_eq(tg_mnist_probe(empty, &err), TG_ERR_IO);
+    ck_assert_int_eq(err.status, TG_ERR_IO);
+    snprintf(want, sizeof want, "%s: no train-images-idx3-ubyte[.gz] there", empty);
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_int_eq(tg_mnist_probe(half, &err), TG_ERR_IO);
+    snprintf(want, sizeof want, "%s: no t10k-images-idx3-ubyte[.gz] there", half);
     ck_assert_str_eq(err.msg, want);
 
-    /* 2. then $TAPEGRAD_MNIST */
-    ck_assert_int_eq(setenv("TAPEGRAD_MNIST", data, 1), 0);
-    ck_assert_int_eq(tg_mnist_find(NULL, NULL, found, sizeof found, &err), TG_OK);
-    ck_assert_str_eq(found, data);
-    ck_assert_int_eq(setenv("TAPEGRAD_MNIST", empty, 1), 0);
-    ck_assert_int_eq(tg_mnist_find(NULL, data, found, sizeof found, &err), TG_ERR_IO);
-    snprintf(want, sizeof want,
-             "MNIST data not found in %s ($TAPEGRAD_MNIST): no train-images-idx3-ubyte[.gz] there",
-             empty);
+    /* a file that exists and cannot be opened is not "missing": here a
+     * "directory" that is a file */
+    char file[512];
+    write_bytes(path_in(file, sizeof file, empty, "plain"), "x", 1, 0);
+    ck_assert_int_eq(tg_mnist_probe(file, &err), TG_ERR_IO);
+    snprintf(want, sizeof want, "%s/train-images-idx3-ubyte.gz: cannot open: Not a directory", file);
     ck_assert_str_eq(err.msg, want);
 
-    /* 3, 4. then ../shared/data/mnist, then the fallback; from a directory
-     * whose parent has no shared/ */
-    ck_assert_int_eq(unsetenv("TAPEGRAD_MNIST"), 0);
-    ck_assert_int_eq(chdir(empty), 0);
-    ck_assert_int_eq(tg_mnist_find(NULL, data, found, sizeof found, &err), TG_OK);
-    ck_assert_str_eq(found, data);
-    ck_assert_int_eq(tg_mnist_find(NULL, empty, found, sizeof found, &err), TG_ERR_IO);
-    snprintf(want, sizeof want,
-             "MNIST data not found: looked for train-images-idx3-ubyte[.gz] in ../shared/data/mnist "
-             "(relative to the current directory) and in %s; $TAPEGRAD_MNIST is not set; pass the "
-             "directory explicitly (--data DIR) or set TAPEGRAD_MNIST", empty);
-    ck_assert_str_eq(err.msg, want);
-
-    /* a result that does not fit */
-    ck_assert_int_eq(tg_mnist_find(data, NULL, found, 4, &err), TG_ERR_ARG);
+    /* arguments */
+    ck_assert_int_eq(tg_mnist_probe(NULL, &err), TG_ERR_ARG);
+    ck_assert_str_eq(err.msg, "tg_mnist_probe: dir is NULL");
+    char *long_dir = malloc(5000);
+    ck_assert_ptr_nonnull(long_dir);
+    memset(long_dir, 'd', 4999);
+    long_dir[4999] = '\0';
+    ck_assert_int_eq(tg_mnist_probe(long_dir, &err), TG_ERR_ARG);
+    ck_assert_int_eq(strncmp(err.msg, "tg_mnist_probe: directory name too long: ddd", 44), 0);
+    tg_mnist d;
+    ck_assert_int_eq(tg_mnist_load(long_dir, &d, &err), TG_ERR_ARG);
+    ck_assert_int_eq(strncmp(err.msg, "tg_mnist_load: directory name too long: ddd", 43), 0);
+    free(long_dir);
     scratch_remove(data);
+    scratch_remove(half);
     scratch_remove(empty);
 }
 END_TEST
@@ -414,7 +430,7 @@ int main(void)
     tcase_add_test(tc, count_mismatch);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, load_directory);
-    tcase_add_test(tc, find_directory);
+    tcase_add_test(tc, probe_directory);
     tcase_add_test(tc, batch_values);
     suite_add_tcase(s, tc);
     return run_suite(s);

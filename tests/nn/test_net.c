@@ -351,6 +351,59 @@ START_TEST(batch_resize_is_all_or_nothing)
 }
 END_TEST
 
+/* nn.h: a call on the batch leaves the tape as it found it, nodes of the
+ * caller's included; a batch of the same size is refilled in place; a new
+ * size drops the old batch nodes and what follows them. */
+START_TEST(calls_leave_the_tape)
+{
+    tiny d = make_tiny(16);
+    tg_net *net = tiny_net(&d);
+    tg_graph *g = tg_net_graph(net);
+    tg_node mine = tg_var(g, "mine", 4.5);
+    tg_node y = tg_net_predict(net, tg_net_batch_x(net));
+    size_t size = tg_graph_size(g);
+    double scores[ROWS * OUT], again[ROWS * OUT], loss_with, loss_without;
+    ck_assert_int_eq(tg_tensor_get(g, y, scores), TG_OK);
+
+    ck_assert_int_eq(tg_net_batch_loss(net, &loss_with), TG_OK);
+    ck_assert_int_eq(tg_net_gradient(net, NULL), TG_OK);
+    tg_mnist_set set = synthetic(30, 3);
+    tg_net *m = tg_net_new(6, 4, 10, 2);
+    tg_graph *gm = tg_net_graph(m);
+    tg_node other = tg_var(gm, "other", 1.0);
+    double acc;
+    size_t msize = tg_graph_size(gm);
+    ck_assert_int_eq(tg_net_accuracy(m, &set, &acc), TG_OK);
+    ck_assert_uint_eq(tg_graph_size(gm), msize);
+    ck_assert_uint_eq(tg_find(gm, "other").id, other.id);
+    tg_net_free(m);
+    tg_mnist_set_free(&set);
+
+    ck_assert_uint_eq(tg_graph_size(g), size);
+    ck_assert_uint_eq(tg_find(g, "mine").id, mine.id);
+    ck_assert_double_eq(tg_value(g, mine), 4.5);
+    ck_assert_int_eq(tg_tensor_get(g, y, again), TG_OK);   /* y is still a live handle */
+    ck_assert_mem_eq(scores, again, sizeof scores);
+
+    /* the same size: refilled in place, the caller's nodes stay */
+    ck_assert_int_eq(tg_net_batch(net, d.x, d.t, ROWS), TG_OK);
+    ck_assert_uint_eq(tg_graph_size(g), size);
+    ck_assert_double_eq(tg_value(g, mine), 4.5);
+
+    /* a new size: the old batch nodes and all after them go, and their
+     * handles are stale */
+    tg_node old_x = tg_net_batch_x(net);
+    ck_assert_int_eq(tg_net_batch(net, d.x, d.t, ROWS - 1), TG_OK);
+    ck_assert_uint_eq(tg_graph_size(g), TG_NET_NPARAMS + 2);
+    ck_assert(tg_is_none(tg_find(g, "mine")));
+    ck_assert(isnan(tg_value(g, mine)));
+    ck_assert_int_eq(tg_tensor_get(g, old_x, again), TG_ERR_STALE);
+    ck_assert_int_eq(tg_net_batch_loss(net, &loss_without), TG_OK);
+    ck_assert(isfinite(loss_without) && loss_without != loss_with);
+    tg_net_free(net);
+}
+END_TEST
+
 START_TEST(accuracy_in_chunks)
 {
     /* 2500 images: two full blocks of 1000 and one of 500. */
@@ -508,6 +561,7 @@ int main(void)
     tcase_add_test(tc, train_step_is_sgd);
     tcase_add_test(tc, no_allocation_after_first_step);
     tcase_add_test(tc, batch_resize_is_all_or_nothing);
+    tcase_add_test(tc, calls_leave_the_tape);
     tcase_add_test(tc, accuracy_in_chunks);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, affine_values);
