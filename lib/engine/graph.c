@@ -452,9 +452,12 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
                         mark, g->n);
     if (mark == g->n) return TG_OK;
     /* What a rewind may need comes first, so that a failure leaves the
-     * graph untouched; a loop rewinding to one mark never grows the stack. */
-    if (g->nrew == g->rew_cap &&
-        tg__grow(g, (void **)&g->rew, &g->rew_cap, g->nrew + 1, sizeof *g->rew) != 0)
+     * graph untouched.  Entries at or above the mark are replaced by the
+     * new one, so a loop rewinding to one mark never grows the stack. */
+    size_t keep = g->nrew;
+    while (keep > 0 && g->rew[keep - 1].mark >= mark) keep--;
+    if (keep == g->rew_cap &&
+        tg__grow(g, (void **)&g->rew, &g->rew_cap, keep + 1, sizeof *g->rew) != 0)
         return tg__fail(g, TG_ERR_NOMEM, "tg_graph_rewind: out of memory");
     uint32_t next = following_generation(g);
     if (next == 0)
@@ -462,7 +465,7 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
                         "tg_graph_rewind: the process has used all 2^32 handle generations");
     tg__truncate(g, mark);
     /* Handles may have escaped: the dropped nodes' generation ends here. */
-    while (g->nrew > 0 && g->rew[g->nrew - 1].mark >= mark) g->nrew--;
+    g->nrew = keep;
     g->rew[g->nrew].gen = g->gen;
     g->rew[g->nrew].mark = (uint32_t)mark;
     g->nrew++;

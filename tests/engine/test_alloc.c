@@ -189,12 +189,38 @@ START_TEST(every_builder_is_all_or_nothing)
 }
 END_TEST
 
+START_TEST(rewinding_to_a_mark_again_never_allocates)
+{
+    /* Fill the rewind log exactly (16 rewinds to increasing marks), then
+     * rewind to the last mark again with every allocation failing. */
+    inj_alloc ca = { 0 };
+    tg_allocator al = inj_use(&ca);
+    tg_graph *g = tg_graph_new_with(&al);
+    for (int k = 0; k < 16; k++) {
+        tg_var(g, NULL, 1.0);
+        tg_var(g, NULL, 2.0);
+        ck_assert_int_eq(tg_graph_rewind(g, tg_graph_size(g) - 1), TG_OK);
+    }
+    size_t mark = tg_graph_size(g);
+    ca.fail_from = ca.calls + 1;
+    for (int k = 0; k < 100; k++) {
+        tg_node x = tg_var(g, NULL, 3.0);
+        ck_assert(!tg_is_none(x));
+        ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
+    }
+    ck_assert_uint_eq(ca.failures, 0);
+    ck_assert_graph_ok(g);
+    tg_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("alloc");
     TCase *tc = tcase_create("builders");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_builder_is_all_or_nothing);
+    tcase_add_test(tc, rewinding_to_a_mark_again_never_allocates);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
