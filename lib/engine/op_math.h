@@ -14,6 +14,8 @@
 #ifndef TG_OP_MATH_H
 #define TG_OP_MATH_H
 
+#include <float.h>
+
 #ifndef TG_OP_H
 #error "op_math.h is included by op.h"
 #endif
@@ -55,11 +57,72 @@ static inline double max_value(double a, double b)
     return a >= b ? a : b > a ? b : a + b;
 }
 
-/* d pow(a,b) / da.  b == 0 is constant 1 (even at a == 0, where the
- * literal formula gives 0 * inf). */
+/* f a^e given p = a^e, also where p is subnormal, 0 or inf but f p is not:
+ * then (f a^(e/2)) a^(e/2). */
+static inline double pow_times(double p, double a, double e, double f)
+{
+    if ((fabs(p) >= DBL_MIN && !isinf(p)) || isnan(p) || a == 0 || isinf(a)) return f * p;
+    double q = pow(fabs(a), 0.5 * e), r = (f * q) * q;
+    return signbit(p) ? -r : r;
+}
+
+/* d pow(a,b) / da = b a^(b-1), with b-1 split exactly into h + l (b - 1
+ * rounds), and without overflow or underflow where the slope has none.
+ * b == 0 is constant 1 (even at a == 0, where the literal formula gives
+ * 0 * inf). */
 static inline double pow_da(double a, double b)
 {
-    return b == 0 ? 0.0 : b * pow(a, b - 1.0);
+    if (b == 0) return 0.0;
+    if (isnan(a)) return a;
+    if (a == 0 || isinf(a)) {  /* 0 or inf; negative for a < 0 when b - 1 is odd */
+        double m = b == 1 ? 1.0 : pow(fabs(a), b > 1 ? 1.0 : -1.0);
+        return b * (signbit(a) && fmod(b, 2.0) == 0 ? -m : m);
+    }
+    if (fabs(b) < 0.5) return b * pow(a, b) / a;  /* a^(b-1) may overflow, the slope not */
+    double h = b - 1.0;
+    if (isinf(h)) return b * pow(a, h);
+    double bb = h - b, l = (b - (h - bb)) + (-1.0 - bb);  /* b - 1 = h + l exactly */
+    double d = pow_times(pow(a, h), a, h, b);
+    if (l == 0) return d;
+    if (d == 0 || isinf(d)) return a < 0 ? -d : d;
+    return d * pow(a, l);
+}
+
+/* The partials of atan2(a, b) (n = 0) or hypot(a, b) (n = 1) with the
+ * inputs scaled by a power of two, so that neither a^2 + b^2 nor a quotient
+ * overflows or loses the bits of a subnormal. */
+static inline void scaled_partials(int n, double a, double b, double *da, double *db)
+{
+    double m = fmax(fabs(a), fabs(b));
+    if (!(m > 0) || isinf(m)) {  /* 0, inf or NaN: the plain formulas */
+        double r = hypot(a, b);
+        *da = n ? (r == 0 ? 0.0 : a / r) : b / r / r;
+        *db = n ? (r == 0 ? 0.0 : b / r) : -a / r / r;
+        return;
+    }
+    int e = ilogb(m);
+    double as = scalbn(a, -e), bs = scalbn(b, -e), r2 = fma(as, as, bs * bs);
+    if (n) {
+        double s = sqrt(r2);
+        *da = as / s;
+        *db = bs / s;
+        return;
+    }
+    double qa = bs / r2, qb = -as / r2;
+    *da = e < 0 && fabs(qa) < DBL_MIN ? scalbn(bs, -e) / r2 : scalbn(qa, -e);
+    *db = e < 0 && fabs(qb) < DBL_MIN ? scalbn(-as, -e) / r2 : scalbn(qb, -e);
+}
+
+/* d cbrt(a)/da = 1/(3 y^2), with y corrected by its residual y^3 - a, so
+ * that the C library's error in y is not doubled. */
+static inline double cbrt_slope(double a, double y)
+{
+    if (!isfinite(y) || y == 0) return 1.0 / (3.0 * y * y);
+    int k = ilogb(a) / 3;
+    double as = scalbn(a, -3 * k), ys = scalbn(y, -k);
+    double y2 = ys * ys, e2 = fma(ys, ys, -y2), y3 = y2 * ys, e3 = fma(y2, ys, -y3);
+    double r = ((y3 - as) + e3 + e2 * ys) / as;  /* ys^3/as - 1 */
+    return scalbn(1.0 / (3.0 * y2) * (1.0 - e2 / y2 + (2.0 / 3.0) * r), -2 * k);
 }
 
 /* exp(-a*a) with a*a split exactly into hi + lo (fma), so that the
@@ -147,11 +210,11 @@ static inline int op_partials(tg_op op, double a, double b, double y, double *da
         *da = -y * y; return 1;
     case OP_POW:      /* d a^b = b a^(b-1), y ln a; 0^b is flat in b for b > 0 */
         *da = pow_da(a, b);
-        *db = (a == 0 && b > 0) ? 0.0 : y * log(a);
+        *db = (a == 0 && b > 0) ? 0.0 : pow_times(y, a, b, log(a));
         return 2;
     case OP_POWC:     /* d a^k/da = k a^(k-1); k is a constant */
         *da = pow_da(a, b); return 1;
-    case OP_LOG:      /* d ln a/da = 1/a */
+    case OP_LOG:      /* d ln a/da = 1/a (continued below 0, where the value is NaN) */
         *da = 1.0 / a; return 1;
     case OP_TANH: {   /* d tanh/da = (1-y)(1+y); where |y| > 1/2 that cancels, so 4e/(1+e)^2, e = exp(-2|a|) */
         if (fabs(y) <= 0.5) { *da = (1.0 - y) * (1.0 + y); return 1; }
@@ -161,12 +224,12 @@ static inline int op_partials(tg_op op, double a, double b, double y, double *da
     }
     case OP_SIGMOID:  /* d sig/da = y(1-y), as sigmoid_slope computes it */
         *da = sigmoid_slope(a, y); return 1;
-    case OP_RELU:     /* d relu/da = [a > 0] */
-        *da = a > 0 ? 1.0 : 0.0; return 1;
+    case OP_RELU:     /* d relu/da = [a > 0]; NaN at NaN */
+        *da = a > 0 ? 1.0 : a <= 0 ? 0.0 : a; return 1;
     case OP_SQRT:     /* d sqrt(a)/da = 1/(2y): +inf at 0 */
         *da = 0.5 / y; return 1;
     case OP_CBRT:     /* d cbrt(a)/da = 1/(3y^2): +inf at 0 */
-        *da = 1.0 / (3.0 * y * y); return 1;
+        *da = cbrt_slope(a, y); return 1;
     case OP_SIN:      /* d sin/da = cos a */
         *da = cos(a); return 1;
     case OP_COS:      /* d cos/da = -sin a */
@@ -214,16 +277,10 @@ static inline int op_partials(tg_op op, double a, double b, double y, double *da
         *da = sigmoid_value(a); return 1;
     case OP_ABS:      /* d|a|/da = sign a; 0 at the kink, as relu's */
         *da = a > 0 ? 1.0 : a < 0 ? -1.0 : a == 0 ? 0.0 : a; return 1;
-    case OP_ATAN2: {  /* d atan2(a, b) = b/r^2, -a/r^2 with r = hypot(a, b): no overflow at 1e200 */
-        double r = hypot(a, b);
-        *da = b / r / r;
-        *db = -a / r / r;
-        return 2;
-    }
+    case OP_ATAN2:    /* d atan2(a, b) = b/r^2, -a/r^2, r^2 = a^2 + b^2; NaN at the origin */
+        scaled_partials(0, a, b, da, db); return 2;
     case OP_HYPOT:    /* d hypot = a/y, b/y; 0 at the origin (a subgradient of the cone) */
-        *da = y == 0 ? 0.0 : a / y;
-        *db = y == 0 ? 0.0 : b / y;
-        return 2;
+        scaled_partials(1, a, b, da, db); return 2;
     case OP_MIN:      /* d min = [a <= b], [b < a]: a tie goes to a */
         *da = a <= b ? 1.0 : b < a ? 0.0 : NAN;
         *db = a <= b ? 0.0 : b < a ? 1.0 : NAN;
