@@ -3,8 +3,9 @@
  *
  * The input is a program: a header choosing an allocation to fail, then
  * one opcode byte per call (record scalars and small tensors, every op,
- * mark, rewind, set values, replay, backward, checking mode, groups,
- * inspection, DOT), its operands read from the following bytes.  Operand
+ * user-defined ops of 1 to 8 inputs, mark, rewind, set values, replay,
+ * backward, checking mode, groups, inspection, DOT, tg_check_partials),
+ * its operands read from the following bytes.  Operand
  * handles come from a pool of handles the program received, or are the
  * empty handle, a node of another graph, or forged.
  *
@@ -13,7 +14,8 @@
  *     tg_node_op is "" for dead handles and not for live ones;
  *   - shapes: a builder succeeds or fails with TG_ERR_SHAPE exactly as
  *     the broadcasting and matmul rules say, and the result's shape and
- *     tensor-ness are those the rules give;
+ *     tensor-ness are those the rules give; a user-defined op is scalar
+ *     and refuses a tensor input;
  *   - rewind leaves the tape at the mark;
  *   - every block allocated is freed by tg_graph_free;
  *   - after the program, with the error cleared, a small probe graph
@@ -188,6 +190,41 @@ static verdict judge_inputs(const ent *a, const ent *b)
     return v;
 }
 
+/* A custom op's inputs are checked in order, each for its handle and then
+ * for being a scalar: the first bad one decides the error. */
+static verdict judge_custom(const ent *x, size_t n)
+{
+    verdict v = { 3, false, 1, 1 };
+    for (size_t k = 0; k < n; k++)
+        if (!x[k].known) { v.kind = 2; return v; }
+    for (size_t k = 0; k < n; k++) {
+        if (tg_is_none(x[k].h)) { v.kind = 0; return v; }
+        if (is_invalid(&x[k])) { v.kind = 1; return v; }
+        if (x[k].tensor) { v.kind = 4; return v; }
+    }
+    return v;
+}
+
+/* The user-defined op: y = sum_k (k + 1) sin(x_k), its arity in ctx. */
+static const size_t custom_arity[TG_CUSTOM_MAX_ARITY] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static double custom_value(void *ctx, const double *x)
+{
+    size_t n = *(const size_t *)ctx;
+    CHECK(n >= 1 && n <= TG_CUSTOM_MAX_ARITY, "custom op called with a ctx of arity %zu", n);
+    double y = 0.0;
+    for (size_t k = 0; k < n; k++) y += (double)(k + 1) * sin(x[k]);
+    return y;
+}
+
+static void custom_partials(void *ctx, const double *x, double y, double *d)
+{
+    size_t n = *(const size_t *)ctx;
+    (void)y;
+    CHECK(n >= 1 && n <= TG_CUSTOM_MAX_ARITY, "custom partials called with a ctx of arity %zu", n);
+    for (size_t k = 0; k < n; k++) d[k] = (double)(k + 1) * cos(x[k]);
+}
+
 /* Compare the library's answer to the verdict. */
 static void verify(world *w, const char *what, verdict v, tg_status before, size_t n0, tg_node got)
 {
@@ -325,9 +362,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             v.tensor = a.tensor;
             v.r = a.r;
             v.c = a.c;
-            tg_node (*const f[])(tg_graph *, tg_node) = { tg_exp, tg_recip, tg_log, tg_tanh, tg_sigmoid,
-                                                         tg_relu, tg_neg, tg_sigmoid_decomposed };
-            uint8_t k = u8(&in) % 8;
+            tg_node (*const f[])(tg_graph *, tg_node) = {
+                tg_exp, tg_recip, tg_log, tg_tanh, tg_sigmoid, tg_relu, tg_neg, tg_sigmoid_decomposed,
+                tg_sqrt, tg_cbrt, tg_sin, tg_cos, tg_tan, tg_asin, tg_acos, tg_atan, tg_sinh, tg_cosh,
+                tg_asinh, tg_acosh, tg_atanh, tg_expm1, tg_log1p, tg_log2, tg_log10, tg_erf, tg_erfc,
+                tg_softplus, tg_abs };
+            uint8_t k = u8(&in) % (sizeof f / sizeof f[0]);
             verify(&w, "unary", v, before, n0, f[k](g, a.h));
             break;
         }
@@ -339,8 +379,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 bool ok = fits_broadcast(a.r, b.r, &v.r) && fits_broadcast(a.c, b.c, &v.c);
                 if (!ok) v.kind = 4;
             }
-            tg_node (*const f[])(tg_graph *, tg_node, tg_node) = { tg_add, tg_mul, tg_pow, tg_sub, tg_div };
-            uint8_t k = u8(&in) % 5;
+            tg_node (*const f[])(tg_graph *, tg_node, tg_node) = { tg_add, tg_mul, tg_pow, tg_sub, tg_div,
+                                                                   tg_atan2, tg_hypot, tg_min, tg_max };
+            uint8_t k = u8(&in) % (sizeof f / sizeof f[0]);
             verify(&w, "binary", v, before, n0, f[k](g, a.h, b.h));
             break;
         }
@@ -471,6 +512,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int k = tg_node_inputs(g, a.h, ins);
             for (int j = 0; j < k; j++)
                 CHECK(tg_node_op(g, ins[j])[0] != '\0', "an input of a live node is dead");
+            size_t ar = tg_node_arity(g, a.h);
+            CHECK(ar <= TG_CUSTOM_MAX_ARITY && (size_t)k == (ar < 2 ? ar : 2), "arity %zu, %d inputs", ar, k);
+            for (size_t j = 0; j < ar; j++)
+                CHECK(tg_node_op(g, tg_node_input(g, a.h, j))[0] != '\0', "input %zu of a live node is dead", j);
+            CHECK(tg_is_none(tg_node_input(g, a.h, ar)), "an input past the arity %zu", ar);
             (void)tg_node_partials(g, a.h, d);
             (void)tg_is_tensor(g, a.h);
             if (tg_shape(g, a.h, &r, &c) == TG_OK) {
@@ -514,6 +560,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             tg_graph_clear_error(w.other);
             break;
         }
+        case 23: {  /* a user-defined op of 1 to 8 inputs, or a bad definition */
+            uint8_t sel = u8(&in);
+            size_t arity = 1 + (sel & 7u);
+            ent x[TG_CUSTOM_MAX_ARITY];
+            tg_node h[TG_CUSTOM_MAX_ARITY];
+            for (size_t k = 0; k < arity; k++) {
+                x[k] = pick(&w, &in);
+                h[k] = x[k].h;
+            }
+            tg_custom_op op = { "fz_sum_sin", arity, custom_value, custom_partials, NULL,
+                                (void *)&custom_arity[arity - 1] };
+            int bad = sel >> 5;    /* 0-4 a good op; 5 a built-in's name, 6 arity 9, 7 no partials */
+            if (bad >= 5) {
+                if (bad == 5) op.name = "sin";
+                if (bad == 6) op.arity = TG_CUSTOM_MAX_ARITY + 1;
+                if (bad == 7) op.partials = NULL;
+                tg_node got = tg_custom(g, &op, h);
+                CHECK(tg_is_none(got), "a bad custom op (%d) gave a node", bad);
+                CHECK(tg_graph_size(g) == n0, "a bad custom op grew the tape");
+                if (before == TG_OK)
+                    CHECK(tg_graph_status(g) == (bad == 5 ? TG_ERR_NAME : TG_ERR_ARG), "bad custom op %d: %d: %s",
+                          bad, (int)tg_graph_status(g), tg_graph_errmsg(g));
+                break;
+            }
+            verify(&w, "custom", judge_custom(x, arity), before, n0, tg_custom(g, &op, h));
+            break;
+        }
+        case 24: {  /* tg_check_partials at the current values */
+            uint8_t b = u8(&in);
+            double rtol = (b & 0x80) ? -1.0 : b == 0x7f ? NAN : ldexp(1.0, -(int)(b & 0x3f));
+            tg_node first = { 1, 1 };
+            size_t bad = tg_check_partials(g, rtol, &first);
+            tg_status after = tg_graph_status(g);
+            CHECK(tg_graph_size(g) == n0, "tg_check_partials changed the tape");
+            CHECK(tg_is_none(first) == (bad == 0), "%zu disagreements, first {%u,%u}", bad, first.id, first.gen);
+            if (!(rtol >= 0)) {
+                CHECK(bad == 0 && (before != TG_OK || after == TG_ERR_ARG), "rtol %g: %zu, %d", rtol, bad, (int)after);
+            } else if (bad) {
+                CHECK(tg_node_op(g, first)[0] != '\0', "the first disagreeing node is dead");
+                CHECK(before != TG_OK || after == TG_ERR_CHECK, "%zu disagreements recorded %d", bad, (int)after);
+            }
+            break;
+        }
         default:
             break;
         }
@@ -528,9 +617,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tg_graph_clear_error(g);
     size_t n0 = tg_graph_size(g);
     probe got = run_probe(g);
-    if (tg_graph_status(g) == TG_ERR_STALE && strstr(tg_graph_errmsg(g), "flipped the branch")) {
-        /* A replay flipped a relu: backward is refused until the tape is
-         * re-recorded (tapegrad.h).  Re-record from scratch. */
+    if (tg_graph_status(g) == TG_ERR_STALE && (strstr(tg_graph_errmsg(g), "flipped the branch") ||
+                                               strstr(tg_graph_errmsg(g), "changed branch"))) {
+        /* A replay flipped a kink (relu, abs, min, max): an earlier one, or
+         * the one the probe's backward runs first after a leaf changed.
+         * Backward is refused until the tape is re-recorded (tapegrad.h).
+         * Re-record from scratch. */
         tg_graph_clear_error(g);
         CHECK(tg_graph_rewind(g, 0) == TG_OK, "rewind to 0");
         for (size_t i = 0; i < w.npool; i++) w.pool[i].live = false;

@@ -32,7 +32,7 @@ typedef struct what_if {
 } what_if;
 
 typedef struct options {
-    bool orange, no_pause, exact;
+    bool orange, no_pause, exact, check;
     const char *dot_path;
     what_if sets[MAX_SETS];
     int nsets;
@@ -358,11 +358,32 @@ static int apply_sets(demo *d, const options *o)
     return 0;
 }
 
+/* ------------------------------------------------------------ --check */
+
+/* Every op's local derivatives against central differences of its value,
+ * at the values shown last (tg_check_partials).  1 when one disagrees. */
+static int print_check(demo *d)
+{
+    size_t ops = 0;
+    for (size_t i = 0; i < d->n; i++) ops += !is_leaf(d, tg_node_at(d->g, i));
+    size_t bad = tg_check_partials(d->g, 1e-6, NULL);
+    if (bad == 0 && tg_graph_status(d->g) != TG_OK) {
+        fprintf(stderr, "shopping: %s\n", tg_graph_errmsg(d->g));
+        return 1;
+    }
+    printf("Derivative check (tg_check_partials, rtol 1e-6): %zu of %zu ops disagree with\n"
+           "central differences of their values.\n", bad, ops);
+    if (bad) printf("  the first: %s\n", tg_graph_errmsg(d->g));
+    printf("\n");
+    return bad ? 1 : 0;
+}
+
 /* ------------------------------------------------------------ main */
 
 static void usage(FILE *f)
 {
-    fputs("Usage: shopping [--orange] [--no-pause] [--exact] [--set NAME=VALUE]... [--dot FILE]\n"
+    fputs("Usage: shopping [--orange] [--no-pause] [--exact] [--set NAME=VALUE]... [--check]\n"
+          "                [--dot FILE]\n"
           "\n"
           "Steps through the shopping graph of Deep Learning from Scratch, chapter 5:\n"
           "2 apples at 100 with 10% tax, or with --orange 3 oranges at 150 as well.\n"
@@ -372,6 +393,8 @@ static void usage(FILE *f)
           "                    stdin is not a terminal)\n"
           "  --exact           print every digit the doubles hold (220.00000000000003)\n"
           "  --set NAME=VALUE  change a variable and replay the tape; repeatable\n"
+          "  --check           compare every op's local derivatives with central\n"
+          "                    differences of its value (tg_check_partials)\n"
           "  --dot FILE        write the graph as Graphviz DOT; FILE.png or FILE.svg\n"
           "                    is drawn with Graphviz's dot when it is installed\n"
           "\n"
@@ -386,6 +409,7 @@ static int parse_args(int argc, char **argv, options *o)
         if (!strcmp(a, "--orange")) o->orange = true;
         else if (!strcmp(a, "--no-pause")) o->no_pause = true;
         else if (!strcmp(a, "--exact")) o->exact = true;
+        else if (!strcmp(a, "--check")) o->check = true;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         else if (!strcmp(a, "--dot") && i + 1 < argc) o->dot_path = argv[++i];
         else if (!strcmp(a, "--set") && i + 1 < argc) {
@@ -454,6 +478,7 @@ int main(int argc, char **argv)
     if (walk_forward(&d) && walk_backward(&d)) {
         print_gradients(&d);
         if (o.nsets) rc = apply_sets(&d, &o);
+        if (rc == 0 && o.check) rc = print_check(&d);
         if (rc == 0 && d.rounded)
             printf("(Numbers are shown to 15 significant digits; --exact prints every digit\n"
                    " the doubles hold, e.g. %s is really %s.)\n",

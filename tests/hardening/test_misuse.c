@@ -261,6 +261,11 @@ static double buf[64];
 UN(c_exp, tg_exp) UN(c_recip, tg_recip) UN(c_log, tg_log) UN(c_tanh, tg_tanh)
 UN(c_sigmoid, tg_sigmoid) UN(c_relu, tg_relu) UN(c_neg, tg_neg)
 UN(c_sigdec, tg_sigmoid_decomposed) UN(c_sum, tg_sum) UN(c_mean, tg_mean) UN(c_softmax, tg_softmax)
+UN(c_sqrt, tg_sqrt) UN(c_cbrt, tg_cbrt) UN(c_sin, tg_sin) UN(c_cos, tg_cos) UN(c_tan, tg_tan)
+UN(c_asin, tg_asin) UN(c_acos, tg_acos) UN(c_atan, tg_atan) UN(c_sinh, tg_sinh) UN(c_cosh, tg_cosh)
+UN(c_asinh, tg_asinh) UN(c_acosh, tg_acosh) UN(c_atanh, tg_atanh) UN(c_expm1, tg_expm1)
+UN(c_log1p, tg_log1p) UN(c_log2, tg_log2) UN(c_log10, tg_log10) UN(c_erf, tg_erf) UN(c_erfc, tg_erfc)
+UN(c_softplus, tg_softplus) UN(c_abs, tg_abs)
 #undef UN
 
 #define BIN(name, fnc, other) \
@@ -268,6 +273,7 @@ UN(c_sigdec, tg_sigmoid_decomposed) UN(c_sum, tg_sum) UN(c_mean, tg_mean) UN(c_s
     static outcome name##_b(tg_graph *g, fx *f, tg_node h) { return o_node(fnc(g, f->other, h)); }
 BIN(c_add, tg_add, x) BIN(c_mul, tg_mul, x) BIN(c_pow, tg_pow, x)
 BIN(c_sub, tg_sub, x) BIN(c_div, tg_div, x)
+BIN(c_atan2, tg_atan2, x) BIN(c_hypot, tg_hypot, x) BIN(c_min, tg_min, x) BIN(c_max, tg_max, x)
 #undef BIN
 
 static outcome c_powc(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(tg_powc(g, h, 2.0)); }
@@ -277,6 +283,24 @@ static outcome c_matmul_ex_a(tg_graph *g, fx *f, tg_node h) { return o_node(tg_m
 static outcome c_matmul_ex_b(tg_graph *g, fx *f, tg_node h) { return o_node(tg_matmul_ex(g, f->t, h, TG_TRANS_B)); }
 static outcome c_xent_a(tg_graph *g, fx *f, tg_node h) { return o_node(tg_softmax_cross_entropy(g, h, f->tc)); }
 static outcome c_xent_b(tg_graph *g, fx *f, tg_node h) { return o_node(tg_softmax_cross_entropy(g, f->t, h)); }
+
+/* A user-defined op, a * b, for the tg_custom rows: h as one of its two
+ * inputs.  A custom op takes scalars only. */
+static double my_mul_value(void *ctx, const double *x) { (void)ctx; return x[0] * x[1]; }
+static void my_mul_partials(void *ctx, const double *x, double y, double *d)
+{
+    (void)ctx;
+    (void)y;
+    d[0] = x[1];
+    d[1] = x[0];
+}
+static const tg_custom_op my_mul = { "my_mul", 2, my_mul_value, my_mul_partials, NULL, NULL };
+static outcome c_custom_0(tg_graph *g, fx *f, tg_node h) { tg_node x[2] = { h, f->y }; return o_node(tg_custom(g, &my_mul, x)); }
+static outcome c_custom_1(tg_graph *g, fx *f, tg_node h) { tg_node x[2] = { f->x, h }; return o_node(tg_custom(g, &my_mul, x)); }
+#define BUILDER_SCALAR \
+    { [K_NULLG] = E(OK, OK), [K_NONE] = E(ERR_HANDLE, OK), [K_FOREIGN] = E(ERR_HANDLE, OK), \
+      [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK), [K_REUSED] = E(ERR_STALE, OK), \
+      [K_TENSOR] = E(ERR_SHAPE, OK), [K_SCALAR] = NA }
 
 static outcome c_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_value(g, h)); }
 static outcome c_grad(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_grad(g, h)); }
@@ -300,6 +324,8 @@ static outcome c_node_partials(tg_graph *g, fx *f, tg_node h)
     double d[2];
     return o_int(tg_node_partials(g, h, d));
 }
+static outcome c_node_arity(tg_graph *g, fx *f, tg_node h) { (void)f; return o_int((long)tg_node_arity(g, h)); }
+static outcome c_node_input(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(tg_node_input(g, h, 1)); }
 static outcome c_backward(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_backward(g, h)); }
 static outcome c_set_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_set_value(g, h, 4.0)); }
 static outcome c_is_tensor(tg_graph *g, fx *f, tg_node h) { (void)f; return o_int(tg_is_tensor(g, h)); }
@@ -335,6 +361,38 @@ static const row rows[] = {
     { "tg_div", "a", c_div_a, V_X, BUILDER_SCALAR_OR_TENSOR },
     { "tg_div", "b", c_div_b, V_X, BUILDER_SCALAR_OR_TENSOR },
     { "tg_sigmoid_decomposed", "a", c_sigdec, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sqrt", "a", c_sqrt, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_cbrt", "a", c_cbrt, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sin", "a", c_sin, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_cos", "a", c_cos, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_tan", "a", c_tan, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_asin", "a", c_asin, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_acos", "a", c_acos, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_atan", "a", c_atan, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_sinh", "a", c_sinh, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_cosh", "a", c_cosh, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_asinh", "a", c_asinh, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_acosh", "a", c_acosh, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_atanh", "a", c_atanh, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_expm1", "a", c_expm1, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_log1p", "a", c_log1p, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_log2", "a", c_log2, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_log10", "a", c_log10, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_erf", "a", c_erf, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_erfc", "a", c_erfc, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_softplus", "a", c_softplus, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_abs", "a", c_abs, V_X, BUILDER_SCALAR_OR_TENSOR },
+    /* atan2(y, x), as C names them */
+    { "tg_atan2", "y", c_atan2_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_atan2", "x", c_atan2_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_hypot", "a", c_hypot_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_hypot", "b", c_hypot_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_min", "a", c_min_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_min", "b", c_min_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_max", "a", c_max_a, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_max", "b", c_max_b, V_X, BUILDER_SCALAR_OR_TENSOR },
+    { "tg_custom", "x[0]", c_custom_0, V_X, BUILDER_SCALAR },
+    { "tg_custom", "x[1]", c_custom_1, V_X, BUILDER_SCALAR },
 
     { "tg_value", "n", c_value, V_X, ACCESSOR(E(OK, OK)) },
     { "tg_grad", "n", c_grad, V_X, ACCESSOR(E(OK, OK)) },
@@ -342,6 +400,8 @@ static const row rows[] = {
     { "tg_node_name", "n", c_node_name, V_X, ACCESSOR(NA) },
     { "tg_node_inputs", "n", c_node_inputs, V_S, ACCESSOR(NA) },
     { "tg_node_partials", "n", c_node_partials, V_S, ACCESSOR(E(OK, OK)) },
+    { "tg_node_arity", "n", c_node_arity, V_S, ACCESSOR(NA) },
+    { "tg_node_input", "n", c_node_input, V_S, ACCESSOR(NA) },
     { "tg_backward", "out", c_backward, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
     { "tg_set_value", "leaf", c_set_value, V_X, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
 
@@ -500,6 +560,39 @@ static outcome s_first_error_sticks(fx *f)
     return o_node(tg_add(f->g, f->x, TG_NONE));
 }
 
+/* tg_custom given a bad op: each is refused before its inputs are read. */
+static outcome custom_with(fx *f, const char *name, size_t arity, int callbacks)
+{
+    tg_custom_op op = { name, arity, callbacks & 1 ? my_mul_value : NULL,
+                        callbacks & 2 ? my_mul_partials : NULL, NULL, NULL };
+    tg_node x[2] = { f->x, f->y };
+    return o_node(tg_custom(f->g, &op, x));
+}
+static outcome s_custom_null_op(fx *f) { tg_node x[2] = { f->x, f->y }; return o_node(tg_custom(f->g, NULL, x)); }
+static outcome s_custom_null_name(fx *f) { return custom_with(f, NULL, 2, 3); }
+static outcome s_custom_bad_name(fx *f) { return custom_with(f, "my mul", 2, 3); }
+static outcome s_custom_builtin_name(fx *f) { return custom_with(f, "exp", 2, 3); }
+static outcome s_custom_arity0(fx *f) { return custom_with(f, "my_mul", 0, 3); }
+static outcome s_custom_arity9(fx *f) { return custom_with(f, "my_mul", 9, 3); }
+static outcome s_custom_no_value(fx *f) { return custom_with(f, "my_mul", 2, 2); }
+static outcome s_custom_no_partials(fx *f) { return custom_with(f, "my_mul", 2, 1); }
+static outcome s_custom_null_x(fx *f) { return o_node(tg_custom(f->g, &my_mul, NULL)); }
+static outcome s_check_negative_rtol(fx *f) { return o_int((long)tg_check_partials(f->g, -1.0, NULL)); }
+static outcome s_check_nan_rtol(fx *f) { return o_int((long)tg_check_partials(f->g, NAN, NULL)); }
+/* Replay across abs's and min's kinks, then re-record as s_forward_flip. */
+static outcome forward_across(fx *f, tg_node k, double x)
+{
+    ck_assert(!tg_is_none(k));
+    tg_set_value(f->g, f->x, x);
+    tg_status st = tg_forward(f->g);
+    tg_set_value(f->g, f->x, 2.0);
+    ck_assert_int_eq(tg_graph_rewind(f->g, f->size), TG_OK);
+    ck_assert_int_eq(tg_forward(f->g), TG_OK);
+    return o_status(st);
+}
+static outcome s_forward_abs_flip(fx *f) { return forward_across(f, tg_abs(f->g, f->x), -1.0); }
+static outcome s_forward_min_flip(fx *f) { return forward_across(f, tg_min(f->g, f->x, f->y), 4.0); }
+
 static outcome s_tensor_var_rows0(fx *f) { return o_node(tg_tensor_var(f->g, NULL, 0, 3, NULL)); }
 static outcome s_tensor_var_cols0(fx *f) { return o_node(tg_tensor_var(f->g, NULL, 3, 0, NULL)); }
 static outcome s_tensor_const_rows0(fx *f) { return o_node(tg_tensor_const(f->g, 0, 1, NULL)); }
@@ -589,6 +682,19 @@ static const special specials[] = {
     SP("tensor_set of an op node", "tg_tensor_set:", s_tensor_set_op, ERR_ARG, ERR_ARG),
     SP("backward from a tensor op", "tg_backward:", s_backward_tensor_op, ERR_SHAPE, ERR_SHAPE),
     SP("set_value of a tensor op", "tg_set_value:", s_set_value_tensor_op, ERR_ARG, ERR_ARG),
+    SP("custom with a NULL op", "tg_custom: op is NULL", s_custom_null_op, ERR_ARG, OK),
+    SP("custom op without a name", "tg_custom: op->name is NULL", s_custom_null_name, ERR_ARG, OK),
+    SP("custom op named with a space", "tg_custom: op->name \"my mul\"", s_custom_bad_name, ERR_ARG, OK),
+    SP("custom op named like a built-in", "tg_custom: \"exp\"", s_custom_builtin_name, ERR_NAME, OK),
+    SP("custom op of arity 0", "tg_custom: op 'my_mul' has arity 0", s_custom_arity0, ERR_ARG, OK),
+    SP("custom op of arity 9", "tg_custom: op 'my_mul' has arity 9", s_custom_arity9, ERR_ARG, OK),
+    SP("custom op without value", "tg_custom: op 'my_mul' has no value", s_custom_no_value, ERR_ARG, OK),
+    SP("custom op without partials", "tg_custom: op 'my_mul' has no partials", s_custom_no_partials, ERR_ARG, OK),
+    SP("custom with x NULL", "tg_custom: x is NULL", s_custom_null_x, ERR_ARG, OK),
+    SP("check_partials with rtol -1", "tg_check_partials: rtol -1", s_check_negative_rtol, ERR_ARG, OK),
+    SP("check_partials with rtol NaN", "tg_check_partials: rtol nan", s_check_nan_rtol, ERR_ARG, OK),
+    SP("forward across an abs kink", "tg_forward: node 8 (abs) changed branch", s_forward_abs_flip, ERR_STALE, ERR_STALE),
+    SP("forward across a min kink", "tg_forward: node 8 (min) changed branch", s_forward_min_flip, ERR_STALE, ERR_STALE),
 };
 enum { NSPECIALS = sizeof specials / sizeof specials[0] };
 
@@ -624,6 +730,15 @@ static outcome n_write_dot(fx *f)
 }
 static outcome n_tensor_var(fx *f) { (void)f; return o_node(tg_tensor_var(NULL, "t", 2, 3, T23)); }
 static outcome n_tensor_const(fx *f) { (void)f; return o_node(tg_tensor_const(NULL, 2, 3, T23)); }
+static outcome n_custom(fx *f) { tg_node x[2] = { f->x, f->y }; return o_node(tg_custom(NULL, &my_mul, x)); }
+static outcome n_check_partials(fx *f)
+{
+    (void)f;
+    tg_node first = { 3, 3 };
+    long n = (long)tg_check_partials(NULL, 1e-6, &first);
+    ck_assert(tg_is_none(first));
+    return o_int(n);
+}
 
 typedef struct nullcase { const char *fn; outcome (*call)(fx *f); tg_status ret; } nullcase;
 static const nullcase nullcases[] = {
@@ -646,6 +761,8 @@ static const nullcase nullcases[] = {
     { "tg_graph_write_dot", n_write_dot, TG_ERR_ARG },
     { "tg_tensor_var", n_tensor_var, TG_OK },
     { "tg_tensor_const", n_tensor_const, TG_OK },
+    { "tg_custom", n_custom, TG_OK },
+    { "tg_check_partials", n_check_partials, TG_OK },
 };
 enum { NNULL = sizeof nullcases / sizeof nullcases[0] };
 
