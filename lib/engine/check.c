@@ -69,7 +69,9 @@ static bool disagrees(const point *p, size_t k, double d, double rtol, double *f
     double d1 = quotient(p, k, h, &fmax_seen), d2 = quotient(p, k, h / 2, &fmax_seen);
     if (!isfinite(d1) || !isfinite(d2) || !isfinite(fmax_seen)) return false;
     *fd = (4.0 * d2 - d1) / 3.0;
-    double tol = rtol * fmax(fabs(*fd), fabs(d)) + fabs(d2 - d1) + 16.0 * DBL_EPSILON * fmax_seen / h;
+    /* rounding: relative for normal values, one subnormal spacing below */
+    double tol = rtol * fmax(fabs(*fd), fabs(d)) + fabs(d2 - d1) +
+                 (16.0 * DBL_EPSILON * fmax_seen + 4.0 * DBL_TRUE_MIN) / h;
     return fabs(d - *fd) > tol;
 }
 

@@ -14,7 +14,12 @@
 
 #include <tapegrad/extend.h>
 
+#include <tapegrad/tapegrad.h>
+
+#include "alloc.h"
 #include "helpers.h"
+#include "rng.h"
+#include "runner.h"
 
 /* ------------------------------------------------------------ custom ops */
 

@@ -15,7 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <tapegrad/tapegrad.h>
+
+#include "alloc.h"
 #include "helpers.h"
+#include "rng.h"
+#include "runner.h"
 
 /* ------------------------------------------------------------ the ring */
 
@@ -389,8 +394,8 @@ END_TEST
 
 START_TEST(a_loop_that_rewinds_shares_one_definition)
 {
-    counting_alloc ca = { 0 };
-    tg_allocator al = counting_alloc_use(&ca);
+    inj_alloc ca = { 0 };
+    tg_allocator al = inj_use(&ca);
     tg_graph *g = tg_graph_new_with(&al);
     ring_case rc;
     ring_vars(&rc, g, 8);
@@ -718,8 +723,8 @@ START_TEST(allocation_failure_leaves_the_tape_as_it_was)
     size_t failures = 0;
     for (size_t k = 1;; k++) {
         ck_assert_uint_lt(k, 50);
-        counting_alloc ca = { 0 };
-        tg_allocator al = counting_alloc_use(&ca);
+        inj_alloc ca = { 0 };
+        tg_allocator al = inj_use(&ca);
         tg_graph *g = tg_graph_new_with(&al);
         double x0[8];
         ring_point(x0, 8, 0.0);

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 
 #include "capture.h"
+#include <tapegrad/tapegrad.h>
+
+#include "alloc.h"
 #include "helpers.h"
+#include "rng.h"
+#include "runner.h"
 
 static const char *phi_path, *shopping_path;
 

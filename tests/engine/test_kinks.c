@@ -17,7 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <tapegrad/tapegrad.h>
+
+#include "alloc.h"
 #include "helpers.h"
+#include "rng.h"
+#include "runner.h"
 
 static void assert_flipped(tg_graph *g, const char *fn, unsigned node, const char *op)
 {
