@@ -285,6 +285,53 @@ tg_status tg_set_value(tg_graph *g, tg_node leaf, double v);
  * recomputed all the same. */
 tg_status tg_forward(tg_graph *g);
 
+/* ------------------------------------ forward mode and second order */
+
+/* Derivatives of the tape as recorded, at its current values (replayed
+ * first when a leaf changed, as tg_backward does; refused while a replay
+ * has left a flipped branch).  x are variables, scalar or tensor; y any
+ * nodes, scalar or tensor (a variable may be both).  Their entries are
+ * listed handle by handle, a scalar one entry, a tensor rows*cols
+ * row-major: n handles of N entries in x, m handles of M entries in y.  A
+ * handle listed twice counts twice (its seeds add up).
+ *
+ * Every call uses the same local partials as tg_backward; second order adds
+ * each op's second partials, and a custom op's `second` callback (an op
+ * without one that depends on x, recorded before y, makes tg_hvp and
+ * tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
+ * second derivative 0 away from their kinks.  The gradients a tg_backward
+ * left are kept: these calls sweep arrays of their own, sized on the
+ * first call and reused, so later calls of the same sizes allocate nothing.
+ *
+ * Errors, recorded on the graph and returned, in the call's name: an empty,
+ * dead or foreign handle (TG_ERR_HANDLE, TG_ERR_STALE), a constant or an
+ * op in x (TG_ERR_ARG), a NULL array with a non-zero count or an entry
+ * count that overflows (TG_ERR_ARG), a tensor y for tg_hvp and tg_hessian
+ * (TG_ERR_SHAPE), no memory (TG_ERR_NOMEM).  Output arrays are written only
+ * on success.  Checking mode does not apply: non-finite entries are
+ * returned as computed. */
+
+/* Forward mode: jv (M) = J v, the derivative of y along v (N), by one
+ * tangent sweep (a few times the cost of a replay). */
+tg_status tg_jvp(tg_graph *g, size_t n, const tg_node *x, const double *v,
+                 size_t m, const tg_node *y, double *jv);
+/* Reverse mode with seeds: wj (N) = w^T J, w (M), by one reverse sweep. */
+tg_status tg_vjp(tg_graph *g, size_t m, const tg_node *y, const double *w,
+                 size_t n, const tg_node *x, double *wj);
+/* The M x N Jacobian dy/dx into jac, row-major: M reverse sweeps when
+ * M <= N, else N tangent sweeps. */
+tg_status tg_jacobian(tg_graph *g, size_t m, const tg_node *y,
+                      size_t n, const tg_node *x, double *jac);
+/* Hessian-vector product of a scalar y: hv (N) = H v, by one tangent sweep
+ * along v and one reverse sweep carrying the adjoints' tangents (forward
+ * over reverse: a few times the cost of a gradient, whatever N). */
+tg_status tg_hvp(tg_graph *g, tg_node y, size_t n, const tg_node *x,
+                 const double *v, double *hv);
+/* The N x N Hessian of a scalar y into hess, row-major, by N Hessian-vector
+ * products; each pair (i, j), (j, i) is their mean, so hess is symmetric
+ * to the last bit. */
+tg_status tg_hessian(tg_graph *g, tg_node y, size_t n, const tg_node *x, double *hess);
+
 /* -------------------------------------------------------- inspection */
 
 /* For stepping through a tape by hand: the node recorded at position i
