@@ -63,12 +63,31 @@
 extern "C" {
 #endif
 
+/* ---------------------------------------------------------------- version */
+
+/* The version of these headers, MAJOR.MINOR.PATCH (meson.build's project
+ * version; a test keeps them equal). */
+#define TG_VERSION_MAJOR 0
+#define TG_VERSION_MINOR 1
+#define TG_VERSION_PATCH 0
+#define TG_VERSION_STRING "0.1.0"
+
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH": the
+ * TG_VERSION_STRING it was built with, which may differ from the headers a
+ * program was compiled against.  A constant string. */
+const char *tg_version(void);
+
 /* ---------------------------------------------------------------- types */
 
 typedef struct tg_graph tg_graph;                      /* opaque */
 typedef struct tg_node { uint32_t id, gen; } tg_node;  /* {0,0} is empty */
 
+/* The empty handle, {0, 0}: a C compound literal, a braced temporary in C++. */
+#ifdef __cplusplus
+#define TG_NONE (tg_node{0, 0})
+#else
 #define TG_NONE ((tg_node){0, 0})
+#endif
 
 typedef enum tg_status {  /* the numbers are part of the ABI */
     TG_OK = 0,
