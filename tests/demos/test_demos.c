@@ -368,27 +368,6 @@ START_TEST(sigmoid_finds_where_each_form_breaks)
 }
 END_TEST
 
-/* Brackets balance outside strings, and no bare NaN or inf slipped in. */
-static void assert_json_shape(const char *s)
-{
-    int depth = 0;
-    bool in_str = false;
-    for (const char *p = s; *p; p++) {
-        if (in_str) {
-            if (*p == '\\') p++;
-            else if (*p == '"') in_str = false;
-            continue;
-        }
-        if (*p == '"') in_str = true;
-        else if (*p == '{' || *p == '[') depth++;
-        else if (*p == '}' || *p == ']') ck_assert_int_ge(--depth, 0);
-        else if (!strncmp(p, "nan", 3) || !strncmp(p, "inf", 3) || !strncmp(p, "NaN", 3))
-            ck_abort_msg("bare non-number in JSON at: %.40s", p);
-    }
-    ck_assert(!in_str);
-    ck_assert_int_eq(depth, 0);
-}
-
 START_TEST(sigmoid_json_is_well_formed)
 {
     capture c = run_demo(sigmoid_path, "--json --from -2 --to 2 --steps 5", 0);
