@@ -11,7 +11,7 @@
  *     ...
  *     epoch 16  iter  9600  epoch mean loss 0.0924  train acc 0.9763  test acc 0.9706
  *     done      iter 10000  epoch mean loss 0.0871  train acc 0.9770  test acc 0.9712
- *     10000 iterations in 3.1 s (3200 it/s); evaluation took 1.4 s more; last batch loss 0.0790
+ *     10000 iterations in 3.1 s (3200 it/s); evaluation took 1.4 s more; last batch loss 0.0713
  *
  * Run with --help for the flags (--gradcheck, --save/--load, --log,
  * --plot, --json ...).
