@@ -321,9 +321,9 @@ tg_status tg_forward(tg_graph *g);
  * handle listed twice counts twice (its seeds add up).
  *
  * Every call uses the same local partials as tg_backward; second order adds
- * each op's second partials, and a custom op's `second` callback (an op
- * without one that depends on x, recorded before y, makes tg_hvp and
- * tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
+ * each op's second partials, and a custom op's `second` callback (a custom
+ * node without one between x and y, depending on x with y depending on
+ * it, makes tg_hvp and tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
  * second derivative 0 away from their kinks.  The gradients a tg_backward
  * left are kept: these calls sweep arrays of their own, sized on the
  * first call and reused, so later calls of the same sizes allocate nothing.
