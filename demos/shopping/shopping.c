@@ -32,7 +32,7 @@ typedef struct what_if {
 } what_if;
 
 typedef struct options {
-    bool orange, no_pause, exact, check;
+    bool orange, no_pause, exact, check, hessian;
     const char *dot_path;
     what_if sets[MAX_SETS];
     int nsets;
@@ -163,12 +163,63 @@ static int print_check(walk *d)
     return bad ? 1 : 0;
 }
 
+/* ------------------------------------------------------------ --hessian */
+
+/* The second derivatives of the output by every pair of variables
+ * (tg_hessian), with what each says: a non-zero d2 out/dx dy is how much
+ * d out/dy moves when x goes up by 1; a zero says the pair does not
+ * interact. */
+static int print_hessian(walk *d)
+{
+    tg_graph *g = d->g;
+    tg_node vars[MAX_NODES];
+    size_t nv = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (!strcmp(tg_node_op(g, tg_node_at(g, i)), "var")) vars[nv++] = tg_node_at(g, i);
+    double h[MAX_NODES * MAX_NODES];
+    if (tg_hessian(g, d->out, nv, vars, h) != TG_OK) {
+        fprintf(stderr, PROG ": %s\n", tg_graph_errmsg(g));
+        return 1;
+    }
+    const char *out = d->label[d->out.id];
+    printf("Second derivatives (tg_hessian): how each gradient moves when a variable\n"
+           "moves.  Symmetric, so each pair is shown once.\n");
+    char what[96];
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = i; j < nv; j++) {
+            const char *a = d->label[vars[i].id], *b = d->label[vars[j].id];
+            double v = h[i * nv + j];
+            if (v == 0) continue;
+            if (i == j) snprintf(what, sizeof what, "d2 %s / d %s^2", out, a);
+            else snprintf(what, sizeof what, "d2 %s / d %s d %s", out, a, b);
+            printf("  %s = %s: %s + 1 moves d %s/d %s by %s\n", what, walk_num(d, v), a, out, b,
+                   walk_num(d, v));
+        }
+    printf("  0 for the other pairs, which do not interact: the slope in one does not\n"
+           "  depend on the other (%s is linear in each variable alone):\n   ", out);
+    int col = 3;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = i; j < nv; j++) {
+            if (h[i * nv + j] != 0) continue;
+            int w = (int)(strlen(d->label[vars[i].id]) + (i == j ? 3 : strlen(d->label[vars[j].id]) + 5));
+            if (col + w > 78) {
+                printf("\n   ");
+                col = 3;
+            }
+            if (i == j) printf(" %s^2", d->label[vars[i].id]);
+            else printf(" (%s, %s)", d->label[vars[i].id], d->label[vars[j].id]);
+            col += w;
+        }
+    printf("\n\n");
+    return 0;
+}
+
 /* ------------------------------------------------------------ main */
 
 static void usage(FILE *f)
 {
     fputs("Usage: shopping [--orange] [--no-pause] [--exact] [--set NAME=VALUE]... [--check]\n"
-          "                [--dot FILE] [--help] [--version]\n"
+          "                [--hessian] [--dot FILE] [--help] [--version]\n"
           "\n"
           "Steps through the shopping graph of Deep Learning from Scratch, chapter 5:\n"
           "2 apples at 100 with 10% tax, or with --orange 3 oranges at 150 as well.\n"
@@ -182,6 +233,8 @@ static void usage(FILE *f)
           "                    a variable\n"
           "  --check           compare every op's local derivatives with central\n"
           "                    differences of its value (tg_check_partials)\n"
+          "  --hessian         the second derivatives of the price by every pair of\n"
+          "                    variables (tg_hessian), and what they mean\n"
           "  --dot FILE        write the graph as Graphviz DOT; FILE.png, FILE.svg or\n"
           "                    FILE.pdf is drawn with Graphviz's dot when it is installed\n"
           "  --help            this text\n"
@@ -217,10 +270,11 @@ static bool parse_set(char *spec, options *o)
 /* 0 to run, 1 when done (--help, --version), -1 on a bad command line. */
 static int parse_args(int argc, char **argv, options *o)
 {
-    enum { ORANGE = 256, NO_PAUSE, EXACT, CHECK, DOT, SET, VERSION };
+    enum { ORANGE = 256, NO_PAUSE, EXACT, CHECK, HESSIAN, DOT, SET, VERSION };
     static const struct option longopts[] = {
         { "orange", no_argument, NULL, ORANGE },     { "no-pause", no_argument, NULL, NO_PAUSE },
         { "exact", no_argument, NULL, EXACT },       { "check", no_argument, NULL, CHECK },
+        { "hessian", no_argument, NULL, HESSIAN },
         { "dot", required_argument, NULL, DOT },     { "set", required_argument, NULL, SET },
         { "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, VERSION },
         { NULL, 0, NULL, 0 },
@@ -233,6 +287,7 @@ static int parse_args(int argc, char **argv, options *o)
         case NO_PAUSE: o->no_pause = true; break;
         case EXACT: o->exact = true; break;
         case CHECK: o->check = true; break;
+        case HESSIAN: o->hessian = true; break;
         case DOT:
             if (!cli_path(PROG, "--dot", optarg)) return -1;
             o->dot_path = optarg;
@@ -294,6 +349,7 @@ int main(int argc, char **argv)
         walk_gradients(&d);
         if (o.nsets) rc = apply_sets(&d, &o);
         if (rc == 0 && o.check) rc = print_check(&d);
+        if (rc == 0 && o.hessian) rc = print_hessian(&d);
         if (rc == 0 && d.rounded)
             printf("(Numbers are shown to 15 significant digits; --exact prints every digit\n"
                    " the doubles hold, e.g. %s is really %s.)\n",

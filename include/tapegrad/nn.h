@@ -172,6 +172,12 @@ tg_status tg_net_numerical_gradient(tg_net *net, double *grad);
  * from the net's allocator: TG_ERR_NOMEM "tg_net_gradcheck: out of memory
  * for N doubles" without it. */
 tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS]);
+/* The Hessian of the batch loss in all the parameters times v: hv = H v,
+ * v and hv tg_net_param_count doubles in the order of tg_net_get_params,
+ * exact (tg_hvp: one tangent and one reverse sweep, about three gradients'
+ * work).  TG_ERR_ARG when v or hv is NULL; the parameters' gradients are
+ * left as they were. */
+tg_status tg_net_hvp(tg_net *net, const double *v, double *hv);
 /* p -= lr * dp over the parameter block, with the gradients of the last
  * tg_net_gradient. */
 tg_status tg_net_sgd(tg_net *net, double lr);

@@ -221,6 +221,27 @@ START_TEST(shopping_set_replays_and_reports_changes)
 }
 END_TEST
 
+START_TEST(shopping_hessian_gives_the_products_cross_terms)
+{
+    capture c = run_demo(shopping_path, "--orange --no-pause --hessian", 0);
+    ck_assert_int_eq(c.status, 0);
+    char *h = section(c.out, "Second derivatives (tg_hessian)", "\n\n");
+    /* price = (apple apple_num + orange orange_num) tax: each cross term of
+     * a product is the remaining factor, the rest 0. */
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d apple d apple_num ="), 1.1, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d apple d tax ="), 2.0, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d apple_num d tax ="), 100.0, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d orange d orange_num ="), 1.1, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d orange d tax ="), 3.0, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d orange_num d tax ="), 150.0, 1e-12);
+    ck_assert_int_eq(count_of(h, " = "), 6);  /* 15 pairs, 9 of them zero */
+    ck_assert_ptr_nonnull(strstr(h, "(apple, orange)"));
+    ck_assert_ptr_nonnull(strstr(h, "tax^2"));
+    free(h);
+    capture_free(&c);
+}
+END_TEST
+
 START_TEST(shopping_set_rejects_unknown_names_and_bad_values)
 {
     capture c = run_demo(shopping_path, "--no-pause --set banana=3", 1);
@@ -456,6 +477,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, shopping_apple_matches_the_book);
     tcase_add_test(tc, shopping_orange_matches_the_book);
     tcase_add_test(tc, shopping_backward_runs_in_reverse_tape_order);
+    tcase_add_test(tc, shopping_hessian_gives_the_products_cross_terms);
     tcase_add_test(tc, shopping_set_replays_and_reports_changes);
     tcase_add_test(tc, shopping_set_rejects_unknown_names_and_bad_values);
     tcase_add_test(tc, shopping_exact_shows_every_digit);
