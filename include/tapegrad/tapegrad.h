@@ -375,7 +375,8 @@ tg_status tg_hessian(tg_graph *g, tg_node y, size_t n, const tg_node *x, double 
  * Errors as tg_backward's, in this call's name, plus: a tensor y, a tensor
  * or non-variable in x, or a tensor node before y (TG_ERR_SHAPE or
  * TG_ERR_ARG), NULL arrays with non-zero counts, k * n overflowing
- * (TG_ERR_ARG); its lane storage is allocated per call (TG_ERR_NOMEM). */
+ * (TG_ERR_ARG), no memory for its lanes (TG_ERR_NOMEM; they are kept for the
+ * next call). */
 tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x,
                         size_t k, const double *xs, double *ys, double *grads,
                         unsigned char *flipped);
