@@ -17,7 +17,11 @@
 #include "graph.h"
 
 enum { LANES = 8 };
-enum { MAX_THREADS = 8, POINTS_PER_THREAD = 4 * LANES };
+/* A thread costs tens of microseconds to start (and its stack's page
+ * faults): only batches of at least WORK_PER_THREAD node-points get one
+ * more, and a thread at least MIN_POINTS points. */
+enum { MAX_THREADS = 8, MIN_POINTS = 4 * LANES };
+#define WORK_PER_THREAD (1u << 21)
 
 /* One block's storage: values, adjoints, touched flags, flipped flags. */
 typedef struct lanes {
@@ -292,7 +296,8 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
 
     size_t cells = ((size_t)y.id + 1) * LANES;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = k / POINTS_PER_THREAD;
+    size_t work = ((size_t)y.id + 1) * k / WORK_PER_THREAD, threads = k / MIN_POINTS;
+    if (threads > work) threads = work;
     if (threads > (size_t)(cpus > 0 ? cpus : 1)) threads = (size_t)(cpus > 0 ? cpus : 1);
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads < 1) threads = 1;
