@@ -38,7 +38,8 @@
  *     a - b, a / b       tg_sub(g, a, b), tg_div(g, a, b)
  *     -a, +a             tg_neg(g, a); nothing
  *     a ^ number         tg_powc(g, a, number), also for a signed number
- *                        (x^-2 is tg_powc(g, x, -2)): no constant is recorded
+ *                        (x^-2 is tg_powc(g, x, -2)): the exponent is the
+ *                        constant tg_powc records, not a tg_const before it
  *     a ^ b              tg_pow(g, a, b) for any other exponent
  *     f(a), f(a, b)      tg_f(g, a), tg_f(g, a, b): every builder of
  *                        tapegrad.h and tensor.h taking nodes, by its name
