@@ -21,10 +21,10 @@
 #include <tapegrad/tapegrad.h>
 
 #include "demo_support.h"
+#include "walk.h"
 
 #define MAX_NODES 32
 #define MAX_SETS 16
-#define NUM_BUFS 8
 
 typedef struct what_if {
     const char *name;
@@ -38,57 +38,11 @@ typedef struct options {
     int nsets;
 } options;
 
-typedef struct demo {
-    tg_graph *g;
-    tg_node out;
-    size_t n;
-    /* A readable name per tape position: the variable's own name, a name
-     * the demo gives an intermediate node (apple_price), or a constant's
-     * value.  tapegrad names only variables; the rest is the demo's. */
-    char label[MAX_NODES][32];
-    bool exact;
-    bool rounded;       /* a number was shown rounded (see the closing note) */
-    double rounded_example;
-    bool pausing;       /* stdin is a terminal and --no-pause was not given */
-    char bufs[NUM_BUFS][40];
-    int next_buf;
-} demo;
-
-/* ------------------------------------------------------------ numbers */
-
-/* A number for printing; several may be used in one printf. */
-static const char *num(demo *d, double v)
-{
-    char *b = d->bufs[d->next_buf];
-    d->next_buf = (d->next_buf + 1) % NUM_BUFS;
-    if (d->exact) return num_exact(b, sizeof d->bufs[0], v);
-    num_str(b, sizeof d->bufs[0], v);
-    if (isfinite(v) && strtod(b, NULL) != v && !d->rounded) {
-        d->rounded = true;
-        d->rounded_example = v;
-    }
-    return b;
-}
-
-/* ------------------------------------------------------------ stepping */
-
-/* After a step: wait for Enter (next), c (run to the end) or q (quit).
- * Returns false on q. */
-static bool pause_step(demo *d)
-{
-    if (!d->pausing) return true;
-    fputs("    [Enter] next step   [c Enter] run to the end   [q Enter] quit > ", stdout);
-    fflush(stdout);
-    char line[64];
-    if (!fgets(line, sizeof line, stdin)) {   /* end of input: run on */
-        putchar('\n');
-        d->pausing = false;
-        return true;
-    }
-    if (line[0] == 'q' || line[0] == 'Q') return false;
-    if (line[0] == 'c' || line[0] == 'C') d->pausing = false;
-    return true;
-}
+/* The walk (walk.h) with the demo's labels: the variable's own name, a
+ * name the demo gives an intermediate node (apple_price), or a constant's
+ * value.  tapegrad names only variables; the rest is the demo's. */
+typedef walk demo;
+static char labels[MAX_NODES][WALK_LABEL];
 
 /* ------------------------------------------------------------ the graphs */
 
@@ -122,164 +76,6 @@ static tg_node build(demo *d, bool orange)
     name_node(d, all_price, "all_price");
     name_node(d, price, "price");
     return price;
-}
-
-/* Labels for everything the builder did not name. */
-static void label_rest(demo *d)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        if (d->label[i][0]) continue;
-        tg_node n = tg_node_at(d->g, i);
-        const char *name = tg_node_name(d->g, n);
-        if (name)
-            snprintf(d->label[i], sizeof d->label[0], "%s", name);
-        else if (!strcmp(tg_node_op(d->g, n), "const"))
-            snprintf(d->label[i], sizeof d->label[0], "%s", num(d, tg_value(d->g, n)));
-        else
-            snprintf(d->label[i], sizeof d->label[0], "t%zu", i);
-    }
-}
-
-static bool is_leaf(const demo *d, tg_node n)
-{
-    tg_node in[2];
-    return tg_node_inputs(d->g, n, in) == 0;
-}
-
-/* How the op reads, with its inputs: "apple x apple_num". */
-static void expr(const demo *d, tg_node n, char *buf, size_t len)
-{
-    tg_node in[2];
-    int k = tg_node_inputs(d->g, n, in);
-    const char *op = tg_node_op(d->g, n);
-    if (k == 2 && !strcmp(op, "mul"))
-        snprintf(buf, len, "%s x %s", d->label[in[0].id], d->label[in[1].id]);
-    else if (k == 2 && !strcmp(op, "add"))
-        snprintf(buf, len, "%s + %s", d->label[in[0].id], d->label[in[1].id]);
-    else if (k == 2)
-        snprintf(buf, len, "%s(%s, %s)", op, d->label[in[0].id], d->label[in[1].id]);
-    else if (k == 1)
-        snprintf(buf, len, "%s(%s)", op, d->label[in[0].id]);
-    else
-        snprintf(buf, len, "%s", op);
-}
-
-/* The same with the input values in place of the names: "100 x 2". */
-static void expr_values(demo *d, tg_node n, char *buf, size_t len)
-{
-    tg_node in[2];
-    int k = tg_node_inputs(d->g, n, in);
-    const char *op = tg_node_op(d->g, n);
-    if (k == 2 && (!strcmp(op, "mul") || !strcmp(op, "add")))
-        snprintf(buf, len, "%s %s %s", num(d, tg_value(d->g, in[0])),
-                 !strcmp(op, "mul") ? "x" : "+", num(d, tg_value(d->g, in[1])));
-    else if (k == 2)
-        snprintf(buf, len, "%s(%s, %s)", op, num(d, tg_value(d->g, in[0])),
-                 num(d, tg_value(d->g, in[1])));
-    else if (k == 1)
-        snprintf(buf, len, "%s(%s)", op, num(d, tg_value(d->g, in[0])));
-    else
-        buf[0] = '\0';
-}
-
-/* ------------------------------------------------------------ the passes */
-
-static bool walk_forward(demo *d)
-{
-    printf("Forward pass, left to right: each node computed from its inputs.\n\n");
-    for (size_t i = 0; i < d->n; i++) {
-        tg_node n = tg_node_at(d->g, i);
-        printf("  step %zu/%zu  ", i + 1, d->n);
-        if (is_leaf(d, n)) {
-            printf("%s = %s   (%s)\n", d->label[i], num(d, tg_value(d->g, n)),
-                   !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant");
-        } else {
-            char e[96], ev[96];
-            expr(d, n, e, sizeof e);
-            expr_values(d, n, ev, sizeof ev);
-            printf("%s = %s = %s = %s\n", d->label[i], e, ev, num(d, tg_value(d->g, n)));
-        }
-        if (!pause_step(d)) return false;
-    }
-    printf("\n");
-    return true;
-}
-
-/* Why an op's local derivatives are what they are, in the book's words. */
-static const char *op_rule(const char *op)
-{
-    if (!strcmp(op, "mul")) return "x multiplies the gradient by the other input (the inputs swap)";
-    if (!strcmp(op, "add")) return "+ passes the gradient on unchanged (local derivatives 1)";
-    return "the gradient times each local derivative";
-}
-
-/* The chain rule, one node at a time in reverse tape order.  Gradients are
- * summed here as the ledger goes, so a node used twice shows its "+="; the
- * engine's own totals (tg_grad) are what the final table prints. */
-static bool walk_backward(demo *d)
-{
-    const char *out = d->label[d->out.id];
-    double total[MAX_NODES] = { 0 };
-    bool reached[MAX_NODES] = { false };
-    size_t steps = d->out.id + 1;
-
-    printf("Backward pass, right to left (reverse tape order): each node multiplies\n"
-           "the gradient it received by its local derivatives and passes them on.\n\n");
-    total[d->out.id] = 1.0;
-    reached[d->out.id] = true;
-
-    for (size_t s = 0; s < steps; s++) {
-        size_t i = d->out.id - s;
-        tg_node n = tg_node_at(d->g, i);
-        const char *me = d->label[i];
-        int pad = printf("  step %zu/%zu  ", s + 1, steps);
-        if (is_leaf(d, n)) {
-            if (!reached[i])
-                printf("%s: not used by %s, gradient 0\n", me, out);
-            else
-                printf("%s is a %s: d %s/d %s = %s, complete\n", me,
-                       !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant", out, me,
-                       num(d, total[i]));
-        } else {
-            tg_node in[2];
-            double part[2];
-            char e[96];
-            int k = tg_node_inputs(d->g, n, in);
-            tg_node_partials(d->g, n, part);
-            expr(d, n, e, sizeof e);
-            printf("%s = %s", me, e);
-            if (i == d->out.id) printf("   (the output: start with d %s/d %s = 1)", out, me);
-            printf("\n%*s%s:\n", pad, "", op_rule(tg_node_op(d->g, n)));
-            for (int j = 0; j < k; j++) {
-                uint32_t a = in[j].id;
-                double contrib = total[i] * part[j];
-                printf("%*sd %s/d %s %s d %s/d %s (%s) x d %s/d %s (%s) = %s", pad, "",
-                       out, d->label[a], reached[a] ? "+=" : "=", out, me, num(d, total[i]),
-                       me, d->label[a], num(d, part[j]), num(d, contrib));
-                if (reached[a])
-                    printf(", total %s", num(d, total[a] + contrib));
-                printf("\n");
-                total[a] += contrib;
-                reached[a] = true;
-            }
-        }
-        if (!pause_step(d)) return false;
-    }
-    printf("\n");
-    return true;
-}
-
-static void print_gradients(demo *d)
-{
-    const char *out = d->label[d->out.id];
-    printf("%s = %s.  Gradients, d %s/d variable (tg_grad):\n", out,
-           num(d, tg_value(d->g, d->out)), out);
-    for (size_t i = 0; i < d->n; i++) {
-        tg_node n = tg_node_at(d->g, i);
-        if (strcmp(tg_node_op(d->g, n), "var")) continue;
-        printf("  %-12s %s\n", d->label[i], num(d, tg_grad(d->g, n)));
-    }
-    printf("\n");
 }
 
 /* ------------------------------------------------------------ what if */
@@ -444,7 +240,7 @@ int main(int argc, char **argv)
     options o = { 0 };
     if (parse_args(argc, argv, &o) != 0) return 2;
 
-    demo d = { 0 };
+    demo d = { .label = labels };
     d.exact = o.exact;
     d.pausing = !o.no_pause && isatty(STDIN_FILENO);
     d.g = tg_graph_new();

@@ -1,0 +1,218 @@
+/* Walking a recorded tape for people: the forward pass node by node, the
+ * backward pass with the chain-rule ledger, the gradients.  Only the public
+ * inspection calls are used, so what is shown is what the engine did. */
+#include "walk.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo_support.h"
+
+static FILE *stream(const walk *d) { return d->out_file ? d->out_file : stdout; }
+
+/* ------------------------------------------------------------ numbers */
+
+/* A number for printing; several may be used in one printf. */
+const char *num(walk *d, double v)
+{
+    char *b = d->bufs[d->next_buf];
+    d->next_buf = (d->next_buf + 1) % WALK_BUFS;
+    if (d->exact) return num_exact(b, sizeof d->bufs[0], v);
+    num_str(b, sizeof d->bufs[0], v);
+    if (isfinite(v) && strtod(b, NULL) != v && !d->rounded) {
+        d->rounded = true;
+        d->rounded_example = v;
+    }
+    return b;
+}
+
+/* ------------------------------------------------------------ stepping */
+
+/* After a step: wait for Enter (next), c (run to the end) or q (quit).
+ * Returns false on q. */
+static bool pause_step(walk *d)
+{
+    if (d->on_step) d->on_step(d);
+    if (!d->pausing) return true;
+    fputs("    [Enter] next step   [c Enter] run to the end   [q Enter] quit > ", stream(d));
+    fflush(stream(d));
+    char line[64];
+    if (!fgets(line, sizeof line, stdin)) {   /* end of input: run on */
+        fputc('\n', stream(d));
+        d->pausing = false;
+        return true;
+    }
+    if (line[0] == 'q' || line[0] == 'Q') return false;
+    if (line[0] == 'c' || line[0] == 'C') d->pausing = false;
+    return true;
+}
+
+/* Labels for everything the builder did not name. */
+void label_rest(walk *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->label[i][0]) continue;
+        tg_node n = tg_node_at(d->g, i);
+        const char *name = tg_node_name(d->g, n);
+        if (name)
+            snprintf(d->label[i], sizeof d->label[0], "%s", name);
+        else if (!strcmp(tg_node_op(d->g, n), "const"))
+            snprintf(d->label[i], sizeof d->label[0], "%s", num(d, tg_value(d->g, n)));
+        else
+            snprintf(d->label[i], sizeof d->label[0], "t%zu", i);
+    }
+}
+
+bool is_leaf(const walk *d, tg_node n)
+{
+    tg_node in[2];
+    return tg_node_inputs(d->g, n, in) == 0;
+}
+
+/* How the op reads, with its inputs: "apple x apple_num". */
+static void expr(const walk *d, tg_node n, char *buf, size_t len)
+{
+    tg_node in[2];
+    int k = tg_node_inputs(d->g, n, in);
+    const char *op = tg_node_op(d->g, n);
+    if (k == 2 && !strcmp(op, "mul"))
+        snprintf(buf, len, "%s x %s", d->label[in[0].id], d->label[in[1].id]);
+    else if (k == 2 && !strcmp(op, "add"))
+        snprintf(buf, len, "%s + %s", d->label[in[0].id], d->label[in[1].id]);
+    else if (k == 2)
+        snprintf(buf, len, "%s(%s, %s)", op, d->label[in[0].id], d->label[in[1].id]);
+    else if (k == 1)
+        snprintf(buf, len, "%s(%s)", op, d->label[in[0].id]);
+    else
+        snprintf(buf, len, "%s", op);
+}
+
+/* The same with the input values in place of the names: "100 x 2". */
+static void expr_values(walk *d, tg_node n, char *buf, size_t len)
+{
+    tg_node in[2];
+    int k = tg_node_inputs(d->g, n, in);
+    const char *op = tg_node_op(d->g, n);
+    if (k == 2 && (!strcmp(op, "mul") || !strcmp(op, "add")))
+        snprintf(buf, len, "%s %s %s", num(d, tg_value(d->g, in[0])),
+                 !strcmp(op, "mul") ? "x" : "+", num(d, tg_value(d->g, in[1])));
+    else if (k == 2)
+        snprintf(buf, len, "%s(%s, %s)", op, num(d, tg_value(d->g, in[0])),
+                 num(d, tg_value(d->g, in[1])));
+    else if (k == 1)
+        snprintf(buf, len, "%s(%s)", op, num(d, tg_value(d->g, in[0])));
+    else
+        buf[0] = '\0';
+}
+
+/* ------------------------------------------------------------ the passes */
+
+bool walk_forward(walk *d)
+{
+    fprintf(stream(d), "Forward pass, left to right: each node computed from its inputs.\n\n");
+    for (size_t i = 0; i < d->n; i++) {
+        tg_node n = tg_node_at(d->g, i);
+        fprintf(stream(d), "  step %zu/%zu  ", i + 1, d->n);
+        if (is_leaf(d, n)) {
+            fprintf(stream(d), "%s = %s   (%s)\n", d->label[i], num(d, tg_value(d->g, n)),
+                   !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant");
+        } else {
+            char e[96], ev[96];
+            expr(d, n, e, sizeof e);
+            expr_values(d, n, ev, sizeof ev);
+            fprintf(stream(d), "%s = %s = %s = %s\n", d->label[i], e, ev, num(d, tg_value(d->g, n)));
+        }
+        if (!pause_step(d)) return false;
+    }
+    fprintf(stream(d), "\n");
+    return true;
+}
+
+/* Why an op's local derivatives are what they are, in the book's words. */
+static const char *op_rule(const char *op)
+{
+    if (!strcmp(op, "mul")) return "x multiplies the gradient by the other input (the inputs swap)";
+    if (!strcmp(op, "add")) return "+ passes the gradient on unchanged (local derivatives 1)";
+    return "the gradient times each local derivative";
+}
+
+/* The chain rule, one node at a time in reverse tape order.  Gradients are
+ * summed here as the ledger goes, so a node used twice shows its "+="; the
+ * engine's own totals (tg_grad) are what the final table prints. */
+bool walk_backward(walk *d)
+{
+    const char *out = d->label[d->out.id];
+    size_t steps = d->out.id + 1;
+    double *total = calloc(steps, sizeof *total);
+    bool *reached = calloc(steps, sizeof *reached);
+    if (!total || !reached) {
+        free(total);
+        free(reached);
+        fprintf(stderr, "out of memory\n");
+        return false;
+    }
+
+    fprintf(stream(d), "Backward pass, right to left (reverse tape order): each node multiplies\n"
+           "the gradient it received by its local derivatives and passes them on.\n\n");
+    total[d->out.id] = 1.0;
+    reached[d->out.id] = true;
+
+    size_t s;
+    for (s = 0; s < steps; s++) {
+        size_t i = d->out.id - s;
+        tg_node n = tg_node_at(d->g, i);
+        const char *me = d->label[i];
+        int pad = fprintf(stream(d), "  step %zu/%zu  ", s + 1, steps);
+        if (is_leaf(d, n)) {
+            if (!reached[i])
+                fprintf(stream(d), "%s: not used by %s, gradient 0\n", me, out);
+            else
+                fprintf(stream(d), "%s is a %s: d %s/d %s = %s, complete\n", me,
+                       !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant", out, me,
+                       num(d, total[i]));
+        } else {
+            tg_node in[2];
+            double part[2];
+            char e[96];
+            int k = tg_node_inputs(d->g, n, in);
+            tg_node_partials(d->g, n, part);
+            expr(d, n, e, sizeof e);
+            fprintf(stream(d), "%s = %s", me, e);
+            if (i == d->out.id) fprintf(stream(d), "   (the output: start with d %s/d %s = 1)", out, me);
+            fprintf(stream(d), "\n%*s%s:\n", pad, "", op_rule(tg_node_op(d->g, n)));
+            for (int j = 0; j < k; j++) {
+                uint32_t a = in[j].id;
+                double contrib = total[i] * part[j];
+                fprintf(stream(d), "%*sd %s/d %s %s d %s/d %s (%s) x d %s/d %s (%s) = %s", pad, "",
+                       out, d->label[a], reached[a] ? "+=" : "=", out, me, num(d, total[i]),
+                       me, d->label[a], num(d, part[j]), num(d, contrib));
+                if (reached[a])
+                    fprintf(stream(d), ", total %s", num(d, total[a] + contrib));
+                fprintf(stream(d), "\n");
+                total[a] += contrib;
+                reached[a] = true;
+            }
+        }
+        if (!pause_step(d)) break;
+    }
+    free(total);
+    free(reached);
+    if (s < steps) return false;
+    fprintf(stream(d), "\n");
+    return true;
+}
+
+void print_gradients(walk *d)
+{
+    const char *out = d->label[d->out.id];
+    fprintf(stream(d), "%s = %s.  Gradients, d %s/d variable (tg_grad):\n", out,
+           num(d, tg_value(d->g, d->out)), out);
+    for (size_t i = 0; i < d->n; i++) {
+        tg_node n = tg_node_at(d->g, i);
+        if (strcmp(tg_node_op(d->g, n), "var")) continue;
+        fprintf(stream(d), "  %-12s %s\n", d->label[i], num(d, tg_grad(d->g, n)));
+    }
+    fprintf(stream(d), "\n");
+}
+
