@@ -47,9 +47,7 @@ static const char *extension(const char *path)
     return dot && (!slash || dot > slash) ? dot + 1 : "";
 }
 
-/* Run `dot -T<format> -o out in`.  0 rendered, 1 Graphviz not installed,
- * -1 it ran and failed. */
-static int render(const char *format, const char *in, const char *out)
+int render_graphviz(const char *format, const char *in, const char *out)
 {
     char type[16];
     snprintf(type, sizeof type, "-T%s", format);
@@ -101,7 +99,7 @@ int write_graph_picture(tg_graph *g, const char *path, FILE *note)
         rc = 0;
         goto done;
     }
-    switch (render(ext, dot_path, path)) {
+    switch (render_graphviz(ext, dot_path, path)) {
     case 0:
         fprintf(note, "Graph drawn in %s (DOT text in %s)\n", path, dot_path);
         rc = 0;

@@ -19,6 +19,10 @@ const char *num_str(char *buf, size_t len, double v);
  * what the double really holds, e.g. "3.3000000000000003".  Returns buf. */
 const char *num_exact(char *buf, size_t len, double v);
 
+/* Run `dot -T<format> -o out in`: 0 drawn, 1 Graphviz is not installed,
+ * -1 it ran and failed (said on stderr). */
+int render_graphviz(const char *format, const char *in, const char *out);
+
 /* Write g as DOT to path.  A path ending in .png, .svg or .pdf writes the
  * DOT text next to it (same name, .dot) and renders it with Graphviz's
  * `dot`; without Graphviz the .dot file stays and a note says how to
