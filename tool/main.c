@@ -64,6 +64,7 @@ static void usage(FILE *f)
           "  -h, --help       this text\n"
           "  --version        the version\n"
           "\n"
+          "An expression that begins with '-' comes after --: tapegrad -- '-x^2' x=3\n"
           "Exit status: 0 done, 1 an error or a failed --check, 2 a usage error.\n", f);
 }
 
@@ -105,8 +106,8 @@ static int parse_args(int argc, char **argv, options *o)
     };
     int c;
     opterr = 0;
-    /* "+": options end at the expression, which may begin with '-' */
-    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+    /* options may follow the expression; one that begins with '-' comes after "--" */
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
         case O_STEP: o->step = true; break;
         case O_CHECK: o->check = true; break;
