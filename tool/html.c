@@ -120,7 +120,7 @@ int write_html(session *s, const char *path)
 
     walk d = { .g = s->g, .out = s->out, .n = n, .label = labels, .exact = s->exact,
                .out_file = c.mem, .on_step = cut, .ctx = &c };
-    label_rest(&d);
+    walk_label_rest(&d);
     walk_forward(&d);
     walk_backward(&d);
     fflush(c.mem);

@@ -163,11 +163,11 @@ int run_step(session *s, FILE *f)
     char (*labels)[WALK_LABEL] = calloc(n, sizeof *labels);
     if (!labels) return 1;
     walk d = { .g = s->g, .out = s->out, .n = n, .label = labels, .exact = s->exact, .out_file = f };
-    label_rest(&d);
+    walk_label_rest(&d);
     fprintf(f, "%s: %zu nodes on the tape.\n\n", s->out_name, n);
     walk_forward(&d);
     walk_backward(&d);
-    print_gradients(&d);
+    walk_gradients(&d);
     free(labels);
     return 0;
 }

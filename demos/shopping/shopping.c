@@ -93,7 +93,7 @@ static void list_changes(demo *d, const double *old, bool grads)
         if (now == old[i]) continue;
         if (grads) snprintf(what, sizeof what, "d %s/d %s", out, d->label[i]);
         else snprintf(what, sizeof what, "%s", d->label[i]);
-        printf("    %-24s %s -> %s\n", what, num(d, old[i]), num(d, now));
+        printf("    %-24s %s -> %s\n", what, walk_num(d, old[i]), walk_num(d, now));
         changed++;
     }
     if (!changed) printf("    none\n");
@@ -136,7 +136,7 @@ static int apply_sets(demo *d, const options *o)
     printf("What if");
     for (int s = 0; s < o->nsets; s++) {
         tg_set_value(g, tg_find(g, o->sets[s].name), o->sets[s].value);
-        printf("%s %s = %s", s ? "," : "", o->sets[s].name, num(d, o->sets[s].value));
+        printf("%s %s = %s", s ? "," : "", o->sets[s].name, walk_num(d, o->sets[s].value));
     }
     printf("?\nThe recorded tape is replayed, not re-recorded: tg_set_value on the\n"
            "variables, then tg_forward and tg_backward.\n\n");
@@ -150,7 +150,7 @@ static int apply_sets(demo *d, const options *o)
     printf("  gradients that changed:\n");
     list_changes(d, old_grad, true);
     printf("\n");
-    print_gradients(d);
+    walk_gradients(d);
     return 0;
 }
 
@@ -161,7 +161,7 @@ static int apply_sets(demo *d, const options *o)
 static int print_check(demo *d)
 {
     size_t ops = 0;
-    for (size_t i = 0; i < d->n; i++) ops += !is_leaf(d, tg_node_at(d->g, i));
+    for (size_t i = 0; i < d->n; i++) ops += !walk_is_leaf(d, tg_node_at(d->g, i));
     size_t bad = tg_check_partials(d->g, 1e-6, NULL);
     if (bad == 0 && tg_graph_status(d->g) != TG_OK) {
         fprintf(stderr, "shopping: %s\n", tg_graph_errmsg(d->g));
@@ -256,7 +256,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d.n = tg_graph_size(d.g);
-    label_rest(&d);
+    walk_label_rest(&d);
     if (!check_sets(&d, &o)) {
         tg_graph_free(d.g);
         return 2;
@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 
     int rc = 0;
     if (walk_forward(&d) && walk_backward(&d)) {
-        print_gradients(&d);
+        walk_gradients(&d);
         if (o.nsets) rc = apply_sets(&d, &o);
         if (rc == 0 && o.check) rc = print_check(&d);
         if (rc == 0 && d.rounded)

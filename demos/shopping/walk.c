@@ -14,7 +14,7 @@ static FILE *stream(const walk *d) { return d->out_file ? d->out_file : stdout; 
 /* ------------------------------------------------------------ numbers */
 
 /* A number for printing; several may be used in one printf. */
-const char *num(walk *d, double v)
+const char *walk_num(walk *d, double v)
 {
     char *b = d->bufs[d->next_buf];
     d->next_buf = (d->next_buf + 1) % WALK_BUFS;
@@ -49,7 +49,7 @@ static bool pause_step(walk *d)
 }
 
 /* Labels for everything the builder did not name. */
-void label_rest(walk *d)
+void walk_label_rest(walk *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         if (d->label[i][0]) continue;
@@ -58,13 +58,13 @@ void label_rest(walk *d)
         if (name)
             snprintf(d->label[i], sizeof d->label[0], "%s", name);
         else if (!strcmp(tg_node_op(d->g, n), "const"))
-            snprintf(d->label[i], sizeof d->label[0], "%s", num(d, tg_value(d->g, n)));
+            snprintf(d->label[i], sizeof d->label[0], "%s", walk_num(d, tg_value(d->g, n)));
         else
             snprintf(d->label[i], sizeof d->label[0], "t%zu", i);
     }
 }
 
-bool is_leaf(const walk *d, tg_node n)
+bool walk_is_leaf(const walk *d, tg_node n)
 {
     tg_node in[2];
     return tg_node_inputs(d->g, n, in) == 0;
@@ -95,13 +95,13 @@ static void expr_values(walk *d, tg_node n, char *buf, size_t len)
     int k = tg_node_inputs(d->g, n, in);
     const char *op = tg_node_op(d->g, n);
     if (k == 2 && (!strcmp(op, "mul") || !strcmp(op, "add")))
-        snprintf(buf, len, "%s %s %s", num(d, tg_value(d->g, in[0])),
-                 !strcmp(op, "mul") ? "x" : "+", num(d, tg_value(d->g, in[1])));
+        snprintf(buf, len, "%s %s %s", walk_num(d, tg_value(d->g, in[0])),
+                 !strcmp(op, "mul") ? "x" : "+", walk_num(d, tg_value(d->g, in[1])));
     else if (k == 2)
-        snprintf(buf, len, "%s(%s, %s)", op, num(d, tg_value(d->g, in[0])),
-                 num(d, tg_value(d->g, in[1])));
+        snprintf(buf, len, "%s(%s, %s)", op, walk_num(d, tg_value(d->g, in[0])),
+                 walk_num(d, tg_value(d->g, in[1])));
     else if (k == 1)
-        snprintf(buf, len, "%s(%s)", op, num(d, tg_value(d->g, in[0])));
+        snprintf(buf, len, "%s(%s)", op, walk_num(d, tg_value(d->g, in[0])));
     else
         buf[0] = '\0';
 }
@@ -114,14 +114,14 @@ bool walk_forward(walk *d)
     for (size_t i = 0; i < d->n; i++) {
         tg_node n = tg_node_at(d->g, i);
         fprintf(stream(d), "  step %zu/%zu  ", i + 1, d->n);
-        if (is_leaf(d, n)) {
-            fprintf(stream(d), "%s = %s   (%s)\n", d->label[i], num(d, tg_value(d->g, n)),
+        if (walk_is_leaf(d, n)) {
+            fprintf(stream(d), "%s = %s   (%s)\n", d->label[i], walk_num(d, tg_value(d->g, n)),
                    !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant");
         } else {
             char e[96], ev[96];
             expr(d, n, e, sizeof e);
             expr_values(d, n, ev, sizeof ev);
-            fprintf(stream(d), "%s = %s = %s = %s\n", d->label[i], e, ev, num(d, tg_value(d->g, n)));
+            fprintf(stream(d), "%s = %s = %s = %s\n", d->label[i], e, ev, walk_num(d, tg_value(d->g, n)));
         }
         if (!pause_step(d)) return false;
     }
@@ -164,13 +164,13 @@ bool walk_backward(walk *d)
         tg_node n = tg_node_at(d->g, i);
         const char *me = d->label[i];
         int pad = fprintf(stream(d), "  step %zu/%zu  ", s + 1, steps);
-        if (is_leaf(d, n)) {
+        if (walk_is_leaf(d, n)) {
             if (!reached[i])
                 fprintf(stream(d), "%s: not used by %s, gradient 0\n", me, out);
             else
                 fprintf(stream(d), "%s is a %s: d %s/d %s = %s, complete\n", me,
                        !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant", out, me,
-                       num(d, total[i]));
+                       walk_num(d, total[i]));
         } else {
             tg_node in[2];
             double part[2];
@@ -185,10 +185,10 @@ bool walk_backward(walk *d)
                 uint32_t a = in[j].id;
                 double contrib = total[i] * part[j];
                 fprintf(stream(d), "%*sd %s/d %s %s d %s/d %s (%s) x d %s/d %s (%s) = %s", pad, "",
-                       out, d->label[a], reached[a] ? "+=" : "=", out, me, num(d, total[i]),
-                       me, d->label[a], num(d, part[j]), num(d, contrib));
+                       out, d->label[a], reached[a] ? "+=" : "=", out, me, walk_num(d, total[i]),
+                       me, d->label[a], walk_num(d, part[j]), walk_num(d, contrib));
                 if (reached[a])
-                    fprintf(stream(d), ", total %s", num(d, total[a] + contrib));
+                    fprintf(stream(d), ", total %s", walk_num(d, total[a] + contrib));
                 fprintf(stream(d), "\n");
                 total[a] += contrib;
                 reached[a] = true;
@@ -203,15 +203,15 @@ bool walk_backward(walk *d)
     return true;
 }
 
-void print_gradients(walk *d)
+void walk_gradients(walk *d)
 {
     const char *out = d->label[d->out.id];
     fprintf(stream(d), "%s = %s.  Gradients, d %s/d variable (tg_grad):\n", out,
-           num(d, tg_value(d->g, d->out)), out);
+           walk_num(d, tg_value(d->g, d->out)), out);
     for (size_t i = 0; i < d->n; i++) {
         tg_node n = tg_node_at(d->g, i);
         if (strcmp(tg_node_op(d->g, n), "var")) continue;
-        fprintf(stream(d), "  %-12s %s\n", d->label[i], num(d, tg_grad(d->g, n)));
+        fprintf(stream(d), "  %-12s %s\n", d->label[i], walk_num(d, tg_grad(d->g, n)));
     }
     fprintf(stream(d), "\n");
 }

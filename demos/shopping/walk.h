@@ -35,15 +35,15 @@ typedef struct walk {
 
 /* A number for printing (num_str, or num_exact with exact); several may be
  * used in one printf. */
-const char *num(walk *d, double v);
+const char *walk_num(walk *d, double v);
 /* Labels for the nodes without one: the node's name, a constant's value,
  * or t<position>. */
-void label_rest(walk *d);
-bool is_leaf(const walk *d, tg_node n);
+void walk_label_rest(walk *d);
+bool walk_is_leaf(const walk *d, tg_node n);
 /* The passes; false when the person quit at a pause. */
 bool walk_forward(walk *d);
 bool walk_backward(walk *d);
 /* "out = value.  Gradients ..." and one line per variable (tg_grad). */
-void print_gradients(walk *d);
+void walk_gradients(walk *d);
 
 #endif
