@@ -174,7 +174,14 @@ def repl(lines):
         read_prompts(k + 2)
     os.write(fd, b"\x04")  # Ctrl-D
     read_prompts(len(lines) + 2, 1.0)
-    _, status = os.waitpid(pid, 0)
+    for _ in range(100):  # 10 s for it to end
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
     os.close(fd)
     return out.decode(errors="replace").replace("\r\n", "\n"), status
 
