@@ -11,7 +11,6 @@
 
 #include "demo_support.h"
 #include "html_page.h"
-#include "outfile.h"
 #include "session.h"
 #include "walk.h"
 
@@ -22,9 +21,10 @@ typedef struct cuts {
     size_t n, cap;
 } cuts;
 
-static void cut(walk *d)
+static void cut(walk *d, void *ctx)
 {
-    cuts *c = d->ctx;
+    (void)d;
+    cuts *c = ctx;
     fflush(c->mem);
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
@@ -108,7 +108,7 @@ static void write_data(FILE *f, session *s, char (*labels)[WALK_LABEL], size_t n
     fputs("]};\n", f);
 }
 
-int write_html(session *s, const char *path)
+int write_html(session *s, outfile *o)
 {
     size_t n = (size_t)s->out.id + 1;
     char (*labels)[WALK_LABEL] = calloc(n, sizeof *labels);
@@ -118,7 +118,7 @@ int write_html(session *s, const char *path)
     int rc = -1;
     if (!labels || !c.mem) goto done;
 
-    walk d = { .g = s->g, .out = s->out, .n = n, .label = labels, .exact = s->exact,
+    walk d = { .g = s->g, .out = s->out, .n = n, .label = labels, .label_cap = n, .exact = s->exact,
                .out_file = c.mem, .on_step = cut, .ctx = &c };
     walk_label_rest(&d);
     walk_forward(&d);
@@ -129,13 +129,22 @@ int write_html(session *s, const char *path)
         goto done;
     }
 
-    outfile o;
-    if (outfile_open(&o, path) != 0) goto done;
-    for (size_t k = 0; html_head[k]; k++) fputs(html_head[k], o.f);
-    write_data(o.f, s, labels, n, text, &c);
-    for (size_t k = 0; html_tail[k]; k++) fputs(html_tail[k], o.f);
-    rc = outfile_commit(&o);
+    FILE *f = fopen(o->tmp, "w");
+    if (!f) {
+        fprintf(stderr, "tapegrad: cannot write %s\n", o->path);
+        goto done;
+    }
+    for (size_t k = 0; html_head[k]; k++) fputs(html_head[k], f);
+    write_data(f, s, labels, n, text, &c);
+    for (size_t k = 0; html_tail[k]; k++) fputs(html_tail[k], f);
+    bool written = !ferror(f);
+    if (fclose(f) != 0 || !written) {
+        fprintf(stderr, "tapegrad: cannot write %s\n", o->path);
+        goto done;
+    }
+    rc = outfile_commit(o, "tapegrad") ? 0 : -1;
 done:
+    if (rc != 0) outfile_discard(o);
     if (c.mem) fclose(c.mem);
     free(text);
     free(c.at);

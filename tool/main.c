@@ -18,13 +18,9 @@
 
 #include <tapegrad/expr.h>
 
-#include "outfile.h"
+#include "demo_support.h"
 #include "repl.h"
 #include "session.h"
-
-#ifndef TAPEGRAD_VERSION
-#error "meson passes the project version"
-#endif
 
 enum { MAX_LIST = 64 };
 
@@ -123,7 +119,7 @@ static int parse_args(int argc, char **argv, options *o)
             o->at = optarg;
             break;
         case 'h': usage(stdout); exit(0);
-        case O_VERSION: printf("tapegrad %s\n", TAPEGRAD_VERSION); exit(0);
+        case O_VERSION: printf("tapegrad %s\n", tg_version()); exit(0);
         default:
             if (optopt) fprintf(stderr, "tapegrad: option '%s' needs a value\n", argv[optind - 1]);
             else fprintf(stderr, "tapegrad: unknown option '%s'\n", argv[optind - 1]);
@@ -203,7 +199,30 @@ static int record(session *s, const options *o, const char *src)
     return 0;
 }
 
-static int run(session *s, const options *o)
+/* The output files, opened before the work so that an unwritable one is
+ * found first, and written whole or not at all. */
+typedef struct outputs {
+    picture dot;
+    outfile html;
+} outputs;
+
+static bool open_outputs(outputs *out, const options *o)
+{
+    if (o->dot && !picture_open(&out->dot, "tapegrad", o->dot)) return false;
+    if (o->html && !outfile_open(&out->html, "tapegrad", o->html)) {
+        picture_discard(&out->dot);
+        return false;
+    }
+    return true;
+}
+
+static void discard_outputs(outputs *out)
+{
+    picture_discard(&out->dot);
+    outfile_discard(&out->html);
+}
+
+static int run(session *s, const options *o, outputs *out)
 {
     int rc = 0;
     if (o->at) return run_points(s, stdin, stdout);
@@ -214,8 +233,8 @@ static int run(session *s, const options *o)
         fputc('\n', stdout);
         rc |= run_check(s, stdout);
     }
-    if (o->dot && write_dot_file(s->g, o->dot) != 0) rc = 1;
-    if (o->html && write_html(s, o->html) != 0) rc = 1;
+    if (o->dot && picture_write(&out->dot, "tapegrad", s->g, stderr) != 0) rc = 1;
+    if (o->html && write_html(s, &out->html) != 0) rc = 1;
     return rc;
 }
 
@@ -237,10 +256,12 @@ int main(int argc, char **argv)
                         "argument\n");
         rc = 2;
     } else {
+        outputs out = { 0 };
         const char *src = o.expr;
         if (!src) src = piped = read_all(stdin);
-        rc = !src ? 1 : record(&s, &o, src);
-        if (rc == 0) rc = run(&s, &o);
+        rc = !src ? 1 : !open_outputs(&out, &o) ? 1 : record(&s, &o, src);
+        if (rc == 0) rc = run(&s, &o, &out);
+        discard_outputs(&out);
     }
     free(piped);
     tg_graph_free(s.g);

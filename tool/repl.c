@@ -9,7 +9,7 @@
 #include <editline/readline.h>
 #include <tapegrad/expr.h>
 
-#include "outfile.h"
+#include "demo_support.h"
 
 static const char help[] =
     "  x = 3              a variable (again: a new value, the tape replayed)\n"
@@ -103,8 +103,11 @@ static bool line_run(session *s, char *line)
         tg_graph_clear_error(s->g);
     } else if (!strcmp(cmd, "dot") && !tg_is_none(named(s, arg))) {
         if (!arg2) printf("dot %s FILE: which file?\n", arg);
-        else if (tg_backward(s->g, tg_find(s->g, arg)) == TG_OK && write_dot_file(s->g, arg2) == 0)
-            printf("written to %s\n", arg2);
+        else {
+            picture pic = { 0 };
+            if (tg_backward(s->g, tg_find(s->g, arg)) == TG_OK && picture_open(&pic, "tapegrad", arg2))
+                picture_write(&pic, "tapegrad", s->g, stdout);
+        }
         tg_graph_clear_error(s->g);
     }
     return true;

@@ -67,7 +67,7 @@ static void json_string(FILE *f, const char *s)
 }
 
 /* Every digit, so a tool reads back the double; non-finite as a string. */
-static void json_number(FILE *f, double v)
+static void json_double(FILE *f, double v)
 {
     char b[40];
     if (isnan(v)) fputs("\"nan\"", f);
@@ -83,13 +83,13 @@ void print_json(session *s, FILE *f)
     fputs("{\"output\": ", f);
     json_string(f, s->out_name);
     fputs(", \"value\": ", f);
-    json_number(f, tg_value(s->g, s->out));
+    json_double(f, tg_value(s->g, s->out));
     fputs(", \"gradient\": {", f);
     for (size_t i = 0; i < n; i++) {
         fputs(i ? ", " : "", f);
         json_string(f, tg_node_name(s->g, v[i]));
         fputs(": ", f);
-        json_number(f, tg_grad(s->g, v[i]));
+        json_double(f, tg_grad(s->g, v[i]));
     }
     fputs("}}\n", f);
     free(v);
@@ -162,7 +162,8 @@ int run_step(session *s, FILE *f)
     size_t n = (size_t)s->out.id + 1;
     char (*labels)[WALK_LABEL] = calloc(n, sizeof *labels);
     if (!labels) return 1;
-    walk d = { .g = s->g, .out = s->out, .n = n, .label = labels, .exact = s->exact, .out_file = f };
+    walk d = { .g = s->g, .out = s->out, .n = n, .label = labels, .label_cap = n, .exact = s->exact,
+               .out_file = f };
     walk_label_rest(&d);
     fprintf(f, "%s: %zu nodes on the tape.\n\n", s->out_name, n);
     walk_forward(&d);

@@ -11,6 +11,8 @@
 
 #include <tapegrad/tapegrad.h>
 
+#include "outfile.h"
+
 typedef struct session {
     tg_graph *g;
     tg_node out;
@@ -36,7 +38,9 @@ int run_check(session *s, FILE *f);
 int run_points(session *s, FILE *in, FILE *f);
 /* --step: the forward and backward walk with the chain-rule ledger. */
 int run_step(session *s, FILE *f);
-/* --html: the page that steps through the graph (html.c). */
-int write_html(session *s, const char *path);
+/* --html: the page that steps through the graph (html.c), written into o
+ * (opened by outfile_open) and renamed into place; 0, or -1 with o
+ * discarded and the reason on stderr. */
+int write_html(session *s, outfile *o);
 
 #endif

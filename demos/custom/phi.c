@@ -5,10 +5,13 @@
  * It is recorded inside p = Phi((x - mu) / sigma), swept backward like any
  * op, and tg_check_partials compares the derivative given with central
  * differences of the value given. */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 
 #include <tapegrad/tapegrad.h>
+
+#include "cli.h"
 
 static double phi_value(void *ctx, const double *x)
 {
@@ -23,8 +26,37 @@ static void phi_partials(void *ctx, const double *x, double y, double *d)
     d[0] = exp(-0.5 * x[0] * x[0]) * 0.39894228040143268;  /* 1/sqrt(2 pi) */
 }
 
-int main(void)
+/* The demo has no settings: --help and --version, nothing else.  0 to run,
+ * 1 when done, -1 on a bad command line. */
+static int parse_args(int argc, char **argv)
 {
+    enum { VERSION = 256 };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            puts("Usage: phi [--help] [--version]\n\n"
+                 "The normal CDF Phi as a user-defined op (tg_custom), given by its value and\n"
+                 "its density: p = Phi((x - mu) / sigma) at x = 1.5, mu = 0.5, sigma = 2, its\n"
+                 "gradients, and tg_check_partials on every node.");
+            return 1;
+        case VERSION: cli_version("phi"); return 1;
+        default: cli_bad_option("phi", argv, c); return -1;
+        }
+    }
+    return cli_no_operands("phi", argc, argv) ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    int parsed = parse_args(argc, argv);
+    if (parsed != 0) return parsed > 0 ? 0 : CLI_USAGE;
     static const tg_custom_op Phi = { "Phi", 1, phi_value, phi_partials, NULL, NULL };
     tg_graph *g = tg_graph_new();
     tg_node x = tg_var(g, "x", 1.5), mu = tg_var(g, "mu", 0.5), sigma = tg_var(g, "sigma", 2.0);

@@ -1,4 +1,4 @@
-/* The README's first program: the book's apple, with its three gradients. */
+/* The book's apple (Deep Learning from Scratch, 5.4.1): a price and its three gradients. */
 #include <stdio.h>
 
 #include <tapegrad/tapegrad.h>

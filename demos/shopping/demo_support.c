@@ -40,6 +40,12 @@ const char *num_exact(char *buf, size_t len, double v)
     return buf;
 }
 
+void json_number(FILE *f, double v)
+{
+    char b[40];
+    fputs(isfinite(v) ? num_exact(b, sizeof b, v) : "null", f);
+}
+
 static const char *extension(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -47,7 +53,9 @@ static const char *extension(const char *path)
     return dot && (!slash || dot > slash) ? dot + 1 : "";
 }
 
-int render_graphviz(const char *format, const char *in, const char *out)
+/* Run `dot -T<format> -o out in`.  0 rendered, 1 Graphviz not installed,
+ * -1 it ran and failed. */
+static int render(const char *prog, const char *format, const char *in, const char *out)
 {
     char type[16];
     snprintf(type, sizeof type, "-T%s", format);
@@ -56,7 +64,7 @@ int render_graphviz(const char *format, const char *in, const char *out)
     int err = posix_spawnp(&pid, "dot", NULL, NULL, argv, environ);
     if (err == ENOENT) return 1;
     if (err != 0) {
-        fprintf(stderr, "cannot run dot: %s\n", strerror(err));
+        fprintf(stderr, "%s: cannot run dot: %s\n", prog, strerror(err));
         return -1;
     }
     int status;
@@ -66,55 +74,77 @@ int render_graphviz(const char *format, const char *in, const char *out)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-int write_graph_picture(tg_graph *g, const char *path, FILE *note)
+bool picture_open(picture *p, const char *prog, const char *path)
 {
+    *p = (picture){ 0 };
     const char *ext = extension(path);
-    int picture = !strcmp(ext, "png") || !strcmp(ext, "svg") || !strcmp(ext, "pdf");
+    if (!strcmp(ext, "png") || !strcmp(ext, "svg") || !strcmp(ext, "pdf")) p->format = ext;
 
     /* For a picture the DOT text goes to the same name with .dot. */
-    size_t stem = picture ? (size_t)(ext - 1 - path) : strlen(path);
-    char *dot_path = malloc(stem + 5);
-    if (!dot_path) {
-        fprintf(stderr, "out of memory\n");
-        return -1;
+    size_t stem = p->format ? (size_t)(ext - 1 - path) : strlen(path);
+    p->dot_path = malloc(stem + 5);
+    if (!p->dot_path) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return false;
     }
-    memcpy(dot_path, path, stem);
-    strcpy(dot_path + stem, picture ? ".dot" : "");
+    memcpy(p->dot_path, path, stem);
+    strcpy(p->dot_path + stem, p->format ? ".dot" : "");
+    if (!outfile_open(&p->dot, prog, p->dot_path) ||
+        (p->format && !outfile_open(&p->image, prog, path))) {
+        picture_discard(p);
+        return false;
+    }
+    return true;
+}
 
+void picture_discard(picture *p)
+{
+    outfile_discard(&p->dot);
+    outfile_discard(&p->image);
+    free(p->dot_path);
+    p->dot_path = NULL;
+}
+
+int picture_write(picture *p, const char *prog, tg_graph *g, FILE *note)
+{
     int rc = -1;
-    FILE *f = fopen(dot_path, "w");
+    FILE *f = fopen(p->dot.tmp, "w");
     if (!f) {
-        fprintf(stderr, "cannot write %s: %s\n", dot_path, strerror(errno));
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, p->dot_path, strerror(errno));
         goto done;
     }
     tg_status s = tg_graph_write_dot(g, f);
     if (fclose(f) != 0 && s == TG_OK) s = TG_ERR_IO;
     if (s != TG_OK) {
-        fprintf(stderr, "writing %s failed: %s\n", dot_path,
+        fprintf(stderr, "%s: writing %s failed: %s\n", prog, p->dot_path,
                 tg_graph_status(g) != TG_OK ? tg_graph_errmsg(g) : tg_status_str(s));
         goto done;
     }
-    if (!picture) {
-        fprintf(note, "Graph written to %s (render it with: dot -Tpng %s -o graph.png)\n", dot_path, dot_path);
+    if (!p->format) {
+        if (!outfile_commit(&p->dot, prog)) goto done;
+        fprintf(note, "Graph written to %s (render it with: dot -Tpng %s -o graph.png)\n",
+                p->dot_path, p->dot_path);
         rc = 0;
         goto done;
     }
-    switch (render_graphviz(ext, dot_path, path)) {
+    switch (render(prog, p->format, p->dot.tmp, p->image.tmp)) {
     case 0:
-        fprintf(note, "Graph drawn in %s (DOT text in %s)\n", path, dot_path);
+        if (!outfile_commit(&p->dot, prog) || !outfile_commit(&p->image, prog)) break;
+        fprintf(note, "Graph drawn in %s (DOT text in %s)\n", p->image.path, p->dot_path);
         rc = 0;
         break;
     case 1:
+        if (!outfile_commit(&p->dot, prog)) break;
         fprintf(note, "Graphviz is not installed, so %s was not drawn; the DOT text is in %s.\n"
-               "Install Graphviz (Debian: apt-get install graphviz) and run: dot -T%s %s -o %s\n",
-               path, dot_path, ext, dot_path, path);
+                "Install Graphviz (Debian: apt-get install graphviz) and run: dot -T%s %s -o %s\n",
+                p->image.path, p->dot_path, p->format, p->dot_path, p->image.path);
         rc = 0;
         break;
     default:
-        fprintf(stderr, "dot could not render %s into %s\n", dot_path, path);
+        fprintf(stderr, "%s: dot could not render %s into %s\n", prog, p->dot_path, p->image.path);
         break;
     }
 done:
-    free(dot_path);
+    picture_discard(p);
     return rc;
 }

@@ -1,9 +1,16 @@
-/* Walking a recorded tape for people: the forward pass node by node, the
- * backward pass with the chain-rule ledger, the gradients.  Only the public
- * inspection calls are used, so what is shown is what the engine did. */
+/*
+ * Walking a recorded tape node by node, the way the book draws it: the
+ * forward pass with each node's inputs and value, then the backward pass in
+ * reverse tape order with every chain-rule product spelled out (a ledger),
+ * pausing after each step at a terminal.  Only the public inspection calls
+ * are used (tg_node_at, tg_node_op, tg_node_inputs, tg_node_partials,
+ * tg_value, tg_grad), so what is shown is what the engine did.  Nothing
+ * here parses a command line.
+ */
 #include "walk.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +18,18 @@
 
 static FILE *stream(const walk *d) { return d->out_file ? d->out_file : stdout; }
 
+static void stepped(walk *d)
+{
+    if (d->on_step) d->on_step(d, d->ctx);
+}
+
 /* ------------------------------------------------------------ numbers */
 
 /* A number for printing; several may be used in one printf. */
 const char *walk_num(walk *d, double v)
 {
     char *b = d->bufs[d->next_buf];
-    d->next_buf = (d->next_buf + 1) % WALK_BUFS;
+    d->next_buf = (d->next_buf + 1) % NUM_BUFS;
     if (d->exact) return num_exact(b, sizeof d->bufs[0], v);
     num_str(b, sizeof d->bufs[0], v);
     if (isfinite(v) && strtod(b, NULL) != v && !d->rounded) {
@@ -29,17 +41,22 @@ const char *walk_num(walk *d, double v)
 
 /* ------------------------------------------------------------ stepping */
 
+/* Back up over the prompt line and the answer echoed on it, and clear it,
+ * so the scrollback holds the steps and not one prompt under each. */
+#define ERASE_PROMPT "\033[A\r\033[K"
+
 /* After a step: wait for Enter (next), c (run to the end) or q (quit).
  * Returns false on q. */
 static bool pause_step(walk *d)
 {
-    if (d->on_step) d->on_step(d);
     if (!d->pausing) return true;
-    fputs("    [Enter] next step   [c Enter] run to the end   [q Enter] quit > ", stream(d));
+    fputs(WALK_PROMPT, stream(d));
     fflush(stream(d));
     char line[64];
-    if (!fgets(line, sizeof line, stdin)) {   /* end of input: run on */
-        fputc('\n', stream(d));
+    bool answered = fgets(line, sizeof line, stdin) != NULL;
+    if (!answered) fputc('\n', stream(d));
+    else if (d->erase_prompt) fputs(ERASE_PROMPT, stream(d));
+    if (!answered) {   /* end of input: run on */
         d->pausing = false;
         return true;
     }
@@ -47,6 +64,14 @@ static bool pause_step(walk *d)
     if (line[0] == 'c' || line[0] == 'C') d->pausing = false;
     return true;
 }
+
+/* ------------------------------------------------------------ the graphs */
+
+void walk_name_node(walk *d, tg_node n, const char *label)
+{
+    if (n.id < d->label_cap) snprintf(d->label[n.id], sizeof d->label[0], "%s", label);
+}
+
 
 /* Labels for everything the builder did not name. */
 void walk_label_rest(walk *d)
@@ -123,6 +148,7 @@ bool walk_forward(walk *d)
             expr_values(d, n, ev, sizeof ev);
             fprintf(stream(d), "%s = %s = %s = %s\n", d->label[i], e, ev, walk_num(d, tg_value(d->g, n)));
         }
+        stepped(d);
         if (!pause_step(d)) return false;
     }
     fprintf(stream(d), "\n");
@@ -146,20 +172,20 @@ bool walk_backward(walk *d)
     size_t steps = d->out.id + 1;
     double *total = calloc(steps, sizeof *total);
     bool *reached = calloc(steps, sizeof *reached);
+    bool quit = false;
     if (!total || !reached) {
-        free(total);
-        free(reached);
         fprintf(stderr, "out of memory\n");
-        return false;
+        quit = true;
     }
 
     fprintf(stream(d), "Backward pass, right to left (reverse tape order): each node multiplies\n"
            "the gradient it received by its local derivatives and passes them on.\n\n");
-    total[d->out.id] = 1.0;
-    reached[d->out.id] = true;
+    if (!quit) {
+        total[d->out.id] = 1.0;
+        reached[d->out.id] = true;
+    }
 
-    size_t s;
-    for (s = 0; s < steps; s++) {
+    for (size_t s = 0; s < steps && !quit; s++) {
         size_t i = d->out.id - s;
         tg_node n = tg_node_at(d->g, i);
         const char *me = d->label[i];
@@ -179,14 +205,22 @@ bool walk_backward(walk *d)
             tg_node_partials(d->g, n, part);
             expr(d, n, e, sizeof e);
             fprintf(stream(d), "%s = %s", me, e);
-            if (i == d->out.id) fprintf(stream(d), "   (the output: start with d %s/d %s = 1)", out, me);
+            /* At the output, d out/d input would read as its own cause:
+             * its local derivative is named by the expression instead. */
+            char local[112];
+            if (i == d->out.id) {
+                fprintf(stream(d), "   (the output: start with d %s/d %s = 1)", out, me);
+                snprintf(local, sizeof local, "d(%s)", e);
+            } else {
+                snprintf(local, sizeof local, "d %s", me);
+            }
             fprintf(stream(d), "\n%*s%s:\n", pad, "", op_rule(tg_node_op(d->g, n)));
             for (int j = 0; j < k; j++) {
                 uint32_t a = in[j].id;
                 double contrib = total[i] * part[j];
-                fprintf(stream(d), "%*sd %s/d %s %s d %s/d %s (%s) x d %s/d %s (%s) = %s", pad, "",
+                fprintf(stream(d), "%*sd %s/d %s %s d %s/d %s (%s) x %s/d %s (%s) = %s", pad, "",
                        out, d->label[a], reached[a] ? "+=" : "=", out, me, walk_num(d, total[i]),
-                       me, d->label[a], walk_num(d, part[j]), walk_num(d, contrib));
+                       local, d->label[a], walk_num(d, part[j]), walk_num(d, contrib));
                 if (reached[a])
                     fprintf(stream(d), ", total %s", walk_num(d, total[a] + contrib));
                 fprintf(stream(d), "\n");
@@ -194,11 +228,15 @@ bool walk_backward(walk *d)
                 reached[a] = true;
             }
         }
-        if (!pause_step(d)) break;
+        /* A run of leaves is only the totals read off: one pause for all. */
+        bool more_leaves = walk_is_leaf(d, n) && s + 1 < steps &&
+                           walk_is_leaf(d, tg_node_at(d->g, i - 1));
+        stepped(d);
+        if (!more_leaves && !pause_step(d)) quit = true;
     }
     free(total);
     free(reached);
-    if (s < steps) return false;
+    if (quit) return false;
     fprintf(stream(d), "\n");
     return true;
 }
@@ -215,4 +253,3 @@ void walk_gradients(walk *d)
     }
     fprintf(stream(d), "\n");
 }
-

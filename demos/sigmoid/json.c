@@ -15,9 +15,7 @@ static const char *const form_key[NFORMS] = {
 
 static void json_num(double v)
 {
-    char b[40];
-    if (!isfinite(v)) fputs("null", stdout);
-    else fputs(num_exact(b, sizeof b, v), stdout);
+    json_number(stdout, v);
 }
 
 void print_json(rig *r, double from, double to, long steps, const search_result *sr)

@@ -106,8 +106,12 @@ void rig_free(rig *r)
 
 double grid_x(double from, double to, long steps, long i)
 {
-    if (steps <= 1) return from;
-    return from + (to - from) * (double)i / (double)(steps - 1);
+    if (steps <= 1 || i == 0) return from;
+    if (i == steps - 1) return to;
+    /* Weights, not from + (to - from) * t: to - from overflows for
+     * endpoints of opposite sign near the largest double. */
+    double t = (double)i / (double)(steps - 1);
+    return from * (1.0 - t) + to * t;
 }
 
 sample rig_eval(rig *r, double x)

@@ -5,8 +5,8 @@
  * walks the decomposed backward step by step, and a search finds where
  * each form stops being right in double precision.
  */
-#include <errno.h>
 #include <float.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,17 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "demo_support.h"
 #include "json.h"
 #include "rig.h"
 #include "search.h"
 
+#define PROG "sigmoid"
 #define SCAN_LIMIT 800.0   /* past |x| = 745 every slope is below the doubles */
 #define SCAN_STEP 0.125
 
 typedef struct options {
     double from, to;
-    long steps;
+    size_t steps;
+    bool table_set;      /* --from, --to or --steps given */
     bool explain, json;
     double explain_x;
     const char *dot_path;
@@ -47,6 +50,15 @@ static const char *ulps_str(char *buf, size_t len, long long u)
     return buf;
 }
 
+/* A table entry in format, with NaN and the infinities spelled as
+ * everywhere else in the demo (printf's is "-nan" for some NaNs). */
+static const char *cell(char *buf, size_t len, const char *format, double v)
+{
+    if (!isfinite(v)) return num_str(buf, len, v);
+    snprintf(buf, len, format, v);
+    return buf;
+}
+
 static void print_table(rig *r, const options *o)
 {
     printf("Sigmoid y = 1/(1+exp(-x)) and its slope dy/dx, three ways:\n"
@@ -59,13 +71,16 @@ static void print_table(rig *r, const options *o)
     printf("%8s %13s %27s %-13s %23s\n", "", "", "dy/dx", "", "ulps from reference");
     printf("%8s %13s %13s %13s %13s %7s %7s %7s\n", "x", "y", "decomposed", "fused", "y(1-y)",
            "dec", "fused", "y(1-y)");
-    for (long i = 0; i < o->steps; i++) {
-        double x = grid_x(o->from, o->to, o->steps, i);
+    for (long i = 0; i < (long)o->steps; i++) {
+        double x = grid_x(o->from, o->to, (long)o->steps, i);
         sample s = rig_eval(r, x);
         char u[NFORMS][16];
         for (int f = 0; f < NFORMS; f++) ulps_str(u[f], sizeof u[f], ulps_apart(s.d[f], s.ref));
-        printf("%8.4g %13.6e %13.6e %13.6e %13.6e %7s %7s %7s\n", x, s.y, s.d[DECOMPOSED],
-               s.d[FUSED], s.d[TEXTBOOK], u[DECOMPOSED], u[FUSED], u[TEXTBOOK]);
+        char c[5][16];
+        printf("%8s %13s %13s %13s %13s %7s %7s %7s\n", cell(c[0], sizeof c[0], "%.4g", x),
+               cell(c[1], sizeof c[1], "%.6e", s.y), cell(c[2], sizeof c[2], "%.6e", s.d[DECOMPOSED]),
+               cell(c[3], sizeof c[3], "%.6e", s.d[FUSED]), cell(c[4], sizeof c[4], "%.6e", s.d[TEXTBOOK]),
+               u[DECOMPOSED], u[FUSED], u[TEXTBOOK]);
     }
     printf("\nNodes on the tape: decomposed %zu (%d ops and %zu constants, in a \"Sigmoid layer\" group),\n"
            "fused %zu.\n\n", r->decomposed_nodes, r->nops, r->decomposed_nodes - (size_t)r->nops,
@@ -129,11 +144,16 @@ static int explain(rig *r, double x)
                exact(b[1], sizeof b[1], l->local), (int)strlen(to) + 4, "",
                exact(b[2], sizeof b[2], l->sent));
     }
-    double y = s.y, dx = n ? st[n - 1].sent : NAN;
+    /* The y of the listing above, the decomposed graph's: where exp(-x)
+     * overflows it is 0 while the fused node's is still positive. */
+    double y = tg_value(r->g, r->yd), dx = n ? st[n - 1].sent : NAN;
     printf("\nCollected, the chain is dL/dy * y^2 * exp(-x), and y * exp(-x) = 1 - y, so\n"
            "  dL/dx = dL/dy * y(1-y) = 1 * %s * %s = %s\n",
            exact(b[0], sizeof b[0], y), exact(b[1], sizeof b[1], 1.0 - y),
            exact(b[2], sizeof b[2], y * (1.0 - y)));
+    if (y != s.y)
+        printf("  (with the y above; the fused node's y is %s, and y(1-y) from it is %s)\n",
+               exact(b[0], sizeof b[0], s.y), exact(b[1], sizeof b[1], s.y * (1.0 - s.y)));
     printf("  the sweep through the four nodes gave  %s\n", exact(b[3], sizeof b[3], dx));
     printf("  tapegrad's fused sigmoid gives         %s\n", exact(b[4], sizeof b[4], s.d[FUSED]));
     printf("  reference (long double)                %.21Lg\n", s.ref);
@@ -341,7 +361,7 @@ static void print_search(rig *r, const search_result *sr)
 /* The book's figure: x through the decomposed sigmoid in its "Sigmoid
  * layer" box, swept backward.  A graph of its own, so nothing else on the
  * rig's tape shows up in the picture. */
-static int draw(double x, const char *path, FILE *note)
+static int draw(double x, picture *pic, FILE *note)
 {
     tg_graph *g = tg_graph_new();
     tg_node xn = tg_var(g, "x", x);
@@ -351,9 +371,9 @@ static int draw(double x, const char *path, FILE *note)
     tg_backward(g, y);
     int rc = 0;
     if (tg_graph_status(g) != TG_OK) {
-        fprintf(stderr, "sigmoid: %s\n", tg_graph_errmsg(g));
+        fprintf(stderr, PROG ": %s\n", tg_graph_errmsg(g));
         rc = 1;
-    } else if (write_graph_picture(g, path, note) != 0) {
+    } else if (picture_write(pic, PROG, g, note) != 0) {
         rc = 1;
     }
     tg_graph_free(g);
@@ -364,52 +384,64 @@ static int draw(double x, const char *path, FILE *note)
 
 static void usage(FILE *f)
 {
-    fputs("Usage: sigmoid [--from A] [--to B] [--steps N] [--explain X] [--json] [--dot FILE]\n"
+    fputs("Usage: sigmoid [--from A] [--to B] [--steps N] [--json] [--dot FILE]\n"
+          "       sigmoid --explain X [--dot FILE]\n"
+          "       sigmoid --help | --version\n"
           "\n"
           "Compares sigmoid's derivative decomposed into the book's four nodes, as\n"
           "tapegrad's fused node and as the textbook y(1-y), and searches for where\n"
-          "each stops being right in double precision.\n"
+          "each stops being right in double precision.  An option's value follows\n"
+          "it as --from -5 or --from=-5.\n"
           "\n"
-          "  --from A --to B --steps N   the table's range (default -10 10 21)\n"
-          "  --explain X                 walk the decomposed backward at x = X\n"
-          "  --json                      the table and the search as JSON\n"
+          "  --from A --to B --steps N   the table's range (default -10 10 21), N from\n"
+          "                              1 to 100000 evenly spaced points\n"
+          "  --json                      the table and the search as JSON; numbers that\n"
+          "                              are not finite are written as null\n"
+          "  --explain X                 walk the decomposed backward at x = X (for\n"
+          "                              reading: no table, no JSON form)\n"
           "  --dot FILE                  draw the decomposed graph in its Sigmoid layer\n"
           "                              box, at the --explain x (or 1);\n"
-          "                              FILE.png or .svg is rendered with Graphviz\n", f);
+          "                              FILE.png, .svg or .pdf is rendered with Graphviz\n"
+          "  --help                      this text\n"
+          "  --version                   the version of tapegrad\n", f);
 }
 
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return end != s && !*end && errno != ERANGE && isfinite(*out);
-}
-
+/* 0 to run, 1 when done (--help, --version), -1 on a bad command line. */
 static int parse_args(int argc, char **argv, options *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool ok = true;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
-        else if (!strcmp(a, "--json")) { o->json = true; continue; }
-        else if (!v) ok = false;
-        else if (!strcmp(a, "--from")) ok = parse_double(v, &o->from);
-        else if (!strcmp(a, "--to")) ok = parse_double(v, &o->to);
-        else if (!strcmp(a, "--explain")) { o->explain = true; ok = parse_double(v, &o->explain_x); }
-        else if (!strcmp(a, "--dot")) o->dot_path = v;
-        else if (!strcmp(a, "--steps")) {
-            char *end;
-            o->steps = strtol(v, &end, 10);
-            ok = end != v && !*end && o->steps >= 1 && o->steps <= 100000;
-        } else ok = false;
-        if (!ok) {
-            fprintf(stderr, "sigmoid: bad or incomplete option '%s%s%s'\n\n", a, v ? " " : "", v ? v : "");
-            usage(stderr);
-            return -1;
+    enum { FROM = 256, TO, STEPS, EXPLAIN, JSON, DOT, VERSION };
+    static const struct option longopts[] = {
+        { "from", required_argument, NULL, FROM },   { "to", required_argument, NULL, TO },
+        { "steps", required_argument, NULL, STEPS }, { "explain", required_argument, NULL, EXPLAIN },
+        { "json", no_argument, NULL, JSON },         { "dot", required_argument, NULL, DOT },
+        { "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    int c;
+    bool ok = true;
+    while (ok && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case FROM: ok = cli_double(PROG, "--from", optarg, &o->from); o->table_set = true; break;
+        case TO: ok = cli_double(PROG, "--to", optarg, &o->to); o->table_set = true; break;
+        case STEPS: ok = cli_size(PROG, "--steps", optarg, 1, 100000, &o->steps); o->table_set = true; break;
+        case EXPLAIN: ok = cli_double(PROG, "--explain", optarg, &o->explain_x); o->explain = true; break;
+        case JSON: o->json = true; break;
+        case DOT: ok = cli_path(PROG, "--dot", optarg); o->dot_path = optarg; break;
+        case 'h': usage(stdout); return 1;
+        case VERSION: cli_version(PROG); return 1;
+        default: cli_bad_option(PROG, argv, c); return -1;
         }
-        i++;
+    }
+    if (!ok || !cli_no_operands(PROG, argc, argv)) return -1;
+    if (o->explain && o->json) {
+        cli_conflict(PROG, "--explain", "--json", "the walk-through is written for reading only");
+        return -1;
+    }
+    if (o->explain && o->table_set) {
+        cli_conflict(PROG, "--explain", "--from, --to or --steps", "those set the table, which "
+                     "--explain does not print");
+        return -1;
     }
     return 0;
 }
@@ -417,11 +449,15 @@ static int parse_args(int argc, char **argv, options *o)
 int main(int argc, char **argv)
 {
     options o = { .from = -10, .to = 10, .steps = 21 };
-    if (parse_args(argc, argv, &o) != 0) return 2;
+    int parsed = parse_args(argc, argv, &o);
+    if (parsed != 0) return parsed > 0 ? 0 : CLI_USAGE;
 
+    picture pic = { 0 };
+    if (o.dot_path && !picture_open(&pic, PROG, o.dot_path)) return 1;
     rig r;
     if (!rig_init(&r)) {
         rig_free(&r);
+        picture_discard(&pic);
         return 1;
     }
     int rc = 0;
@@ -431,18 +467,19 @@ int main(int argc, char **argv)
         search_result sr;
         search_breakdowns(&r, SCAN_LIMIT, SCAN_STEP, &sr);
         if (o.json) {
-            print_json(&r, o.from, o.to, o.steps, &sr);
+            print_json(&r, o.from, o.to, (long)o.steps, &sr);
         } else {
             print_table(&r, &o);
             print_search(&r, &sr);
         }
     }
     if (tg_graph_status(r.g) != TG_OK) {
-        fprintf(stderr, "sigmoid: %s\n", tg_graph_errmsg(r.g));
+        fprintf(stderr, PROG ": %s\n", tg_graph_errmsg(r.g));
         rc = 1;
     }
     if (rc == 0 && o.dot_path)
-        rc = draw(o.explain ? o.explain_x : 1.0, o.dot_path, o.json ? stderr : stdout);
+        rc = draw(o.explain ? o.explain_x : 1.0, &pic, o.json ? stderr : stdout);
+    picture_discard(&pic);
     rig_free(&r);
     return rc;
 }

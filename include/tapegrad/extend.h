@@ -35,7 +35,7 @@ tg_status tg_graph_fail(tg_graph *g, tg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-tg_status tg_graph_failv(tg_graph *g, tg_status s, const char *fmt, va_list ap);
+tg_status tg_graph_failv(tg_graph *g, tg_status s, const char *fmt, va_list ap);  /* the same, with a va_list */
 
 /* Check argument `arg` of function `fn`: 1 when n is a live node of g;
  * 0 for the empty handle (TG_ERR_HANDLE "fn: arg is the empty handle" is

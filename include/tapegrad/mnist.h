@@ -45,20 +45,24 @@ enum { TG_MNIST_CLASSES = 10 };
 /* One split: count images of rows x cols bytes, row-major, each followed
  * by nothing (the labels are separate).  Owned by the set. */
 typedef struct tg_mnist_set {
-    size_t count, rows, cols;
+    size_t count;      /* images */
+    size_t rows;       /* pixel rows of each */
+    size_t cols;       /* pixel columns of each */
     uint8_t *images;   /* count * rows * cols pixels, 0 (white) to 255 */
     uint8_t *labels;   /* count labels, each 0-9 */
 } tg_mnist_set;
 
+/* The data set: its two splits. */
 typedef struct tg_mnist {
-    tg_mnist_set train, test;
+    tg_mnist_set train;   /* 60000 images in the distributed set */
+    tg_mnist_set test;    /* 10000 */
 } tg_mnist;
 
 /* File names as distributed; each is tried with ".gz" first, then bare. */
 #define TG_MNIST_TRAIN_IMAGES "train-images-idx3-ubyte"
-#define TG_MNIST_TRAIN_LABELS "train-labels-idx1-ubyte"
-#define TG_MNIST_TEST_IMAGES  "t10k-images-idx3-ubyte"
-#define TG_MNIST_TEST_LABELS  "t10k-labels-idx1-ubyte"
+#define TG_MNIST_TRAIN_LABELS "train-labels-idx1-ubyte"   /* see TG_MNIST_TRAIN_IMAGES */
+#define TG_MNIST_TEST_IMAGES  "t10k-images-idx3-ubyte"    /* see TG_MNIST_TRAIN_IMAGES */
+#define TG_MNIST_TEST_LABELS  "t10k-labels-idx1-ubyte"    /* see TG_MNIST_TRAIN_IMAGES */
 
 /* Read an images file and its labels file into *out.  Either may be
  * gzip-compressed or plain.  Checked: the magic numbers (0x00000803 for
@@ -106,7 +110,7 @@ tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t firs
 
 /* Free the arrays and zero the structure; NULL is fine. */
 void tg_mnist_set_free(tg_mnist_set *set);
-void tg_mnist_free(tg_mnist *data);
+void tg_mnist_free(tg_mnist *data);   /* both splits */
 
 #ifdef __cplusplus
 }

@@ -70,12 +70,12 @@ tg_node tg_affine(tg_graph *g, tg_node x, tg_node W, tg_node b);
 /* A small seeded generator (splitmix64) held by value: no global state,
  * the same seed gives the same numbers on every machine. */
 typedef struct tg_rng {
-    uint64_t state;
+    uint64_t state;    /* advanced by every draw */
     double spare;      /* the second normal of a Box-Muller pair */
-    int has_spare;
+    int has_spare;     /* 1 when spare holds one */
 } tg_rng;
 
-tg_rng   tg_rng_seed(uint64_t seed);
+tg_rng   tg_rng_seed(uint64_t seed);        /* a generator started at seed */
 uint64_t tg_rng_next(tg_rng *r);            /* 64 uniform bits */
 double   tg_rng_uniform(tg_rng *r);         /* uniform in [0, 1), 53 bits */
 double   tg_rng_normal(tg_rng *r);          /* N(0, 1) by Box-Muller */
@@ -93,25 +93,25 @@ enum { TG_NET_NPARAMS = 4 };   /* W1, b1, W2, b2 */
  * tg_graph_new_with). */
 tg_net *tg_net_new(size_t input, size_t hidden, size_t output, uint64_t seed);
 tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t seed,
-                        const tg_allocator *alloc);
+                        const tg_allocator *alloc);  /* see tg_net_new */
 void    tg_net_free(tg_net *net);                        /* NULL is fine */
 
 /* The graph the net records on; owned by the net. */
 tg_graph *tg_net_graph(const tg_net *net);
-size_t    tg_net_input_size(const tg_net *net);
-size_t    tg_net_hidden_size(const tg_net *net);
-size_t    tg_net_output_size(const tg_net *net);
+size_t    tg_net_input_size(const tg_net *net);    /* inputs; 0 for NULL */
+size_t    tg_net_hidden_size(const tg_net *net);   /* hidden units; 0 for NULL */
+size_t    tg_net_output_size(const tg_net *net);   /* outputs; 0 for NULL */
 /* Name of parameter k (0 <= k < TG_NET_NPARAMS): "W1", "b1", "W2", "b2";
  * NULL otherwise. */
 const char *tg_net_param_name(int k);
 /* Doubles in parameter k, and in all four together. */
 size_t    tg_net_param_size(const tg_net *net, int k);
-size_t    tg_net_param_count(const tg_net *net);
+size_t    tg_net_param_count(const tg_net *net);   /* see tg_net_param_size */
 
 /* Copy every parameter value, or every gradient of the last tg_net_gradient,
  * into out (tg_net_param_count doubles, W1 b1 W2 b2, each row-major). */
 tg_status tg_net_get_params(const tg_net *net, double *out);
-tg_status tg_net_get_grads(const tg_net *net, double *out);
+tg_status tg_net_get_grads(const tg_net *net, double *out);   /* see tg_net_get_params */
 
 /* ------------------------------------------- recording (section 5.7.2) */
 /* These record on tg_net_graph(net); the caller marks and rewinds.  Like
@@ -144,7 +144,7 @@ tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t 
 /* The batch nodes, for recording by hand; the empty handle before the
  * first batch.  They change when the batch size changes. */
 tg_node   tg_net_batch_x(const tg_net *net);
-tg_node   tg_net_batch_t(const tg_net *net);
+tg_node   tg_net_batch_t(const tg_net *net);   /* see tg_net_batch_x */
 
 /* ---------------------------------------------------------- on the batch
  * Each records after whatever the tape holds and drops what it recorded
@@ -172,6 +172,12 @@ tg_status tg_net_numerical_gradient(tg_net *net, double *grad);
  * from the net's allocator: TG_ERR_NOMEM "tg_net_gradcheck: out of memory
  * for N doubles" without it. */
 tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS]);
+/* The Hessian of the batch loss in all the parameters times v: hv = H v,
+ * v and hv tg_net_param_count doubles in the order of tg_net_get_params,
+ * exact (tg_hvp: one tangent and one reverse sweep, about three gradients'
+ * work).  TG_ERR_ARG when v or hv is NULL; the parameters' gradients are
+ * left as they were. */
+tg_status tg_net_hvp(tg_net *net, const double *v, double *hv);
 /* p -= lr * dp over the parameter block, with the gradients of the last
  * tg_net_gradient. */
 tg_status tg_net_sgd(tg_net *net, double lr);

@@ -63,15 +63,39 @@
 extern "C" {
 #endif
 
+/* ---------------------------------------------------------------- version */
+
+/* The version of these headers (meson.build's project version; a test
+ * keeps them equal). */
+#define TG_VERSION_MAJOR 0           /* incompatible changes */
+#define TG_VERSION_MINOR 1           /* additions */
+#define TG_VERSION_PATCH 0           /* fixes */
+#define TG_VERSION_STRING "0.1.0"    /* "MAJOR.MINOR.PATCH" */
+
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH": the
+ * TG_VERSION_STRING it was built with, which may differ from the headers a
+ * program was compiled against.  A constant string. */
+const char *tg_version(void);
+
 /* ---------------------------------------------------------------- types */
 
 typedef struct tg_graph tg_graph;                      /* opaque */
-typedef struct tg_node { uint32_t id, gen; } tg_node;  /* {0,0} is empty */
+/* A handle to a node of one graph, passed by value; {0,0} is empty. */
+typedef struct tg_node {
+    uint32_t id;    /* the node's position on the tape */
+    uint32_t gen;   /* the generation it was recorded in */
+} tg_node;
 
+/* The empty handle, {0, 0}: a C compound literal, a braced temporary in C++. */
+#ifdef __cplusplus
+#define TG_NONE (tg_node{0, 0})
+#else
 #define TG_NONE ((tg_node){0, 0})
+#endif
 
-typedef enum tg_status {  /* the numbers are part of the ABI */
-    TG_OK = 0,
+/* What a call that can fail returns; the numbers are part of the ABI. */
+typedef enum tg_status {
+    TG_OK = 0,          /* success */
     TG_ERR_NOMEM = 1,   /* an allocation failed; the graph is as it was before the call */
     TG_ERR_ARG = 2,     /* an argument is out of its domain (NULL pointer, bad flag, ...) */
     TG_ERR_HANDLE = 3,  /* empty handle where a node is required, or a node of another graph */
@@ -91,8 +115,8 @@ const char *tg_status_str(tg_status s);
 /* Status and message of a call that has no graph to keep its error on
  * (file readers and writers).  msg is "" when status is TG_OK. */
 typedef struct tg_error {
-    tg_status status;
-    char msg[512];
+    tg_status status;   /* TG_OK or the failure */
+    char msg[512];      /* the message, NUL-terminated */
 } tg_error;
 
 /* 1 if n is the empty handle. */
@@ -105,9 +129,9 @@ static inline int tg_is_none(tg_node n) { return n.id == 0 && n.gen == 0; }
  * NULL) must do nothing.  A NULL return is an allocation failure: the call
  * that needed it fails with TG_ERR_NOMEM and the graph stays consistent. */
 typedef struct tg_allocator {
-    void *(*realloc)(void *ctx, void *ptr, size_t size);
-    void  (*free)(void *ctx, void *ptr);
-    void  *ctx;
+    void *(*realloc)(void *ctx, void *ptr, size_t size);   /* grow, shrink or allocate */
+    void  (*free)(void *ctx, void *ptr);                     /* release */
+    void  *ctx;                                              /* the caller's, passed back */
 } tg_allocator;
 
 /* The C library's realloc and free, as a tg_allocator. */
@@ -121,7 +145,7 @@ void        tg_graph_free(tg_graph *g);                  /* NULL is fine */
 
 tg_status   tg_graph_status(const tg_graph *g);          /* first error; TG_ERR_ARG for NULL */
 const char *tg_graph_errmsg(const tg_graph *g);          /* owned by g; "" when TG_OK */
-void        tg_graph_clear_error(tg_graph *g);
+void        tg_graph_clear_error(tg_graph *g);            /* back to TG_OK and "" */
 
 size_t      tg_graph_size(const tg_graph *g);            /* nodes on the tape */
 /* A mark is a tape size.  Rewinding to it drops every later node, its name,
@@ -132,7 +156,7 @@ size_t      tg_graph_size(const tg_graph *g);            /* nodes on the tape */
  * size, TG_ERR_NOMEM or TG_ERR_LIMIT (see Handles above) with the graph
  * unchanged. */
 size_t      tg_graph_mark(const tg_graph *g);
-tg_status   tg_graph_rewind(tg_graph *g, size_t mark);
+tg_status   tg_graph_rewind(tg_graph *g, size_t mark);   /* see tg_graph_mark */
 /* Grow the tape to hold n nodes without further allocation. */
 tg_status   tg_graph_reserve(tg_graph *g, size_t n);
 /* Bytes of tape storage per scalar node: value and gradient (8 + 8), two
@@ -181,22 +205,22 @@ tg_node tg_relu(tg_graph *g, tg_node a);                 /* fused: derivative 0 
  * function's domain its value and derivative are NaN, as C's. */
 tg_node tg_sqrt(tg_graph *g, tg_node a);                 /* d/da = 1/(2 sqrt a): +inf at 0 */
 tg_node tg_cbrt(tg_graph *g, tg_node a);                 /* d/da = +inf at 0 */
-tg_node tg_sin(tg_graph *g, tg_node a);
-tg_node tg_cos(tg_graph *g, tg_node a);
-tg_node tg_tan(tg_graph *g, tg_node a);
-tg_node tg_asin(tg_graph *g, tg_node a);
-tg_node tg_acos(tg_graph *g, tg_node a);
-tg_node tg_atan(tg_graph *g, tg_node a);
-tg_node tg_sinh(tg_graph *g, tg_node a);
-tg_node tg_cosh(tg_graph *g, tg_node a);
-tg_node tg_asinh(tg_graph *g, tg_node a);
-tg_node tg_acosh(tg_graph *g, tg_node a);
-tg_node tg_atanh(tg_graph *g, tg_node a);
+tg_node tg_sin(tg_graph *g, tg_node a);                  /* sine, a in radians */
+tg_node tg_cos(tg_graph *g, tg_node a);                  /* cosine */
+tg_node tg_tan(tg_graph *g, tg_node a);                  /* tangent */
+tg_node tg_asin(tg_graph *g, tg_node a);                 /* arcsine; d/da = +inf at |a| = 1 */
+tg_node tg_acos(tg_graph *g, tg_node a);                 /* arccosine; d/da = -inf at |a| = 1 */
+tg_node tg_atan(tg_graph *g, tg_node a);                 /* arctangent */
+tg_node tg_sinh(tg_graph *g, tg_node a);                 /* hyperbolic sine */
+tg_node tg_cosh(tg_graph *g, tg_node a);                 /* hyperbolic cosine */
+tg_node tg_asinh(tg_graph *g, tg_node a);                /* inverse hyperbolic sine */
+tg_node tg_acosh(tg_graph *g, tg_node a);                /* inverse hyperbolic cosine, a >= 1 */
+tg_node tg_atanh(tg_graph *g, tg_node a);                /* inverse hyperbolic tangent, |a| < 1 */
 tg_node tg_expm1(tg_graph *g, tg_node a);                /* exp(a) - 1, exact near 0 */
 tg_node tg_log1p(tg_graph *g, tg_node a);                /* log(1 + a), exact near 0 */
-tg_node tg_log2(tg_graph *g, tg_node a);
-tg_node tg_log10(tg_graph *g, tg_node a);
-tg_node tg_erf(tg_graph *g, tg_node a);
+tg_node tg_log2(tg_graph *g, tg_node a);                 /* base-2 logarithm */
+tg_node tg_log10(tg_graph *g, tg_node a);                /* base-10 logarithm */
+tg_node tg_erf(tg_graph *g, tg_node a);                  /* error function */
 tg_node tg_erfc(tg_graph *g, tg_node a);                 /* 1 - erf(a), without cancellation */
 tg_node tg_softplus(tg_graph *g, tg_node a);             /* log(1 + exp(a)); d/da = sigmoid(a) */
 tg_node tg_atan2(tg_graph *g, tg_node y, tg_node x);     /* every quadrant; derivatives NaN at (0, 0) */
@@ -230,13 +254,14 @@ tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a);   /* 1/(1+exp(a*-1)): fou
  * tg_check_partials.  Not supported: tensor inputs (TG_ERR_SHAPE: a
  * custom op is scalar). */
 enum { TG_CUSTOM_MAX_ARITY = 8 };
+/* A user-defined op, copied by tg_custom (see above). */
 typedef struct tg_custom_op {
-    const char *name;
-    size_t arity;
+    const char *name;                                                    /* an identifier */
+    size_t arity;                                                        /* inputs, 1 to 8 */
     double (*value)(void *ctx, const double *x);                         /* y = f(x) */
     void   (*partials)(void *ctx, const double *x, double y, double *d);  /* d[k] = dy/dx[k] */
     void   (*second)(void *ctx, const double *x, double y, double *h);    /* may be NULL */
-    void  *ctx;
+    void  *ctx;                                                          /* the callbacks' */
 } tg_custom_op;
 /* Record op on inputs x[0 .. op->arity).  A bad op (NULL, a bad name,
  * arity 0 or above the maximum, a NULL value or partials) is TG_ERR_ARG, a
@@ -294,6 +319,53 @@ tg_status tg_set_value(tg_graph *g, tg_node leaf, double v);
  * recomputed all the same. */
 tg_status tg_forward(tg_graph *g);
 
+/* ------------------------------------ forward mode and second order */
+
+/* Derivatives of the tape as recorded, at its current values (replayed
+ * first when a leaf changed, as tg_backward does; refused while a replay
+ * has left a flipped branch).  x are variables, scalar or tensor; y any
+ * nodes, scalar or tensor (a variable may be both).  Their entries are
+ * listed handle by handle, a scalar one entry, a tensor rows*cols
+ * row-major: n handles of N entries in x, m handles of M entries in y.  A
+ * handle listed twice counts twice (its seeds add up).
+ *
+ * Every call uses the same local partials as tg_backward; second order adds
+ * each op's second partials, and a custom op's `second` callback (an op
+ * without one that depends on x, recorded before y, makes tg_hvp and
+ * tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
+ * second derivative 0 away from their kinks.  The gradients a tg_backward
+ * left are kept: these calls sweep arrays of their own, sized on the
+ * first call and reused, so later calls of the same sizes allocate nothing.
+ *
+ * Errors, recorded on the graph and returned, in the call's name: an empty,
+ * dead or foreign handle (TG_ERR_HANDLE, TG_ERR_STALE), a constant or an
+ * op in x (TG_ERR_ARG), a NULL array with a non-zero count or an entry
+ * count that overflows (TG_ERR_ARG), a tensor y for tg_hvp and tg_hessian
+ * (TG_ERR_SHAPE), no memory (TG_ERR_NOMEM).  Output arrays are written only
+ * on success.  Checking mode does not apply: non-finite entries are
+ * returned as computed. */
+
+/* Forward mode: jv (M) = J v, the derivative of y along v (N), by one
+ * tangent sweep (a few times the cost of a replay). */
+tg_status tg_jvp(tg_graph *g, size_t n, const tg_node *x, const double *v,
+                 size_t m, const tg_node *y, double *jv);
+/* Reverse mode with seeds: wj (N) = w^T J, w (M), by one reverse sweep. */
+tg_status tg_vjp(tg_graph *g, size_t m, const tg_node *y, const double *w,
+                 size_t n, const tg_node *x, double *wj);
+/* The M x N Jacobian dy/dx into jac, row-major: M reverse sweeps when
+ * M <= N, else N tangent sweeps. */
+tg_status tg_jacobian(tg_graph *g, size_t m, const tg_node *y,
+                      size_t n, const tg_node *x, double *jac);
+/* Hessian-vector product of a scalar y: hv (N) = H v, by one tangent sweep
+ * along v and one reverse sweep carrying the adjoints' tangents (forward
+ * over reverse: a few times the cost of a gradient, whatever N). */
+tg_status tg_hvp(tg_graph *g, tg_node y, size_t n, const tg_node *x,
+                 const double *v, double *hv);
+/* The N x N Hessian of a scalar y into hess, row-major, by N Hessian-vector
+ * products; each pair (i, j), (j, i) is their mean, so hess is symmetric
+ * to the last bit. */
+tg_status tg_hessian(tg_graph *g, tg_node y, size_t n, const tg_node *x, double *hess);
+
 /* -------------------------------------------------------- inspection */
 
 /* For stepping through a tape by hand: the node recorded at position i
@@ -308,7 +380,7 @@ const char *tg_node_name(const tg_graph *g, tg_node n);
 /* How many inputs it has (0 for a leaf, up to TG_CUSTOM_MAX_ARITY for a
  * custom op), and input k of them (the empty handle past the last). */
 size_t      tg_node_arity(const tg_graph *g, tg_node n);
-tg_node     tg_node_input(const tg_graph *g, tg_node n, size_t k);
+tg_node     tg_node_input(const tg_graph *g, tg_node n, size_t k);  /* see tg_node_arity */
 /* Its first inputs: writes up to 2 handles to in[] and returns how many
  * (0 for a leaf; a custom op with more inputs gives its first two). */
 int         tg_node_inputs(const tg_graph *g, tg_node n, tg_node in[2]);
@@ -322,7 +394,7 @@ int         tg_node_partials(const tg_graph *g, tg_node n, double d[2]);
 /* Nodes recorded between begin and end are drawn in one box with label
  * (the book's "Sigmoid layer").  Groups nest; label is copied. */
 tg_status tg_group_begin(tg_graph *g, const char *label);
-tg_status tg_group_end(tg_graph *g);
+tg_status tg_group_end(tg_graph *g);                     /* closes the innermost group */
 
 /* Write the graph in Graphviz DOT: one node per tape entry with its op and
  * value, variable names as labels, forward values on the edges and, after a

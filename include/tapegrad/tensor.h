@@ -27,7 +27,7 @@ extern "C" {
  * from data (rows*cols doubles, copied) or with zeros when data is NULL.
  * rows and cols are at least 1.  name as for tg_var. */
 tg_node tg_tensor_var(tg_graph *g, const char *name, size_t rows, size_t cols, const double *data);
-tg_node tg_tensor_const(tg_graph *g, size_t rows, size_t cols, const double *data);
+tg_node tg_tensor_const(tg_graph *g, size_t rows, size_t cols, const double *data);  /* see tg_tensor_var */
 
 /* 1 if n is a tensor node, 0 otherwise (scalar, empty or invalid). */
 int       tg_is_tensor(const tg_graph *g, tg_node n);
@@ -40,8 +40,8 @@ tg_status tg_shape(const tg_graph *g, tg_node n, size_t *rows, size_t *cols);
  * it at the next tg_forward or tg_backward (which replays first).  A
  * scalar where a tensor is required, or the reverse, is TG_ERR_SHAPE. */
 tg_status tg_tensor_get(const tg_graph *g, tg_node n, double *out);
-tg_status tg_tensor_get_grad(const tg_graph *g, tg_node n, double *out);
-tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data);
+tg_status tg_tensor_get_grad(const tg_graph *g, tg_node n, double *out);  /* gradients, see tg_tensor_get */
+tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data);    /* see tg_tensor_get */
 
 /* Direct access to a tensor's storage, or NULL on a bad handle (recorded).
  * Writing through tg_tensor_data changes a leaf's value in place (an SGD
@@ -50,17 +50,17 @@ tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data);
  * rewind to just past the parameters, none do).  See the validity rule
  * above. */
 double       *tg_tensor_data(tg_graph *g, tg_node n);
-const double *tg_tensor_gradp(const tg_graph *g, tg_node n);
+const double *tg_tensor_gradp(const tg_graph *g, tg_node n);  /* the gradients, see tg_tensor_data */
 
 /* Matrix product through BLAS dgemm.  flags transposes an operand in place
  * of copying it: C = op(a) op(b). */
 enum { TG_TRANS_A = 1, TG_TRANS_B = 2 };
-tg_node tg_matmul(tg_graph *g, tg_node a, tg_node b);
-tg_node tg_matmul_ex(tg_graph *g, tg_node a, tg_node b, unsigned flags);
+tg_node tg_matmul(tg_graph *g, tg_node a, tg_node b);                    /* a b */
+tg_node tg_matmul_ex(tg_graph *g, tg_node a, tg_node b, unsigned flags);  /* op(a) op(b) */
 
 /* Reductions to a scalar node. */
 tg_node tg_sum(tg_graph *g, tg_node a);
-tg_node tg_mean(tg_graph *g, tg_node a);
+tg_node tg_mean(tg_graph *g, tg_node a);   /* the sum over the element count */
 
 /* Row-wise softmax (stable: the row max is subtracted). */
 tg_node tg_softmax(tg_graph *g, tg_node logits);

@@ -64,6 +64,59 @@ void tg__custom_backward(tg_graph *g, uint32_t id)
     }
 }
 
+/* dy = sum_k d[k] dx[k]; a zero tangent adds nothing, also where d[k] is
+ * infinite. */
+void tg__custom_tangent(tg_graph *g, uint32_t id)
+{
+    const custom_rec *r = tg__crec(g, id);
+    size_t arity = g->cdefs[r->def].op.arity;
+    double d[TG_CUSTOM_MAX_ARITY], t = 0.0;
+    tg__custom_partials(g, id, d);
+    for (size_t k = 0; k < arity; k++) {
+        double tk = g->dtan[g->cin[r->in + k]];
+        if (tk != 0) t += d[k] * tk;
+    }
+    g->dtan[id] = t;
+}
+
+/* With adjoint gi and its tangent hi: dx[k] += gi d[k], and its tangent
+ * hi d[k] + gi sum_j h[k][j] tx[j] (the op's second partials, needed only
+ * where gi and some input tangent are non-zero). */
+bool tg__custom_backward2(tg_graph *g, uint32_t id)
+{
+    const custom_rec *r = tg__crec(g, id);
+    const tg_custom_op *op = &g->cdefs[r->def].op;
+    size_t arity = op->arity;
+    double gi = g->grad[id], hi = g->dtadj[id];
+    double tx[TG_CUSTOM_MAX_ARITY], x[TG_CUSTOM_MAX_ARITY];
+    double h[TG_CUSTOM_MAX_ARITY * TG_CUSTOM_MAX_ARITY];
+    bool curved = false;
+    for (size_t k = 0; k < arity; k++) {
+        tx[k] = g->dtan[g->cin[r->in + k]];
+        curved |= tx[k] != 0;
+    }
+    curved &= gi != 0;
+    if (curved) {
+        if (!op->second) return false;
+        gather(g, r, arity, x);
+        for (size_t k = 0; k < arity * arity; k++) h[k] = 0.0;
+        op->second(op->ctx, x, g->val[id], h);
+    }
+    double d[TG_CUSTOM_MAX_ARITY];
+    tg__custom_partials(g, id, d);
+    for (size_t k = 0; k < arity; k++) {
+        uint32_t in = g->cin[r->in + k];
+        double t = hi != 0 ? hi * d[k] : 0.0;
+        if (curved)
+            for (size_t j = 0; j < arity; j++)
+                if (tx[j] != 0) t += gi * h[k * arity + j] * tx[j];
+        if (gi != 0) g->grad[in] += gi * d[k];
+        g->dtadj[in] += t;
+        if (g->grad[in] == 0.0 && g->dtadj[in] == 0.0) g->touched[in >> 6] |= 1ull << (in & 63);
+    }
+    return true;
+}
+
 void tg__custom_rewind(tg_graph *g, size_t mark)
 {
     size_t k = g->ncrecs;

@@ -9,7 +9,8 @@
  * have a place to be written, as in the book.  Groups become clusters.
  *
  * Every label is an HTML-like label: user text (names, group labels) is
- * escaped as XML character data, so no name can break the file.
+ * escaped as XML character data and made valid UTF-8 of bounded length,
+ * so no name can break the file.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,19 +30,54 @@ static void put_num(FILE *f, double v)
     else fprintf(f, "%.6g", v == 0 ? 0.0 : v);   /* -0 reads as 0 */
 }
 
-/* User text as XML character data: markup characters become entities and
- * control characters, which XML forbids, become spaces. */
-static void put_escaped(FILE *f, const char *s)
+/* The length of the UTF-8 sequence at s, or 0 when it is not a valid one
+ * (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF,
+ * or cut short). */
+static size_t utf8_length(const unsigned char *s)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;   /* the range of the second byte */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < n; k++)
+        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
+    return n;
+}
+
+/* Characters of user text drawn at most: Graphviz refuses an HTML-like
+ * label past 16384 bytes, and a name that long is unreadable anyway. */
+#define LABEL_TEXT_MAX 200
+
+/* User text as XML character data: markup characters become entities,
+ * control characters, which XML forbids, spaces, and bytes that are not
+ * UTF-8, which Graphviz rejects, the replacement character; past
+ * LABEL_TEXT_MAX characters an ellipsis ends it. */
+static void put_escaped(FILE *f, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t shown = 0; *s; shown++) {
+        if (shown == LABEL_TEXT_MAX) {
+            fputs("&#8230;", f);
+            return;
+        }
+        size_t n = utf8_length(s);
+        switch (n ? *s : 0) {
+        case 0: fputs("&#xFFFD;", f); s++; continue;
         case '&': fputs("&amp;", f); break;
         case '<': fputs("&lt;", f); break;
         case '>': fputs("&gt;", f); break;
         case '"': fputs("&quot;", f); break;
-        default: fputc(c < 0x20 || c == 0x7f ? ' ' : c, f); break;
+        default:
+            if (*s < 0x20 || *s == 0x7f) fputc(' ', f);
+            else fwrite(s, 1, n, f);
+            break;
         }
+        s += n;
     }
 }
 

@@ -208,6 +208,7 @@ void tg_graph_free(tg_graph *g)
     tg__free(g, g->tens);
     tg__free(g, g->tval);
     tg__free(g, g->tgrad);
+    tg__deriv_free(g);
     tg_allocator mem = g->mem;
     mem.free(mem.ctx, g);
 }

@@ -115,6 +115,18 @@ struct tg_graph {
     uint32_t *cin;
     size_t ncin, cin_cap;
 
+    /* forward mode and second order (deriv.c): the tangents of the values,
+     * and a seeded reverse sweep's adjoints and their tangents, in arrays
+     * of their own so that the gradients a tg_backward left stay.  Sized
+     * on first use and kept: calls of the same sizes allocate nothing. */
+    double *dtan, *dadj, *dtadj;   /* a scalar node's, by id */
+    uint64_t *dtouched;            /* touched, for the seeded sweeps */
+    size_t dcap;                   /* nodes they hold */
+    double *ttan, *tadj, *ttadj;   /* a tensor's, at its record's off */
+    size_t tdcap;                  /* elements they hold */
+    double *dseed;                 /* unit seeds and a column (tg_jacobian, tg_hessian) */
+    size_t dscap;
+
     /* names and groups */
     struct name_table *names;
     group_rec *groups;
@@ -304,6 +316,22 @@ static inline const char *tg__op_name(const tg_graph *g, uint32_t id)
     if ((g->op[id] & OP_MASK) == OP_CUSTOM) return g->cdefs[tg__crec(g, id)->def].name;
     return op_table[g->op[id] & OP_MASK].name;
 }
+
+/* ----- forward mode and second order (deriv.c, tensor/tensor_tangents.c) */
+/* The reverse sweep from node `from` down to 0, as tg_backward runs it
+ * after seeding (sweep.c); touched and the adjoints must be zeroed. */
+void tg__sweep(tg_graph *g, uint32_t from);
+/* Tensor node id's tangent from its inputs' (dtan, ttan). */
+void tg__tensor_tangent(tg_graph *g, uint32_t id);
+/* Tensor node id's reverse step with tangents: its adjoint into its
+ * inputs' adjoints (grad, tgrad), and the tangent of that into dtadj,
+ * ttadj.  touch() of its inputs is the caller's. */
+void tg__tensor_backward2(tg_graph *g, uint32_t id);
+/* The same for custom node id; false, with nothing done, when its op has
+ * no second partials and they would be needed. */
+void tg__custom_tangent(tg_graph *g, uint32_t id);
+bool tg__custom_backward2(tg_graph *g, uint32_t id);
+void tg__deriv_free(tg_graph *g);
 
 /* ----- values that a leaf change left behind (sweep.c) */
 /* Leaf id was just given a new value. */

@@ -5,8 +5,9 @@
  *   - its row in op_table below: the identifier name that tg_node_op
  *     returns (and the expression language will read), the symbol drawn in
  *     DOT, its arity, its kind and whether it records a branch;
- *   - for an elementwise op, its math: one case in op_value and one in
- *     op_partials (op_math.h), with the derivative as a comment;
+ *   - for an elementwise op, its math: one case each in op_value,
+ *     op_partials and op_second (op_math.h), with the derivatives as
+ *     comments;
  *   - its case in op_dispatch, which turns a recorded code into a literal;
  *   - for a tensor op, its row in the kernel table (tensor/tensor_kernels.c).
  *
@@ -16,11 +17,11 @@
  * fold to that op's one or two lines, and the op's row to constants.  No
  * switch has a default: -Wswitch-enum names any op that one forgets.
  *
- * Room for the next modes.  A forward-mode tangent needs nothing per op:
- * dy = da*ta + db*tb from op_partials.  Second order adds one sibling,
- * op_second_partials (d2y/da2, d2y/dadb, d2y/db2), with a case per
- * elementwise op beside these two, and the kernel table a tangent and a
- * second-order column for tensor ops.
+ * Forward mode and second order (deriv.c) are columns, not switches: a
+ * tangent is dy = da*ta + db*tb from op_partials, and second order reads
+ * op_second (d2y/da2, d2y/dadb, d2y/db2), a case per elementwise op beside
+ * op_partials; tensor ops have a tangent and a backward2 column in the
+ * kernel table.
  */
 #ifndef TG_OP_H
 #define TG_OP_H

@@ -146,7 +146,7 @@ static inline double inv_sqrt_one_plus_square(double a)
 
 /* The value of an elementwise op at inputs a, b (b repeats a for a unary
  * op).  The others have no scalar formula and are never asked. */
-static inline double op_value(tg_op op, double a, double b)
+static inline __attribute__((always_inline)) double op_value(tg_op op, double a, double b)
 {
     switch (op) {
     case OP_ADD:      return a + b;
@@ -196,7 +196,7 @@ static inline double op_value(tg_op op, double a, double b)
  * op without scalar math.  The count is a constant in each case, so a
  * caller's test of it folds into the case.  They read the inputs as well
  * as y where that keeps them accurate. */
-static inline int op_partials(tg_op op, double a, double b, double y, double *da, double *db)
+static inline __attribute__((always_inline)) int op_partials(tg_op op, double a, double b, double y, double *da, double *db)
 {
     *db = 0.0;
     switch (op) {
@@ -297,10 +297,107 @@ static inline int op_partials(tg_op op, double a, double b, double y, double *da
     return 0;
 }
 
+/* The second partials of an elementwise op at inputs a, b with value y and
+ * first partials da, db (op_partials'): d2y/da2 into *haa, d2y/dadb into
+ * *hab, d2y/db2 into *hbb (0 where an input takes none).  Returns
+ * op_partials' count.  Written from y and the first partials where that is
+ * exact, so the accuracy rules of the first partials carry over: no
+ * 1 - y that cancels (sigmoid'' uses tanh(a/2)), no square that overflows
+ * before its quotient (atan'' is (a da) da). */
+static inline __attribute__((always_inline)) int
+op_second(tg_op op, double a, double b, double y, double da, double db, double *haa, double *hab,
+          double *hbb)
+{
+    *haa = *hab = *hbb = 0.0;
+    switch (op) {
+    case OP_ADD:      /* linear */
+        return 2;
+    case OP_MUL:      /* d2(ab)/dadb = 1 */
+        *hab = 1.0; return 2;
+    case OP_EXP:      /* exp'' = y */
+        *haa = y; return 1;
+    case OP_RECIP:    /* (1/a)'' = 2/a^3 = -2 y da */
+        *haa = -2.0 * y * da; return 1;
+    case OP_POW:      /* a^b: b (b-1) a^(b-2); a^(b-1) (1 + b ln a); y ln^2 a */
+        *haa = b == 0 ? 0.0 : b * pow_da(a, b - 1.0);
+        *hab = (a == 0 && b > 1) ? 0.0 : pow_times(pow(a, b - 1.0), a, b - 1.0, 1.0 + b * log(a));
+        *hbb = (a == 0 && b > 0) ? 0.0 : pow_times(y, a, b, log(a) * log(a));
+        (void)db;
+        return 2;
+    case OP_POWC:     /* a^k: k (k-1) a^(k-2) */
+        *haa = b == 0 ? 0.0 : b * pow_da(a, b - 1.0); return 1;
+    case OP_LOG:      /* ln'' = -1/a^2 */
+        *haa = -da * da; return 1;
+    case OP_TANH:     /* tanh'' = -2 y tanh' */
+        *haa = -2.0 * y * da; return 1;
+    case OP_SIGMOID:  /* sig'' = sig' (1 - 2y) = -sig' tanh(a/2): no 1 - 2y that cancels near 0 */
+        *haa = -da * tanh(0.5 * a); return 1;
+    case OP_RELU:     /* 0 off the kink */
+        *haa = a == a ? 0.0 : a; return 1;
+    case OP_SQRT:     /* sqrt'' = -1/(4 a^1.5) = -da/(2a) */
+        *haa = -0.5 * da / a; return 1;
+    case OP_CBRT:     /* cbrt'' = -2/(9 a^(5/3)) = -(2/3) da/a */
+        *haa = -(2.0 / 3.0) * da / a; return 1;
+    case OP_SIN:      /* sin'' = -sin */
+        *haa = -y; return 1;
+    case OP_COS:      /* cos'' = -cos */
+        *haa = -y; return 1;
+    case OP_TAN:      /* tan'' = 2 y (1 + y^2) */
+        *haa = 2.0 * y * da; return 1;
+    case OP_ASIN:     /* asin'' = a/(1-a^2)^1.5 = a da^3 */
+    case OP_ACOS:     /* acos'' = -a/(1-a^2)^1.5 = a da^3 (da < 0) */
+        *haa = a * da * da * da; return 1;
+    case OP_ATAN:     /* atan'' = -2a/(1+a^2)^2 = -2 (a da) da */
+        *haa = -2.0 * (a * da) * da; return 1;
+    case OP_SINH:     /* sinh'' = sinh */
+    case OP_COSH:     /* cosh'' = cosh */
+        *haa = y; return 1;
+    case OP_ASINH:    /* asinh'' = -a/(1+a^2)^1.5 = -(a da) da^2 */
+    case OP_ACOSH:    /* acosh'' = -a/(a^2-1)^1.5 = -(a da) da^2 */
+        *haa = -(a * da) * da * da; return 1;
+    case OP_ATANH:    /* atanh'' = 2a/(1-a^2)^2 = 2 (a da) da */
+        *haa = 2.0 * (a * da) * da; return 1;
+    case OP_EXPM1:    /* expm1'' = exp a = da */
+        *haa = da; return 1;
+    case OP_LOG1P:    /* log1p'' = -1/(1+a)^2 */
+        *haa = -da * da; return 1;
+    case OP_LOG2:     /* log2'' = -log2(e)/a^2 = -da/a */
+    case OP_LOG10:
+        *haa = -da / a; return 1;
+    case OP_ERF:      /* erf'' = -2a erf' */
+    case OP_ERFC:     /* erfc'' = -2a erfc' */
+        *haa = da == 0 ? 0.0 : -2.0 * a * da; return 1;
+    case OP_SOFTPLUS: /* softplus'' = sigmoid' */
+        *haa = sigmoid_slope(a, da); return 1;
+    case OP_ABS:      /* 0 off the kink */
+        *haa = a == a ? 0.0 : a; return 1;
+    case OP_ATAN2:    /* with fa = b/r^2, fb = -a/r^2: faa = 2 fa fb, fab = fb^2 - fa^2, fbb = -faa */
+        *haa = 2.0 * da * db;
+        *hab = (db - da) * (db + da);
+        *hbb = -*haa;
+        return 2;
+    case OP_HYPOT:    /* with fa = a/y, fb = b/y: faa = fb^2/y, fab = -fa fb/y, fbb = fa^2/y */
+        *haa = db * db / y;
+        *hab = -da * db / y;
+        *hbb = da * da / y;
+        return 2;
+    case OP_MIN:      /* 0 off the kink */
+    case OP_MAX:
+        *haa = da == da ? 0.0 : da;
+        *hbb = db == db ? 0.0 : db;
+        return 2;
+    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
+    case OP_MEAN: case OP_XENT: case OP_COUNT:
+        break;
+    }
+    *haa = NAN;
+    return 0;
+}
+
 /* The side of its kink a branch op (op_table's `branch`) is on at a, b:
  * whether its partial in a is positive (relu and abs: a > 0; min: a <= b;
  * max: a >= b).  A replay compares it with the side recorded. */
-static inline bool op_side(tg_op op, double a, double b)
+static inline __attribute__((always_inline)) bool op_side(tg_op op, double a, double b)
 {
     double da, db;
     op_partials(op, a, b, 0.0, &da, &db);

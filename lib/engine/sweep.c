@@ -87,6 +87,12 @@ sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
     return UINT32_MAX;
 }
 
+void tg__sweep(tg_graph *g, uint32_t from)
+{
+    uint32_t bad;
+    sweep(g, from, false, &bad);
+}
+
 tg_status tg_backward(tg_graph *g, tg_node out)
 {
     if (!g) return TG_ERR_ARG;

@@ -416,6 +416,22 @@ static tg_status batch_pass(tg_net *net, const char *fn, bool backward, double *
     return TG_OK;
 }
 
+tg_status tg_net_hvp(tg_net *net, const double *v, double *hv)
+{
+    const char *fn = "tg_net_hvp";
+    if (!net) return TG_ERR_ARG;
+    tg_graph *g = net->g;
+    if (!v || !hv) return tg_graph_fail(g, TG_ERR_ARG, "%s: %s is NULL", fn, v ? "hv" : "v");
+    tg_status s = need_batch(net, fn);
+    if (s != TG_OK) return s;
+    size_t top = tg_graph_size(g);
+    tg_node L = loss_of(net, net->x, net->t);
+    if (!tg_is_none(L)) tg_hvp(g, L, TG_NET_NPARAMS, net->param, v, hv);
+    if (tg_graph_status(g) != TG_OK) return failed(g, fn, top, TG_OK, tg_is_none(L));
+    tg_graph_undo(g, top);  /* cannot fail: top is a size the tape has had since */
+    return TG_OK;
+}
+
 tg_status tg_net_batch_loss(tg_net *net, double *loss)
 {
     if (!net) return TG_ERR_ARG;

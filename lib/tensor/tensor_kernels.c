@@ -13,40 +13,7 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "graph.h"
-
-#define KERNEL static inline __attribute__((always_inline))
-
-/* A node as a matrix: a scalar node is 1 x 1, its number and its adjoint
- * in the tape's own slots. */
-typedef struct mat {
-    double *x, *dx;
-    size_t rows, cols;
-} mat;
-
-static mat view(const tg_graph *g, uint32_t id)
-{
-    mat m;
-    if (tg__is_tensor(g, id)) {
-        const tensor_rec *r = tg__trec(g, id);
-        m.x = g->tval + r->off;
-        m.dx = g->tgrad + r->off;
-        m.rows = r->rows;
-        m.cols = r->cols;
-    } else {
-        m.x = &g->val[id];
-        m.dx = &g->grad[id];
-        m.rows = m.cols = 1;
-    }
-    return m;
-}
-
-/* Constants take no gradient, so their adjoints are not computed at all:
- * for a network's input batch that skips the largest product. */
-static bool wants_grad(const tg_graph *g, uint32_t id)
-{
-    return tg__op(g, id) != OP_CONST;
-}
+#include "kernels.h"
 
 /* ============================================================ unary */
 
@@ -68,41 +35,6 @@ KERNEL void unary_backward_op(tg_op f, const double *restrict x, const double *r
 }
 
 /* ============================================================ binary */
-
-/* One operand of a broadcast op: element (i, j) of the output reads
- * x[i*rs + j*cs]; a stretched axis has stride 0.  dx is its adjoint, at
- * the same offsets. */
-typedef struct operand {
-    const double *x;
-    double *dx;
-    size_t rs, cs;
-} operand;
-
-/* The output is m x n.  Operands that are full m x n or single numbers
- * index the same way in every row, so the caller may hand them over as one
- * row of m*n; the common bias case (a 1 x n row) keeps cs = 1 and rs = 0,
- * so every inner loop below runs over contiguous memory. */
-static void broadcast_operands(mat a, mat b, size_t *m, size_t *n, operand *A, operand *B)
-{
-    bool a_flat = (a.rows == *m && a.cols == *n) || (a.rows == 1 && a.cols == 1);
-    bool b_flat = (b.rows == *m && b.cols == *n) || (b.rows == 1 && b.cols == 1);
-    A->x = a.x;
-    A->dx = a.dx;
-    B->x = b.x;
-    B->dx = b.dx;
-    if (a_flat && b_flat) {
-        A->cs = a.rows * a.cols > 1;
-        B->cs = b.rows * b.cols > 1;
-        A->rs = B->rs = 0;
-        *n *= *m;
-        *m = 1;
-        return;
-    }
-    A->cs = a.cols > 1;
-    A->rs = a.rows > 1 ? a.cols : 0;
-    B->cs = b.cols > 1;
-    B->rs = b.rows > 1 ? b.cols : 0;
-}
 
 /* y = f(a, b), broadcast.  y: m x n; a, b: see operand */
 KERNEL void binary_forward_op(tg_op f, operand A, operand B, double *restrict y, size_t m, size_t n)
@@ -225,19 +157,25 @@ static bool elementwise(tg_op f, ew_pass pass, operand A, operand B, double *y,
 
 /* ============================================================ matmul */
 
+void tg__gemm(const double *a, size_t lda, bool ta, const double *b, size_t ldb, bool tb,
+              double *c, size_t m, size_t n, size_t k, double beta)
+{
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c, (int)n);
+}
+
 /* C = op(A) op(B) through dgemm; op transposes when its flag is set.
  * A: ra x ca (op(A): m x k), B: rb x cb (op(B): k x n), C: m x n.  BLAS
  * reads a transposed operand in place: only its leading dimension, the
  * stored row length, is passed. */
 static void matmul_forward(mat a, mat b, double *c, bool ta, bool tb, size_t m, size_t n, size_t k)
 {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, 1.0, a.x, (int)a.cols, b.x, (int)b.cols, 0.0, c, (int)n);
+    tg__gemm(a.x, a.cols, ta, b.x, b.cols, tb, c, m, n, k, 0.0);
 }
 
 /* dA += dC op(B)^T (transposed back when A was read transposed),
  * dB += op(A)^T dC (likewise), each with beta = 1.  dC: m x n */
-static void matmul_backward_a(mat a, mat b, const double *dc, bool ta, bool tb,
+void tg__matmul_backward_a(mat a, mat b, const double *dc, bool ta, bool tb,
                               size_t m, size_t n, size_t k)
 {
     if (!ta)  /* dA (m x k) += dC (m x n) . op(B)^T (n x k) */
@@ -248,7 +186,7 @@ static void matmul_backward_a(mat a, mat b, const double *dc, bool ta, bool tb,
                     (int)k, (int)m, (int)n, 1.0, b.x, (int)b.cols, dc, (int)n, 1.0, a.dx, (int)a.cols);
 }
 
-static void matmul_backward_b(mat a, mat b, const double *dc, bool ta, bool tb,
+void tg__matmul_backward_b(mat a, mat b, const double *dc, bool ta, bool tb,
                               size_t m, size_t n, size_t k)
 {
     if (!tb)  /* dB (k x n) += op(A)^T (k x m) . dC (m x n) */
@@ -297,7 +235,7 @@ static void softmax_backward(const double *restrict y, const double *restrict dy
 /* ============================================================ cross-entropy */
 
 /* Row i's log-sum-exp split as max + log(sum exp(z - max)).  z: cols */
-static void logsumexp_row(const double *z, size_t cols, double *max, double *log_s)
+void tg__logsumexp_row(const double *z, size_t cols, double *max, double *log_s)
 {
     double m = z[0];
     for (size_t j = 1; j < cols; j++) m = z[j] > m ? z[j] : m;
@@ -319,7 +257,7 @@ static double xent_forward(const double *z, const double *t, size_t N, size_t C)
     for (size_t i = 0; i < N; i++) {
         const double *zr = z + i * C, *tr = t + i * C;
         double max, log_s, tz = 0.0, tsum = 0.0;
-        logsumexp_row(zr, C, &max, &log_s);
+        tg__logsumexp_row(zr, C, &max, &log_s);
         for (size_t j = 0; j < C; j++) {
             if (tr[j] != 0) tz += tr[j] * (max - zr[j]);
             tsum += tr[j];
@@ -354,7 +292,7 @@ static void xent_backward_labels(double g, const double *restrict z, double *res
         const double *zr = z + i * C;
         double *dtr = dt + i * C;
         double max, log_s;
-        logsumexp_row(zr, C, &max, &log_s);
+        tg__logsumexp_row(zr, C, &max, &log_s);
         for (size_t j = 0; j < C; j++) dtr[j] += scale * ((max - zr[j]) + log_s);
     }
 }
@@ -435,8 +373,8 @@ static void matmul_bwd(tg_graph *g, uint32_t id)
     unsigned flags = tg__trec(g, id)->flags;
     bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
     size_t k = ta ? a.rows : a.cols;
-    if (wants_grad(g, ia)) matmul_backward_a(a, b, c.dx, ta, tb, c.rows, c.cols, k);
-    if (wants_grad(g, ib)) matmul_backward_b(a, b, c.dx, ta, tb, c.rows, c.cols, k);
+    if (wants_grad(g, ia)) tg__matmul_backward_a(a, b, c.dx, ta, tb, c.rows, c.cols, k);
+    if (wants_grad(g, ib)) tg__matmul_backward_b(a, b, c.dx, ta, tb, c.rows, c.cols, k);
 }
 
 static bool softmax_fwd(tg_graph *g, uint32_t id)
@@ -505,19 +443,23 @@ static void xent_bwd(tg_graph *g, uint32_t id)
     if (wants_grad(g, it)) xent_backward_labels(g->grad[id], z.x, t.dx, z.rows, z.cols);
 }
 
+/* forward and backward here; tangent (forward mode) and backward2 (the
+ * reverse step with tangents, for second order) in tensor_tangents.c. */
 typedef struct kernel_row {
     bool (*forward)(tg_graph *g, uint32_t id);
     void (*backward)(tg_graph *g, uint32_t id);
+    void (*tangent)(tg_graph *g, uint32_t id);
+    void (*backward2)(tg_graph *g, uint32_t id);
 } kernel_row;
 
 /* A row for each op of kind OPK_TENSOR and OPK_REDUCE; elementwise ops
  * share the elementwise pair, leaves have none. */
 static const kernel_row kernels[OP_COUNT] = {
-    [OP_MATMUL]  = { matmul_fwd,  matmul_bwd },
-    [OP_SOFTMAX] = { softmax_fwd, softmax_bwd },
-    [OP_SUM]     = { sum_fwd,     sum_bwd },
-    [OP_MEAN]    = { mean_fwd,    mean_bwd },
-    [OP_XENT]    = { xent_fwd,    xent_bwd },
+    [OP_MATMUL]  = { matmul_fwd,  matmul_bwd,  tg__matmul_tangent,  tg__matmul_backward2 },
+    [OP_SOFTMAX] = { softmax_fwd, softmax_bwd, tg__softmax_tangent, tg__softmax_backward2 },
+    [OP_SUM]     = { sum_fwd,     sum_bwd,     tg__sum_tangent,     tg__sum_backward2 },
+    [OP_MEAN]    = { mean_fwd,    mean_bwd,    tg__mean_tangent,    tg__mean_backward2 },
+    [OP_XENT]    = { xent_fwd,    xent_bwd,    tg__xent_tangent,    tg__xent_backward2 },
 };
 
 bool tg__tensor_forward(tg_graph *g, uint32_t id)
@@ -532,4 +474,19 @@ void tg__tensor_backward(tg_graph *g, uint32_t id)
     tg_op op = tg__op(g, id);
     if (op_table[op].kind == OPK_ELEMENTWISE) elementwise_backward(g, id);
     else if (kernels[op].backward) kernels[op].backward(g, id);
+}
+
+void tg__tensor_tangent(tg_graph *g, uint32_t id)
+{
+    tg_op op = tg__op(g, id);
+    if (op_table[op].kind == OPK_ELEMENTWISE) tg__elementwise_tangent(g, id);
+    else if (kernels[op].tangent) kernels[op].tangent(g, id);
+}
+
+void tg__tensor_backward2(tg_graph *g, uint32_t id)
+{
+    tg_op op = tg__op(g, id);
+    tg__tensor_backward(g, id);
+    if (op_table[op].kind == OPK_ELEMENTWISE) tg__elementwise_backward2(g, id);
+    else if (kernels[op].backward2) kernels[op].backward2(g, id);
 }

@@ -172,6 +172,21 @@ tg_graph *graph_tricky_name(void)
     return g;
 }
 
+tg_graph *graph_unreadable_names(void)
+{
+    char *long_name = malloc(LONG_NAME_LENGTH + 1);
+    if (!long_name) return NULL;
+    memset(long_name, 'z', LONG_NAME_LENGTH);
+    long_name[LONG_NAME_LENGTH] = '\0';
+    tg_graph *g = tg_graph_new();
+    tg_group_begin(g, "group \xc0\xaf");
+    tg_node a = tg_var(g, BAD_UTF8_NAME, 2), b = tg_var(g, EURO_NAME, 3), c = tg_var(g, long_name, 4);
+    tg_group_end(g);
+    tg_backward(g, tg_mul(g, tg_mul(g, a, b), c));
+    free(long_name);
+    return g;
+}
+
 tg_graph *graph_tensor(void)
 {
     tg_graph *g = tg_graph_new();

@@ -46,6 +46,14 @@ tg_graph *graph_sigmoid_layer(void);
 /* A variable whose name holds markup and a newline (TRICKY_NAME). */
 tg_graph *graph_tricky_name(void);
 #define TRICKY_NAME "a<b>&\"c\"\nd"
+/* Names Graphviz cannot take as they are: a (0) holds bytes that are not
+ * UTF-8, b (1) is UTF-8 with a euro sign, c (2) is LONG_NAME_LENGTH
+ * characters long, all inside a group whose label is not UTF-8 either;
+ * a*b*c swept backward. */
+tg_graph *graph_unreadable_names(void);
+#define BAD_UTF8_NAME "x\xff\xc3(\xed\xa0\x80)"
+#define EURO_NAME "prix_\xe2\x82\xac"
+#define LONG_NAME_LENGTH 20000
 /* A 2x3 tensor variable (0) summed to a scalar (1), swept backward. */
 tg_graph *graph_tensor(void);
 

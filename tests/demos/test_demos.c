@@ -3,8 +3,9 @@
  * their output is checked against the book's numbers, hand arithmetic and
  * independent double / long double formulas.
  *
- * Usage: test_demos EXAMPLE SHOPPING SIGMOID EXCERPT (the demo programs,
- * and the excerpt of shopping's output that the README shows).
+ * Usage: test_demos EXAMPLE SHOPPING SIGMOID EXCERPT README EXAMPLE_C (the
+ * demo programs, the excerpt of shopping's output that the README shows,
+ * the README and the first program's source).
  */
 #include <check.h>
 #include <math.h>
@@ -16,8 +17,10 @@
 
 #include "capture.h"
 #include "runner.h"
+#include "scratch.h"
 
 static const char *example_path, *shopping_path, *sigmoid_path, *excerpt_path;
+static const char *readme_path, *example_source_path;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -75,6 +78,28 @@ START_TEST(example_prints_the_book_numbers)
 }
 END_TEST
 
+/* The README's first program is demos/example/example.c byte for byte,
+ * and the output it shows is what the program prints. */
+START_TEST(readme_first_program_is_example_c)
+{
+    char *readme = read_text(readme_path);
+    char *source = read_text(example_source_path);
+    char *part = section(readme, "\n## A first program\n", "\n## ");
+    char *code = section(part, "```c\n", "```\n");
+    ck_assert_str_eq(code + strlen("```c\n"), source);
+    char *shown = section(part, "```text\n$ build/demos/example\n", "```\n");
+    capture c = run_demo(example_path, "", 0);
+    ck_assert_int_eq(c.status, 0);
+    ck_assert_str_eq(shown + strlen("```text\n$ build/demos/example\n"), c.out);
+    capture_free(&c);
+    free(shown);
+    free(code);
+    free(part);
+    free(source);
+    free(readme);
+}
+END_TEST
+
 /* ------------------------------------------------------------ shopping */
 
 START_TEST(shopping_apple_matches_the_book)
@@ -95,7 +120,7 @@ START_TEST(shopping_apple_matches_the_book)
     ck_assert_ptr_nonnull(strstr(c.out,
         "d price/d apple_num = d price/d apple_price (1.1) x d apple_price/d apple_num (100) = 110\n"));
     ck_assert_ptr_nonnull(strstr(c.out,
-        "d price/d tax = d price/d price (1) x d price/d tax (200) = 200\n"));
+        "d price/d tax = d price/d price (1) x d(apple_price x tax)/d tax (200) = 200\n"));
     ck_assert_ptr_nonnull(strstr(c.out, "step 4/5  apple_price = apple x apple_num = 100 x 2 = 200\n"));
     ck_assert_ptr_nonnull(strstr(c.out, "step 5/5  price = apple_price x tax = 200 x 1.1 = 220\n"));
     capture_free(&c);
@@ -196,6 +221,27 @@ START_TEST(shopping_set_replays_and_reports_changes)
 }
 END_TEST
 
+START_TEST(shopping_hessian_gives_the_products_cross_terms)
+{
+    capture c = run_demo(shopping_path, "--orange --no-pause --hessian", 0);
+    ck_assert_int_eq(c.status, 0);
+    char *h = section(c.out, "Second derivatives (tg_hessian)", "\n\n");
+    /* price = (apple apple_num + orange orange_num) tax: each cross term of
+     * a product is the remaining factor, the rest 0. */
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d apple d apple_num ="), 1.1, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d apple d tax ="), 2.0, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d apple_num d tax ="), 100.0, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d orange d orange_num ="), 1.1, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d orange d tax ="), 3.0, 1e-12);
+    ck_assert_double_eq_tol(number_after(h, "d2 price / d orange_num d tax ="), 150.0, 1e-12);
+    ck_assert_int_eq(count_of(h, " = "), 6);  /* 15 pairs, 9 of them zero */
+    ck_assert_ptr_nonnull(strstr(h, "(apple, orange)"));
+    ck_assert_ptr_nonnull(strstr(h, "tax^2"));
+    free(h);
+    capture_free(&c);
+}
+END_TEST
+
 START_TEST(shopping_set_rejects_unknown_names_and_bad_values)
 {
     capture c = run_demo(shopping_path, "--no-pause --set banana=3", 1);
@@ -210,7 +256,7 @@ START_TEST(shopping_set_rejects_unknown_names_and_bad_values)
 
     c = run_demo(shopping_path, "--no-pause --set apple=lots", 1);
     ck_assert_int_eq(c.status, 2);
-    ck_assert_ptr_nonnull(strstr(c.out, "'lots' is not a finite number"));
+    ck_assert_ptr_nonnull(strstr(c.out, "shopping: --set apple wants a finite number, not 'lots'"));
     capture_free(&c);
 }
 END_TEST
@@ -343,27 +389,6 @@ START_TEST(sigmoid_finds_where_each_form_breaks)
 }
 END_TEST
 
-/* Brackets balance outside strings, and no bare NaN or inf slipped in. */
-static void assert_json_shape(const char *s)
-{
-    int depth = 0;
-    bool in_str = false;
-    for (const char *p = s; *p; p++) {
-        if (in_str) {
-            if (*p == '\\') p++;
-            else if (*p == '"') in_str = false;
-            continue;
-        }
-        if (*p == '"') in_str = true;
-        else if (*p == '{' || *p == '[') depth++;
-        else if (*p == '}' || *p == ']') ck_assert_int_ge(--depth, 0);
-        else if (!strncmp(p, "nan", 3) || !strncmp(p, "inf", 3) || !strncmp(p, "NaN", 3))
-            ck_abort_msg("bare non-number in JSON at: %.40s", p);
-    }
-    ck_assert(!in_str);
-    ck_assert_int_eq(depth, 0);
-}
-
 START_TEST(sigmoid_json_is_well_formed)
 {
     capture c = run_demo(sigmoid_path, "--json --from -2 --to 2 --steps 5", 0);
@@ -428,14 +453,16 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s EXAMPLE SHOPPING SIGMOID EXCERPT\n", argv[0]);
+    if (argc != 7) {
+        fprintf(stderr, "usage: %s EXAMPLE SHOPPING SIGMOID EXCERPT README EXAMPLE_C\n", argv[0]);
         return 77;
     }
     example_path = argv[1];
     shopping_path = argv[2];
     sigmoid_path = argv[3];
     excerpt_path = argv[4];
+    readme_path = argv[5];
+    example_source_path = argv[6];
     for (int i = 1; i < 4; i++)
         if (access(argv[i], X_OK) != 0) {
             fprintf(stderr, "%s: no such program\n", argv[i]);
@@ -446,9 +473,11 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("output");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, example_prints_the_book_numbers);
+    tcase_add_test(tc, readme_first_program_is_example_c);
     tcase_add_test(tc, shopping_apple_matches_the_book);
     tcase_add_test(tc, shopping_orange_matches_the_book);
     tcase_add_test(tc, shopping_backward_runs_in_reverse_tape_order);
+    tcase_add_test(tc, shopping_hessian_gives_the_products_cross_terms);
     tcase_add_test(tc, shopping_set_replays_and_reports_changes);
     tcase_add_test(tc, shopping_set_rejects_unknown_names_and_bad_values);
     tcase_add_test(tc, shopping_exact_shows_every_digit);

@@ -176,6 +176,28 @@ START_TEST(names_are_escaped)
 }
 END_TEST
 
+/* Graphviz rejects a file with bytes that are not UTF-8 and an HTML-like
+ * label past 16384 bytes: such names are drawn with the replacement
+ * character and cut short with an ellipsis; good UTF-8 stays as it is. */
+START_TEST(unreadable_names_are_made_drawable)
+{
+    tg_graph *g = graph_unreadable_names();
+    char *dot = write_ok(g);
+    /* No byte of the bad sequences survives; each became U+FFFD. */
+    for (const unsigned char *p = (const unsigned char *)dot; *p; p++)
+        ck_assert_msg(*p != 0xff && *p != 0xc0 && *p != 0xed, "byte 0x%02x in the output", *p);
+    ck_assert(line_has(node_line(dot, 0, NULL), "x&#xFFFD;&#xFFFD;(&#xFFFD;&#xFFFD;&#xFFFD;)"));
+    ck_assert(line_has(node_line(dot, 1, NULL), EURO_NAME));
+    ck_assert_ptr_nonnull(strstr(dot, "label=<group &#xFFFD;&#xFFFD;>"));
+    const char *c = node_line(dot, 2, NULL);
+    ck_assert(line_has(c, "&#8230;"));
+    size_t len = strcspn(c, "\n");
+    ck_assert_msg(len < 1000, "the long name's line is %zu bytes", len);
+    free(dot);
+    tg_graph_free(g);
+}
+END_TEST
+
 START_TEST(tensor_nodes_show_their_shape)
 {
     tg_graph *g = graph_tensor();
@@ -260,6 +282,7 @@ int main(void)
     tcase_add_test(tc, empty_and_rewound_groups_are_not_drawn);
     tcase_add_test(tc, sigmoid_layer_holds_the_decomposed_nodes);
     tcase_add_test(tc, names_are_escaped);
+    tcase_add_test(tc, unreadable_names_are_made_drawable);
     tcase_add_test(tc, tensor_nodes_show_their_shape);
     tcase_add_test(tc, empty_graph);
     tcase_add_test(tc, bad_arguments_are_errors);

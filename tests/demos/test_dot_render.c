@@ -75,6 +75,7 @@ START_TEST(sample_graphs_render_cleanly)
     assert_renders(graph_nested_groups(), "groups");
     assert_renders(graph_sigmoid_layer(), "sigmoid");
     assert_renders(graph_tricky_name(), "tricky");
+    assert_renders(graph_unreadable_names(), "unreadable");
     assert_renders(graph_tensor(), "tensor");
 }
 END_TEST

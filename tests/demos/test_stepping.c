@@ -22,6 +22,14 @@
 static const char *shopping_path;
 
 #define PROMPT "quit > "
+#define ERASE "\033[A\r\033[K"
+
+static int count_of_prompts(const char *text)
+{
+    int n = 0;
+    for (const char *p = strstr(text, PROMPT); p; p = strstr(p + 1, PROMPT)) n++;
+    return n;
+}
 
 typedef struct session {
     pid_t pid;
@@ -125,7 +133,7 @@ START_TEST(stepping_reaches_the_backward_pass)
     const char *shown = read_until(&s, PROMPT);
     ck_assert_ptr_nonnull(strstr(shown, "Backward pass"));
     ck_assert_ptr_nonnull(strstr(shown, "step 1/9  price = all_price x tax"));
-    ck_assert_ptr_nonnull(strstr(shown, "d price/d tax = d price/d price (1) x d price/d tax (650) = 650"));
+    ck_assert_ptr_nonnull(strstr(shown, "d price/d tax = d price/d price (1) x d(all_price x tax)/d tax (650) = 650"));
     ck_assert_ptr_null(strstr(shown, "step 2/9"));
 
     answer(&s, "\r");
@@ -155,6 +163,54 @@ START_TEST(c_runs_to_the_end)
 }
 END_TEST
 
+/* Each answered prompt is taken back (cursor up, clear the line) before
+ * the next step prints, so the scrollback shows the steps alone. */
+START_TEST(answered_prompts_are_taken_back)
+{
+    session s;
+    start(&s, "--orange");
+    read_until(&s, PROMPT);
+    for (int i = 2; i <= 3; i++) {
+        answer(&s, "\r");
+        const char *shown = read_until(&s, PROMPT);
+        char step[32];
+        snprintf(step, sizeof step, "step %d/9", i);
+        const char *erase = strstr(shown, ERASE);
+        const char *at = strstr(shown, step);
+        ck_assert_msg(erase && at && erase < at, "no erase before '%s' in:\n%s", step, shown);
+        ck_assert_int_eq(count_of_prompts(shown), 1);   /* the new one only */
+    }
+    answer(&s, "q\r");
+    read_until(&s, NULL);
+    ck_assert_int_eq(finish(&s), 0);
+}
+END_TEST
+
+/* The backward steps of the five variables only read off their totals:
+ * one pause for the run of them, not five. */
+START_TEST(a_run_of_leaves_is_one_pause)
+{
+    session s;
+    start(&s, "--orange");
+    for (int i = 1; i <= 9 + 4; i++) {   /* nine forward steps, four ops backward */
+        read_until(&s, PROMPT);
+        answer(&s, "\r");
+    }
+    const char *shown = read_until(&s, PROMPT);
+    for (int i = 5; i <= 9; i++) {
+        char step[32];
+        snprintf(step, sizeof step, "step %d/9", i);
+        ck_assert_msg(strstr(shown, step) != NULL, "'%s' not shown before the pause:\n%s", step, shown);
+    }
+    ck_assert_ptr_nonnull(strstr(shown, "apple is a variable: d price/d apple = 2.2, complete"));
+    ck_assert_ptr_null(strstr(shown, "Gradients"));
+    answer(&s, "\r");
+    shown = read_until(&s, NULL);
+    ck_assert_ptr_nonnull(strstr(shown, "price = 715.  Gradients"));
+    ck_assert_int_eq(finish(&s), 0);
+}
+END_TEST
+
 START_TEST(no_pause_does_not_wait_at_a_terminal)
 {
     session s;
@@ -179,6 +235,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, enter_steps_and_q_quits);
     tcase_add_test(tc, stepping_reaches_the_backward_pass);
     tcase_add_test(tc, c_runs_to_the_end);
+    tcase_add_test(tc, answered_prompts_are_taken_back);
+    tcase_add_test(tc, a_run_of_leaves_is_one_pause);
     tcase_add_test(tc, no_pause_does_not_wait_at_a_terminal);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -242,6 +242,55 @@ START_TEST(tiny_gradient)
 }
 END_TEST
 
+/* H v of the loss in all the parameters, against the network written out
+ * in long double: (Hv)_k from four loss values at p +- h e_k +- h v. */
+START_TEST(tiny_hessian_vector_product)
+{
+    tiny d = make_tiny(11);
+    long double p[NP], kink;
+    for (int i = 0; i < NP; i++) p[i] = d.p[i];
+    ref_forward(&d, p, NULL, &kink);
+    ck_assert(kink > 1e-3L);  /* the differences stay on one side of every kink */
+    double v[NP];
+    tg_rng r = tg_rng_seed(5);
+    for (int i = 0; i < NP; i++) v[i] = 2.0 * tg_rng_uniform(&r) - 1.0;
+
+    tg_net *net = tiny_net(&d);
+    double grads_before[NP], grads_after[NP], hv[NP];
+    ck_assert_int_eq(tg_net_gradient(net, NULL), TG_OK);
+    ck_assert_int_eq(tg_net_get_grads(net, grads_before), TG_OK);
+    size_t size = tg_graph_size(tg_net_graph(net));
+    ck_assert_int_eq(tg_net_hvp(net, v, hv), TG_OK);
+    ck_assert_uint_eq(tg_graph_size(tg_net_graph(net)), size);
+    ck_assert_int_eq(tg_net_get_grads(net, grads_after), TG_OK);
+    ck_assert_mem_eq(grads_before, grads_after, sizeof grads_before);
+
+    const long double h = 1e-4L;
+    double biggest = 0;
+    for (int k = 0; k < NP; k++) {
+        long double f[4];
+        for (int c = 0; c < 4; c++) {
+            long double q[NP];
+            long double sk = c < 2 ? h : -h, sv = c % 2 ? -h : h;
+            for (int i = 0; i < NP; i++) q[i] = p[i] + sv * v[i];
+            q[k] += sk;
+            f[c] = ref_forward(&d, q, NULL, NULL);
+        }
+        long double want = (f[0] - f[1] - f[2] + f[3]) / (4 * h * h);
+        ck_assert_double_eq_tol(hv[k], (double)want, 1e-6);
+        if (fabs(hv[k]) > biggest) biggest = fabs(hv[k]);
+    }
+    ck_assert(biggest > 0.05);  /* curvature worth checking */
+
+    double sentinel[NP];
+    for (int i = 0; i < NP; i++) sentinel[i] = hv[i] = -7.0;
+    ck_assert_int_eq(tg_net_hvp(net, NULL, hv), TG_ERR_ARG);
+    ck_assert_str_eq(tg_graph_errmsg(tg_net_graph(net)), "tg_net_hvp: v is NULL");
+    ck_assert_mem_eq(hv, sentinel, sizeof hv);
+    tg_net_free(net);
+}
+END_TEST
+
 START_TEST(tiny_numerical_gradient)
 {
     tiny d = make_tiny(13);
@@ -558,6 +607,7 @@ int main(void)
     tcase_add_test(tc, tiny_loss_and_scores);
     tcase_add_test(tc, tiny_gradient);
     tcase_add_test(tc, tiny_numerical_gradient);
+    tcase_add_test(tc, tiny_hessian_vector_product);
     tcase_add_test(tc, train_step_is_sgd);
     tcase_add_test(tc, no_allocation_after_first_step);
     tcase_add_test(tc, batch_resize_is_all_or_nothing);

@@ -140,12 +140,13 @@ with tempfile.TemporaryDirectory() as d:
     check("a failed parse leaves an existing output file alone", rc == 1 and
           sorted(os.listdir(d)) == before and open(os.path.join(d, "g.dot")).read().startswith("digraph"))
     rc, out, err = run("--html", os.path.join(d, "nodir", "g.html"), "x", "x=1")
-    check("an output file that cannot be written: exit 1, nothing left",
-          rc == 1 and "cannot write" in err and sorted(os.listdir(d)) == before, err)
+    check("an output file that cannot be written: exit 1 before any work, nothing left",
+          rc == 1 and "cannot write" in err and out == "" and sorted(os.listdir(d)) == before, err)
     os.environ["PATH"] = d  # no Graphviz: a picture fails whole
     rc, out, err = run("--dot", os.path.join(d, "g.svg"), "x", "x=1")
-    check("--dot FILE.svg without Graphviz: exit 1, nothing left", rc == 1 and "Graphviz" in err and
-          sorted(os.listdir(d)) == before, err)
+    check("--dot FILE.svg without Graphviz: the DOT text beside it, and a note", rc == 0 and
+          "Graphviz" in out + err and sorted(os.listdir(d)) == before and
+          not os.path.exists(os.path.join(d, "g.svg")), out + err)
 
 
 # ------------------------------------------------------------ the REPL
