@@ -25,7 +25,11 @@
 enum { MAX_LIST = 64 };
 
 typedef struct options {
-    bool step, check, json, exact;
+    bool step, check, json, exact, hessian, jacobian;
+    const char *outputs[MAX_LIST];
+    int noutputs;
+    char *jvp[MAX_LIST];   /* NAME=VALUE: the direction, 0 where not given */
+    int njvp;
     const char *dot, *html, *at;
     const char *expr;
     char *assign[MAX_LIST];
@@ -52,7 +56,14 @@ static void usage(FILE *f)
           "  --dot FILE       write the graph: FILE.dot as DOT text, FILE.svg or FILE.png\n"
           "                   drawn by Graphviz\n"
           "  --html FILE      one self-contained page that steps through the graph\n"
-          "  --json           print one JSON object: \"value\", \"gradient\"\n"
+          "  --hessian        the Hessian with respect to every variable (tg_hessian)\n"
+          "  --jacobian       the Jacobian of the outputs (tg_jacobian)\n"
+          "  --output NAME    an output for --jacobian and --jvp: a statement's name;\n"
+          "                   repeatable (default: the expression's own output)\n"
+          "  --jvp NAME=VALUE a component of the direction for the directional derivative\n"
+          "                   of the outputs (tg_jvp); repeatable, 0 where not given\n"
+          "  --json           print one JSON object: \"value\", \"gradient\", and\n"
+          "                   \"hessian\", \"jacobian\", \"jvp\" when asked for\n"
           "  --at -           read points as CSV from standard input (a header of variable\n"
           "                   names, then values) and print one line per point, replaying\n"
           "                   the recorded tape; points across a recorded branch are marked\n"
@@ -92,13 +103,16 @@ static int assignment(const char *arg, char *name, size_t len, double *v)
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    enum { O_STEP = 256, O_CHECK, O_JSON, O_EXACT, O_DOT, O_HTML, O_AT, O_VERSION };
+    enum { O_STEP = 256, O_CHECK, O_JSON, O_EXACT, O_DOT, O_HTML, O_AT, O_VERSION, O_HESSIAN, O_JACOBIAN,
+           O_OUTPUT, O_JVP };
     static const struct option longs[] = {
         { "step", no_argument, NULL, O_STEP },     { "check", no_argument, NULL, O_CHECK },
         { "json", no_argument, NULL, O_JSON },     { "exact", no_argument, NULL, O_EXACT },
         { "dot", required_argument, NULL, O_DOT }, { "html", required_argument, NULL, O_HTML },
         { "at", required_argument, NULL, O_AT },   { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, O_VERSION }, { NULL, 0, NULL, 0 },
+        { "version", no_argument, NULL, O_VERSION }, { "hessian", no_argument, NULL, O_HESSIAN },
+        { "jacobian", no_argument, NULL, O_JACOBIAN }, { "output", required_argument, NULL, O_OUTPUT },
+        { "jvp", required_argument, NULL, O_JVP }, { NULL, 0, NULL, 0 },
     };
     int c;
     opterr = 0;
@@ -118,6 +132,25 @@ static int parse_args(int argc, char **argv, options *o)
             }
             o->at = optarg;
             break;
+        case O_HESSIAN: o->hessian = true; break;
+        case O_JACOBIAN: o->jacobian = true; break;
+        case O_OUTPUT:
+            if (o->noutputs == MAX_LIST) {
+                fprintf(stderr, "tapegrad: at most %d --output\n", MAX_LIST);
+                return -1;
+            }
+            o->outputs[o->noutputs++] = optarg;
+            break;
+        case O_JVP: {
+            char name[128];
+            double v;
+            if (assignment(optarg, name, sizeof name, &v) <= 0 || o->njvp == MAX_LIST) {
+                fprintf(stderr, "tapegrad: --jvp wants NAME=VALUE (at most %d), got '%s'\n", MAX_LIST, optarg);
+                return -1;
+            }
+            o->jvp[o->njvp++] = optarg;
+            break;
+        }
         case 'h': usage(stdout); exit(0);
         case O_VERSION: printf("tapegrad %s\n", tg_version()); exit(0);
         default:
@@ -222,13 +255,57 @@ static void discard_outputs(outputs *out)
     outfile_discard(&out->html);
 }
 
+/* The --jvp direction, one entry per variable; NULL when not asked (or
+ * on error, said, with *bad set). */
+static double *direction(session *s, const options *o, bool *bad)
+{
+    *bad = false;
+    if (o->njvp == 0) return NULL;
+    size_t n = session_vars(s, NULL, 0);
+    tg_node *vars = malloc((n ? n : 1) * sizeof *vars);
+    double *v = calloc(n ? n : 1, sizeof *v);
+    if (!vars || !v) goto fail;
+    session_vars(s, vars, n);
+    for (int k = 0; k < o->njvp; k++) {
+        char name[128];
+        double x;
+        assignment(o->jvp[k], name, sizeof name, &x);
+        size_t i = 0;
+        while (i < n && strcmp(tg_node_name(s->g, vars[i]), name)) i++;
+        if (i == n) {
+            fprintf(stderr, "tapegrad: --jvp %s: no variable of that name\n", o->jvp[k]);
+            goto fail;
+        }
+        v[i] = x;
+    }
+    free(vars);
+    return v;
+fail:
+    free(vars);
+    free(v);
+    *bad = true;
+    return NULL;
+}
+
 static int run(session *s, const options *o, outputs *out)
 {
     int rc = 0;
     if (o->at) return run_points(s, stdin, stdout);
-    if (o->json) print_json(s, stdout);
+    derived d = { 0 };
+    bool bad;
+    double *v = direction(s, o, &bad);
+    if (bad || ((o->hessian || o->jacobian || v) &&
+                derive(s, &d, o->hessian, o->jacobian, o->outputs, (size_t)o->noutputs, v) != 0)) {
+        free(v);
+        derived_free(&d);
+        return 1;
+    }
+    free(v);
+    if (o->json) print_json(s, &d, stdout);
     else if (o->step) run_step(s, stdout);
     else print_value_and_gradient(s, stdout);
+    if (!o->json) print_derived(s, &d, stdout);
+    derived_free(&d);
     if (o->check && !o->json) {
         fputc('\n', stdout);
         rc |= run_check(s, stdout);

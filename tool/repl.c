@@ -16,6 +16,7 @@ static const char help[] =
     "  f = x^2 * sin(x)   a statement: recorded and named\n"
     "  x*f + 1            an expression: its value\n"
     "  grad f             f and its gradient\n"
+    "  hess f             f's Hessian (tg_hessian)\n"
     "  step f             the forward and backward walk with the chain-rule ledger\n"
     "  dot f FILE         the graph as DOT (FILE.dot) or drawn (FILE.svg, FILE.png)\n"
     "  vars               the variables and their values\n"
@@ -96,7 +97,14 @@ static bool line_run(session *s, char *line)
     if (!strcmp(cmd, "help")) fputs(help, stdout);
     else if (!strcmp(cmd, "vars")) vars(s);
     else if (!strcmp(cmd, "grad") && !tg_is_none(named(s, arg))) show_grad(s, tg_find(s->g, arg), arg);
-    else if (!strcmp(cmd, "step") && !tg_is_none(named(s, arg))) {
+    else if (!strcmp(cmd, "hess") && !tg_is_none(named(s, arg))) {
+        derived d = { 0 };
+        s->out = tg_find(s->g, arg);
+        s->out_name = arg;
+        if (derive(s, &d, true, false, NULL, 0, NULL) == 0) print_derived(s, &d, stdout);
+        derived_free(&d);
+        tg_graph_clear_error(s->g);
+    } else if (!strcmp(cmd, "step") && !tg_is_none(named(s, arg))) {
         s->out = tg_find(s->g, arg);
         s->out_name = arg;
         if (tg_backward(s->g, s->out) == TG_OK) run_step(s, stdout);
@@ -123,7 +131,7 @@ int repl(session *s)
             return 0;
         }
         if (*line) add_history(line);
-        static const char *const commands[] = { "help", "vars", "grad", "step", "dot", "quit", "exit" };
+        static const char *const commands[] = { "help", "vars", "grad", "hess", "step", "dot", "quit", "exit" };
         char word[16] = "";
         sscanf(line, " %15[a-z]", word);
         bool command = false;

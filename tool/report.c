@@ -54,7 +54,7 @@ void print_value_and_gradient(session *s, FILE *f)
 
 /* ------------------------------------------------------------ JSON */
 
-static void json_string(FILE *f, const char *s)
+void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -67,7 +67,7 @@ static void json_string(FILE *f, const char *s)
 }
 
 /* Every digit, so a tool reads back the double; non-finite as a string. */
-static void json_double(FILE *f, double v)
+void json_double(FILE *f, double v)
 {
     char b[40];
     if (isnan(v)) fputs("\"nan\"", f);
@@ -75,7 +75,7 @@ static void json_double(FILE *f, double v)
     else fputs(num_exact(b, sizeof b, v), f);
 }
 
-void print_json(session *s, FILE *f)
+void print_json(session *s, const derived *d, FILE *f)
 {
     size_t n;
     tg_node *v = all_vars(s, &n);
@@ -91,7 +91,9 @@ void print_json(session *s, FILE *f)
         fputs(": ", f);
         json_double(f, tg_grad(s->g, v[i]));
     }
-    fputs("}}\n", f);
+    fputc('}', f);
+    if (d) json_derived(s, d, f);
+    fputs("}\n", f);
     free(v);
 }
 

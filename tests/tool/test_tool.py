@@ -74,6 +74,46 @@ for x, want in (("0", {"value": 0, "gradient": "inf"}), ("-1", {"value": "nan", 
     check("--json at x=%s: non-finite numbers as strings" % x, doc.get("value") == want["value"] and
           doc.get("gradient", {}).get("x") == want["gradient"], out + err)
 
+# ------------------------------------------------------------ second order, forward mode
+
+rc, out, err = run("--hessian", "f = x*y*z", "x=1", "y=2", "z=3")
+check("--hessian: the table of d2 f/dx dy = z, ...", rc == 0 and out.endswith(
+      "\nHessian of f (tg_hessian), d2 f/d row d column:\n"
+      "     x  y  z\n"
+      "  x  0  3  2\n"
+      "  y  3  0  1\n"
+      "  z  2  1  0\n"), out + err)
+rc, out, err = run("--hessian", "f = x^2*y + sin(x*y)", "x=1", "y=2")
+check("--hessian: the README's example, as printed there", rc == 0 and out ==
+      "f = 2.90929742682568\n"
+      "  d f/d x  3.16770632690572\n"
+      "  d f/d y  0.583853163452858\n"
+      "\n"
+      "Hessian of f (tg_hessian), d2 f/d row d column:\n"
+      "                      x                   y\n"
+      "  x   0.362810292697273  -0.234741690198506\n"
+      "  y  -0.234741690198506  -0.909297426825682\n", out)
+x, y = 1.0, 2.0
+rc, out, err = run("--json", "--hessian", "f = x^2*y + sin(x*y)", "x=1", "y=2")
+doc = json.loads(out) if rc == 0 else {}
+h = doc.get("hessian", {})
+closed = {("x", "x"): 2 * y - y * y * math.sin(x * y),
+          ("x", "y"): 2 * x + math.cos(x * y) - x * y * math.sin(x * y),
+          ("y", "x"): 2 * x + math.cos(x * y) - x * y * math.sin(x * y),
+          ("y", "y"): -x * x * math.sin(x * y)}
+check("--json --hessian: \"hessian\" against the closed form", rc == 0 and all(
+      abs(h[a][b] - v) <= 1e-14 * max(1, abs(v)) for (a, b), v in closed.items()), out + err)
+rc, out, err = run("--json", "--jacobian", "--output", "f", "--output", "g", "--jvp", "x=1", "--jvp", "y=-2",
+                   "f = x*y; g = x^2 + y", "x=3", "y=2")
+doc = json.loads(out) if rc == 0 else {}
+check("--jacobian --output f --output g: \"jacobian\" by output and variable",
+      doc.get("jacobian") == {"f": {"x": 2, "y": 3}, "g": {"x": 6, "y": 1}}, out + err)
+check("--jvp x=1 --jvp y=-2: J v for each output", doc.get("jvp") == {"f": 2 - 6, "g": 6 - 2}, out + err)
+rc, out, err = run("--jacobian", "--output", "h", "f = x*y", "x=1", "y=1")
+check("--output of no statement: exit 1", rc == 1 and err == "tapegrad: --output h: no statement of that name\n", err)
+rc, out, err = run("--jvp", "q=1", "f = x*y", "x=1", "y=1")
+check("--jvp of no variable: exit 1", rc == 1 and err == "tapegrad: --jvp q=1: no variable of that name\n", err)
+
 # ------------------------------------------------------------ --at -
 
 expr = "f = relu(x - y) * x + exp(y/4)"
@@ -187,7 +227,8 @@ def repl(lines):
     return out.decode(errors="replace").replace("\r\n", "\n"), status
 
 
-text, status = repl(["x = 3", "f = x^2 * sin(x)", "grad f", "x = 2", "grad f", "g = f * y", "step f", "help"])
+text, status = repl(["x = 3", "f = x^2 * sin(x)", "grad f", "x = 2", "grad f", "g = f * y", "step f", "hess f",
+                     "help"])
 want3 = "%.15g" % (2 * 3 * math.sin(3) + 9 * math.cos(3))
 want2 = "%.15g" % (2 * 2 * math.sin(2) + 4 * math.cos(2))
 check("REPL: a variable, a statement, its gradient", "f = %s" % ("%.15g" % (9 * math.sin(3))) in text and
@@ -195,6 +236,8 @@ check("REPL: a variable, a statement, its gradient", "f = %s" % ("%.15g" % (9 * 
 check("REPL: a new value replays the tape", "d f/d x  %s" % want2 in text, text)
 check("REPL: an unknown name is reported, the session goes on",
       "tg_parse: 1:9: unknown name 'y'" in text and "Backward pass" in text, text)
+check("REPL: hess f at x = 2", "Hessian of f" in text and "  x  %s\n" % ("%.15g" % (
+      2 * math.sin(2) + 8 * math.cos(2) - 4 * math.sin(2))) in text, text)
 check("REPL: help lists the commands; Ctrl-D ends it with status 0",
       "grad f " in text and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text)
 
