@@ -404,4 +404,23 @@ static inline __attribute__((always_inline)) bool op_side(tg_op op, double a, do
     return da > 0;
 }
 
+/* A branch op's value and partials on the side of its kink it was recorded
+ * on (op_side's `side`), whatever side a, b are on now: the recorded
+ * branch's function, continued.  relu: a or 0; abs: a or -a; min and max:
+ * a or b. */
+static inline __attribute__((always_inline)) double
+branch_value(tg_op op, bool side, double a, double b)
+{
+    if (op == OP_ABS) return side ? a : -a;
+    if (op == OP_RELU) return side ? a : 0.0;
+    return side ? a : b;  /* min, max */
+}
+
+static inline __attribute__((always_inline)) void
+branch_partials(tg_op op, bool side, double *da, double *db)
+{
+    *da = side ? 1.0 : op == OP_ABS ? -1.0 : 0.0;
+    *db = (op == OP_MIN || op == OP_MAX) && !side ? 1.0 : 0.0;
+}
+
 #endif
