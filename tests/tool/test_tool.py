@@ -209,17 +209,24 @@ def repl(lines):
                     out += os.read(fd, 4096)
                 except OSError:
                     break
+    # libedit puts the terminal in raw mode, discarding pending input, after
+    # the prompt may already show: each line waits a moment after it, and
+    # Ctrl-D, which changes nothing if seen twice, is typed until it ends.
     read_prompts(1)
     for k, line in enumerate(lines):
+        time.sleep(0.1)
         os.write(fd, line.encode() + b"\r")
         read_prompts(k + 2)
-    os.write(fd, b"\x04")  # Ctrl-D
-    read_prompts(len(lines) + 2, 1.0)
-    for _ in range(100):  # 10 s for it to end
+    for _ in range(200):  # 20 s for it to end
+        if _ % 10 == 0:
+            try:
+                os.write(fd, b"\x04")  # Ctrl-D
+            except OSError:
+                pass
+        read_prompts(len(lines) + 2, 0.1)
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        time.sleep(0.1)
     else:
         os.kill(pid, 9)
         _, status = os.waitpid(pid, 0)
