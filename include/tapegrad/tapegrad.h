@@ -330,9 +330,9 @@ tg_status tg_forward(tg_graph *g);
  * handle listed twice counts twice (its seeds add up).
  *
  * Every call uses the same local partials as tg_backward; second order adds
- * each op's second partials, and a custom op's `second` callback (an op
- * without one that depends on x, recorded before y, makes tg_hvp and
- * tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
+ * each op's second partials, and a custom op's `second` callback (a custom
+ * node without one between x and y, depending on x with y depending on
+ * it, makes tg_hvp and tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
  * second derivative 0 away from their kinks.  The gradients a tg_backward
  * left are kept: these calls sweep arrays of their own, sized on the
  * first call and reused, so later calls of the same sizes allocate nothing.
@@ -384,7 +384,8 @@ tg_status tg_hessian(tg_graph *g, tg_node y, size_t n, const tg_node *x, double 
  * Errors as tg_backward's, in this call's name, plus: a tensor y, a tensor
  * or non-variable in x, or a tensor node before y (TG_ERR_SHAPE or
  * TG_ERR_ARG), NULL arrays with non-zero counts, k * n overflowing
- * (TG_ERR_ARG); its lane storage is allocated per call (TG_ERR_NOMEM). */
+ * (TG_ERR_ARG), no memory for its lanes (TG_ERR_NOMEM; they are kept for the
+ * next call). */
 tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x,
                         size_t k, const double *xs, double *ys, double *grads,
                         unsigned char *flipped);

@@ -7,7 +7,8 @@
  * computes exactly what a replay and tg_backward compute for its point
  * (the same op_value, op_partials, the same zero-adjoint rule), so the
  * numbers agree bit for bit.  Large batches are split over threads, each
- * with its own lane storage; the graph is only read.
+ * with its own lane storage (kept by the graph for the next call); the
+ * tape is only read.
  */
 #include <pthread.h>
 #include <string.h>
@@ -140,6 +141,20 @@ flow(double *adj_in, uint8_t *touched_in, double gi, uint8_t vis, double d)
     *touched_in |= (uint8_t)(vis & (sum == 0.0));
 }
 
+/* adj_in += gi d over the lanes, then touched where a sum came to 0. */
+static inline __attribute__((always_inline)) void
+lanes_flow(double *restrict adj_in, uint8_t *restrict touched_in, const double *restrict gi,
+           const double *restrict d)
+{
+    int zero = 0;
+    for (int l = 0; l < LANES; l++) {
+        adj_in[l] += gi[l] * d[l];
+        zero |= adj_in[l] == 0.0;
+    }
+    if (zero)
+        for (int l = 0; l < LANES; l++) touched_in[l] |= adj_in[l] == 0.0;
+}
+
 static inline __attribute__((always_inline)) void backward_step(tg_op op, void *ctx)
 {
     lane_ctx *c = ctx;
@@ -154,6 +169,20 @@ static inline __attribute__((always_inline)) void backward_step(tg_op op, void *
     const double *val = c->L->val;
     double *adj = c->L->adj;
     uint8_t *touched = c->L->touched;
+    if (!op_table[op].branch) {
+        /* The common case, every lane on the path: loops without tests,
+         * which the compiler vectorises; touched only where a sum is 0. */
+        int all = 1;
+        for (int l = 0; l < LANES; l++) all &= adj[y + l] != 0.0;
+        if (all) {
+            double da[LANES], db[LANES];
+            int k = 0;
+            for (int l = 0; l < LANES; l++) k = op_partials(op, val[a + l], val[b + l], val[y + l], &da[l], &db[l]);
+            if (k >= 1) lanes_flow(adj + a, touched + a, adj + y, da);
+            if (k == 2) lanes_flow(adj + b, touched + b, adj + y, db);
+            return;
+        }
+    }
     bool side = op_table[op].branch && tg__branch(g, i);
     for (int l = 0; l < LANES; l++) {
         double gi = adj[y + l], da, db;
@@ -270,9 +299,15 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
     size_t per = cells * (2 * sizeof(double) + 1);
     size_t map_bytes = ((size_t)y.id + 1) * sizeof(uint32_t);
     map_bytes = (map_bytes + 7) & ~(size_t)7;
-    char *mem = tg__realloc(g, NULL, map_bytes + threads * per);
-    if (!mem) return tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for %zu lanes of %u nodes", fn,
-                              threads * LANES, y.id + 1);
+    size_t need = map_bytes + threads * per;
+    if (need > g->bcap) {  /* kept for the next call: no page faults then */
+        char *more = tg__realloc(g, g->bmem, need);
+        if (!more) return tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for %zu lanes of %u nodes", fn,
+                                   threads * LANES, y.id + 1);
+        g->bmem = more;
+        g->bcap = need;
+    }
+    char *mem = g->bmem;
     uint32_t *xmap = (uint32_t *)mem;
     for (uint32_t i = 0; i <= y.id; i++) xmap[i] = UINT32_MAX;
     for (size_t i = 0; i < n; i++)
@@ -301,6 +336,5 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         if (started[t]) pthread_join(tid[t], NULL);
         else run_part(&parts[t]);
     }
-    tg__free(g, mem);
     return TG_OK;
 }

@@ -344,6 +344,51 @@ static outcome c_tensor_set(tg_graph *g, fx *f, tg_node h) { (void)f; return o_s
 static outcome c_tensor_data(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_data(g, h)); }
 static outcome c_tensor_gradp(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_gradp(g, h)); }
 
+/* Forward mode and second order: h as x[1] (x[0] valid) or as an output. */
+static const double ones[2] = { 1.0, 1.0 };
+static outcome c_jvp_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_jvp(g, 2, x, ones, 1, &f->s, buf));
+}
+static outcome c_jvp_y(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node y[2] = { f->s, h };
+    return o_status(tg_jvp(g, 1, &f->x, ones, 2, y, buf));
+}
+static outcome c_vjp_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_vjp(g, 1, &f->s, ones, 2, x, buf));
+}
+static outcome c_vjp_y(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node y[2] = { f->s, h };
+    return o_status(tg_vjp(g, 2, y, ones, 1, &f->x, buf));
+}
+static outcome c_jacobian_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_jacobian(g, 1, &f->s, 2, x, buf));
+}
+static outcome c_jacobian_y(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node y[2] = { f->s, h };
+    return o_status(tg_jacobian(g, 2, y, 1, &f->x, buf));
+}
+static outcome c_hvp_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_hvp(g, f->s, 2, x, ones, buf));
+}
+static outcome c_hvp_y(tg_graph *g, fx *f, tg_node h) { return o_status(tg_hvp(g, h, 1, &f->x, ones, buf)); }
+static outcome c_hessian_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_hessian(g, f->s, 2, x, buf));
+}
+static outcome c_hessian_y(tg_graph *g, fx *f, tg_node h) { return o_status(tg_hessian(g, h, 1, &f->x, buf)); }
+
 static const row rows[] = {
     { "tg_add", "a", c_add_a, V_X, BUILDER_SCALAR_OR_TENSOR },
     { "tg_add", "b", c_add_b, V_X, BUILDER_SCALAR_OR_TENSOR },
@@ -433,6 +478,18 @@ static const row rows[] = {
     { "tg_softmax", "logits", c_softmax, V_T, BUILDER_TENSOR },
     { "tg_softmax_cross_entropy", "logits", c_xent_a, V_T, BUILDER_TENSOR },
     { "tg_softmax_cross_entropy", "onehot", c_xent_b, V_TC, BUILDER_TENSOR },
+    /* x may hold tensor variables, y tensor nodes, except the scalar y of
+     * tg_hvp and tg_hessian */
+    { "tg_jvp", "x[1]", c_jvp_x, V_X, RECORDING(NA, NA) },
+    { "tg_jvp", "y[1]", c_jvp_y, V_S, RECORDING(NA, NA) },
+    { "tg_vjp", "x[1]", c_vjp_x, V_X, RECORDING(NA, NA) },
+    { "tg_vjp", "y[1]", c_vjp_y, V_S, RECORDING(NA, NA) },
+    { "tg_jacobian", "x[1]", c_jacobian_x, V_X, RECORDING(NA, NA) },
+    { "tg_jacobian", "y[1]", c_jacobian_y, V_S, RECORDING(NA, NA) },
+    { "tg_hvp", "x[1]", c_hvp_x, V_X, RECORDING(NA, NA) },
+    { "tg_hvp", "y", c_hvp_y, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
+    { "tg_hessian", "x[1]", c_hessian_x, V_X, RECORDING(NA, NA) },
+    { "tg_hessian", "y", c_hessian_y, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
 };
 enum { NROWS = sizeof rows / sizeof rows[0] };
 
@@ -668,6 +725,23 @@ static outcome s_set_name_null(fx *f) { return o_status(tg_node_set_name(f->g, f
 static outcome s_set_name_older(fx *f) { return o_status(tg_node_set_name(f->g, f->s, "older")); }
 static outcome s_set_name_taken(fx *f) { return o_status(tg_node_set_name(f->g, f->tt, "x")); }
 
+/* The five calls given a constant or an op where a variable is required,
+ * NULL arrays with non-zero counts, a tensor op as the scalar output. */
+static outcome s_jvp_const_x(fx *f) { return o_status(tg_jvp(f->g, 1, &f->c, ones, 1, &f->s, buf)); }
+static outcome s_vjp_op_x(fx *f) { return o_status(tg_vjp(f->g, 1, &f->s, ones, 1, &f->s, buf)); }
+static outcome s_jacobian_tconst_x(fx *f) { return o_status(tg_jacobian(f->g, 1, &f->s, 1, &f->tc, buf)); }
+static outcome s_hvp_tensor_op_x(fx *f) { return o_status(tg_hvp(f->g, f->s, 1, &f->tt, ones, buf)); }
+static outcome s_hessian_const_x(fx *f) { return o_status(tg_hessian(f->g, f->s, 1, &f->c, buf)); }
+static outcome s_jvp_null_v(fx *f) { return o_status(tg_jvp(f->g, 1, &f->x, NULL, 1, &f->s, buf)); }
+static outcome s_jvp_null_y(fx *f) { return o_status(tg_jvp(f->g, 1, &f->x, ones, 1, NULL, buf)); }
+static outcome s_vjp_null_w(fx *f) { return o_status(tg_vjp(f->g, 1, &f->s, NULL, 1, &f->x, buf)); }
+static outcome s_vjp_null_out(fx *f) { return o_status(tg_vjp(f->g, 1, &f->s, ones, 1, &f->x, NULL)); }
+static outcome s_jacobian_null_x(fx *f) { return o_status(tg_jacobian(f->g, 1, &f->s, 1, NULL, buf)); }
+static outcome s_hvp_null_v(fx *f) { return o_status(tg_hvp(f->g, f->s, 1, &f->x, NULL, buf)); }
+static outcome s_hessian_null_out(fx *f) { return o_status(tg_hessian(f->g, f->s, 1, &f->x, NULL)); }
+static outcome s_hvp_tensor_y(fx *f) { return o_status(tg_hvp(f->g, f->tt, 1, &f->t, T23, buf)); }
+static outcome s_hessian_tensor_y(fx *f) { return o_status(tg_hessian(f->g, f->tt, 1, &f->x, buf)); }
+
 #define SP(what, prefix, call, r, s) { what, prefix, call, E(r, s) }
 static const special specials[] = {
     SP("rewind past the tape", "tg_graph_rewind:", s_rewind_past, ERR_ARG, ERR_ARG),
@@ -751,6 +825,20 @@ static const special specials[] = {
     SP("set_name of an older node", "tg_node_set_name: node 3 is older", s_set_name_older, ERR_ARG, ERR_ARG),
     SP("set_name to a taken name", "tg_node_set_name: name 'x'", s_set_name_taken, ERR_NAME, ERR_NAME),
     SP("forward across a min kink", "tg_forward: node 8 (min) changed branch", s_forward_min_flip, ERR_STALE, ERR_STALE),
+    SP("jvp with a constant in x", "tg_jvp:", s_jvp_const_x, ERR_ARG, ERR_ARG),
+    SP("vjp with an op node in x", "tg_vjp:", s_vjp_op_x, ERR_ARG, ERR_ARG),
+    SP("jacobian with a tensor constant in x", "tg_jacobian:", s_jacobian_tconst_x, ERR_ARG, ERR_ARG),
+    SP("hvp with a tensor op in x", "tg_hvp:", s_hvp_tensor_op_x, ERR_ARG, ERR_ARG),
+    SP("hessian with a constant in x", "tg_hessian:", s_hessian_const_x, ERR_ARG, ERR_ARG),
+    SP("jvp with v NULL", "tg_jvp:", s_jvp_null_v, ERR_ARG, ERR_ARG),
+    SP("jvp with y NULL", "tg_jvp:", s_jvp_null_y, ERR_ARG, ERR_ARG),
+    SP("vjp with w NULL", "tg_vjp:", s_vjp_null_w, ERR_ARG, ERR_ARG),
+    SP("vjp into NULL", "tg_vjp:", s_vjp_null_out, ERR_ARG, ERR_ARG),
+    SP("jacobian with x NULL", "tg_jacobian:", s_jacobian_null_x, ERR_ARG, ERR_ARG),
+    SP("hvp with v NULL", "tg_hvp:", s_hvp_null_v, ERR_ARG, ERR_ARG),
+    SP("hessian into NULL", "tg_hessian:", s_hessian_null_out, ERR_ARG, ERR_ARG),
+    SP("hvp of a tensor op", "tg_hvp:", s_hvp_tensor_y, ERR_SHAPE, ERR_SHAPE),
+    SP("hessian of a tensor op", "tg_hessian:", s_hessian_tensor_y, ERR_SHAPE, ERR_SHAPE),
 };
 enum { NSPECIALS = sizeof specials / sizeof specials[0] };
 
