@@ -266,14 +266,18 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         return tg__fail(g, TG_ERR_SHAPE, "%s: y is a tensor; the batch evaluates a scalar", fn);
     if (n && !x) return tg__fail(g, TG_ERR_ARG, "%s: x is NULL", fn);
     for (size_t i = 0; i < n; i++) {
-        snprintf(arg, sizeof arg, "x[%zu]", i);
-        c = tg__check(g, fn, arg, x[i]);
+        c = 1;
+        if (!tg__live(g, x[i])) {  /* the argument's name only for the message */
+            snprintf(arg, sizeof arg, "x[%zu]", i);
+            c = tg__check(g, fn, arg, x[i]);
+        }
         if (c == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: %s is the empty handle", fn, arg);
         if (c < 0) return tg__classify(g, x[i]);
         if (tg__is_tensor(g, x[i].id))
-            return tg__fail(g, TG_ERR_SHAPE, "%s: %s is a tensor; the batch takes scalar variables", fn, arg);
+            return tg__fail(g, TG_ERR_SHAPE, "%s: x[%zu] is a tensor; the batch takes scalar variables",
+                            fn, i);
         if (tg__op(g, x[i].id) != OP_VAR)
-            return tg__fail(g, TG_ERR_ARG, "%s: %s is %s, not a variable", fn, arg,
+            return tg__fail(g, TG_ERR_ARG, "%s: x[%zu] is %s, not a variable", fn, i,
                             tg__describe(g, x[i].id, d, sizeof d));
     }
     if (k && n && k > SIZE_MAX / sizeof(double) / n)

@@ -112,12 +112,15 @@ static tg_status check_list(tg_graph *g, const char *fn, char name, size_t k, co
     char arg[32], d[96];
     size_t total = 0;
     for (size_t i = 0; i < k; i++) {
-        snprintf(arg, sizeof arg, "%c[%zu]", name, i);
-        int c = tg__check(g, fn, arg, h[i]);
+        int c = 1;
+        if (!tg__live(g, h[i])) {  /* the argument's name only for the message */
+            snprintf(arg, sizeof arg, "%c[%zu]", name, i);
+            c = tg__check(g, fn, arg, h[i]);
+        }
         if (c == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: %s is the empty handle", fn, arg);
         if (c < 0) return tg__classify(g, h[i]);
         if (vars && tg__op(g, h[i].id) != OP_VAR)
-            return tg__fail(g, TG_ERR_ARG, "%s: %s is %s, not a variable", fn, arg,
+            return tg__fail(g, TG_ERR_ARG, "%s: %c[%zu] is %s, not a variable", fn, name, i,
                             tg__describe(g, h[i].id, d, sizeof d));
         size_t e = entries(g, h[i].id);
         if (total > SIZE_MAX - e)
