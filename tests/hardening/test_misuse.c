@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <tapegrad/expr.h>
+#include <tapegrad/extend.h>
 #include <tapegrad/mnist.h>
 #include <tapegrad/nn.h>
 
@@ -302,6 +304,7 @@ static outcome c_custom_1(tg_graph *g, fx *f, tg_node h) { tg_node x[2] = { f->x
       [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK), [K_REUSED] = E(ERR_STALE, OK), \
       [K_TENSOR] = E(ERR_SHAPE, OK), [K_SCALAR] = NA }
 
+static outcome c_set_name(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_node_set_name(g, h, "fresh")); }
 static outcome c_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_value(g, h)); }
 static outcome c_grad(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_grad(g, h)); }
 static outcome c_node_op(tg_graph *g, fx *f, tg_node h) { (void)f; return o_str(tg_node_op(g, h)); }
@@ -439,6 +442,7 @@ static const row rows[] = {
     { "tg_custom", "x[0]", c_custom_0, V_X, BUILDER_SCALAR },
     { "tg_custom", "x[1]", c_custom_1, V_X, BUILDER_SCALAR },
 
+    { "tg_node_set_name", "n", c_set_name, V_TT, RECORDING(NA, NA) },
     { "tg_value", "n", c_value, V_X, ACCESSOR(E(OK, OK)) },
     { "tg_grad", "n", c_grad, V_X, ACCESSOR(E(OK, OK)) },
     { "tg_node_op", "n", c_node_op, V_X, ACCESSOR(NA) },
@@ -686,6 +690,41 @@ static outcome s_tensor_set_op(fx *f) { return o_status(tg_tensor_set(f->g, f->t
 static outcome s_backward_tensor_op(fx *f) { return o_status(tg_backward(f->g, f->tt)); }
 static outcome s_set_value_tensor_op(fx *f) { return o_status(tg_set_value(f->g, f->tt, 1.0)); }
 
+static outcome s_parse_null_graph(fx *f) { (void)f; return o_node(tg_parse(NULL, "x")); }
+static outcome s_parse_null(fx *f) { return o_node(tg_parse(f->g, NULL)); }
+static outcome s_parse_syntax(fx *f) { return o_node(tg_parse(f->g, "z = x +")); }
+static outcome s_parse_unknown(fx *f) { return o_node(tg_parse(f->g, "z = x + q")); }
+static outcome s_parse_taken(fx *f) { return o_node(tg_parse(f->g, "x = 1")); }
+static outcome s_parse_arity(fx *f) { return o_node(tg_parse(f->g, "exp(x, y)")); }
+static outcome s_parse_shapes(fx *f) { return o_node(tg_parse(f->g, "z = x * 2; matmul(t, t)")); }
+static outcome s_parse_deep(fx *f)
+{
+    char src[2 * TG_PARSE_MAX_DEPTH + 2];
+    memset(src, '(', TG_PARSE_MAX_DEPTH);
+    memcpy(src + TG_PARSE_MAX_DEPTH, "x", 2);
+    return o_node(tg_parse(f->g, src));
+}
+static outcome s_register_null(fx *f) { return o_status(tg_custom_register(f->g, NULL)); }
+static outcome s_register_null_graph(fx *f) { (void)f; return o_status(tg_custom_register(NULL, &my_mul)); }
+static outcome s_register_builtin(fx *f)
+{
+    tg_custom_op op = my_mul;
+    op.name = "sigmoid";
+    return o_status(tg_custom_register(f->g, &op));
+}
+static outcome s_register_other(fx *f)
+{
+    ck_assert_int_eq(tg_custom_register(f->g, &my_mul), TG_OK);
+    tg_custom_op op = my_mul;
+    op.ctx = f;
+    return o_status(tg_custom_register(f->g, &op));
+}
+static outcome s_lookup_null(fx *f) { return o_ptr(tg_custom_lookup(f->g, NULL)); }
+static outcome s_lookup_unknown(fx *f) { return o_ptr(tg_custom_lookup(f->g, "my_mul")); }
+static outcome s_set_name_null(fx *f) { return o_status(tg_node_set_name(f->g, f->tt, NULL)); }
+static outcome s_set_name_older(fx *f) { return o_status(tg_node_set_name(f->g, f->s, "older")); }
+static outcome s_set_name_taken(fx *f) { return o_status(tg_node_set_name(f->g, f->tt, "x")); }
+
 /* The five calls given a constant or an op where a variable is required,
  * NULL arrays with non-zero counts, a tensor op as the scalar output. */
 static outcome s_jvp_const_x(fx *f) { return o_status(tg_jvp(f->g, 1, &f->c, ones, 1, &f->s, buf)); }
@@ -768,6 +807,23 @@ static const special specials[] = {
     SP("check_partials with rtol -1", "tg_check_partials: rtol -1", s_check_negative_rtol, ERR_ARG, OK),
     SP("check_partials with rtol NaN", "tg_check_partials: rtol nan", s_check_nan_rtol, ERR_ARG, OK),
     SP("forward across an abs kink", "tg_forward: node 8 (abs) changed branch", s_forward_abs_flip, ERR_STALE, ERR_STALE),
+    SP("parse with a NULL graph", "", s_parse_null_graph, OK, OK),
+    SP("parse NULL", "tg_parse: src is NULL", s_parse_null, ERR_ARG, OK),
+    SP("parse a syntax error", "tg_parse: 1:8: expected", s_parse_syntax, ERR_FORMAT, OK),
+    SP("parse an unknown name", "tg_parse: 1:9: unknown name 'q'", s_parse_unknown, ERR_NAME, OK),
+    SP("parse a taken name", "tg_parse: 1:1: 'x' is already", s_parse_taken, ERR_NAME, OK),
+    SP("parse a call of the wrong arity", "tg_parse: 1:1: exp takes 1 argument", s_parse_arity, ERR_FORMAT, OK),
+    SP("parse a shape mismatch", "tg_parse: 1:12: tg_matmul:", s_parse_shapes, ERR_SHAPE, OK),
+    SP("parse nesting too deep", "tg_parse: 1:201: nested deeper", s_parse_deep, ERR_FORMAT, OK),
+    SP("register a NULL op", "tg_custom_register: op is NULL", s_register_null, ERR_ARG, ERR_ARG),
+    SP("register with a NULL graph", "", s_register_null_graph, OK, ERR_ARG),
+    SP("register a built-in's name", "tg_custom_register: \"sigmoid\"", s_register_builtin, ERR_NAME, ERR_NAME),
+    SP("register another op under a name", "tg_custom_register: another op", s_register_other, ERR_NAME, ERR_NAME),
+    SP("lookup NULL", "", s_lookup_null, OK, OK),
+    SP("lookup an unregistered name", "", s_lookup_unknown, OK, OK),
+    SP("set_name NULL", "tg_node_set_name: name is NULL", s_set_name_null, ERR_ARG, ERR_ARG),
+    SP("set_name of an older node", "tg_node_set_name: node 3 is older", s_set_name_older, ERR_ARG, ERR_ARG),
+    SP("set_name to a taken name", "tg_node_set_name: name 'x'", s_set_name_taken, ERR_NAME, ERR_NAME),
     SP("forward across a min kink", "tg_forward: node 8 (min) changed branch", s_forward_min_flip, ERR_STALE, ERR_STALE),
     SP("jvp with a constant in x", "tg_jvp:", s_jvp_const_x, ERR_ARG, ERR_ARG),
     SP("vjp with an op node in x", "tg_vjp:", s_vjp_op_x, ERR_ARG, ERR_ARG),
