@@ -277,7 +277,8 @@ static inline bool tg__is_tensor(const tg_graph *g, uint32_t id)
 tensor_rec *tg__trec(const tg_graph *g, uint32_t id);
 /* Record an elementwise op on tensor operands (b == a for unary). */
 tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b);
-/* Whether a and b broadcast together; records TG_ERR_SHAPE when not. */
+/* Whether a and b have one dtype and broadcast together; records
+ * TG_ERR_ARG or TG_ERR_SHAPE when not. */
 bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b);
 /* The kernels, for the sweeps (tensor_kernels.c).  Forward recomputes
  * node id and returns false when a recorded branch (relu) flipped;

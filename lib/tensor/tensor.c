@@ -285,7 +285,7 @@ static bool binary_shape(tg_graph *g, const char *fn, uint32_t a, uint32_t b,
 bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b)
 {
     size_t rows, cols;
-    return binary_shape(g, fn, a, b, &rows, &cols);
+    return same_dtype(g, fn, "a", a, "b", b) && binary_shape(g, fn, a, b, &rows, &cols);
 }
 
 tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b)
