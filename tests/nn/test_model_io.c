@@ -193,8 +193,8 @@ START_TEST(foreign_files)
     expect_refused(dir, c, n, TG_ERR_FORMAT, "not a tapegrad network file (wrong magic)");
 
     memcpy(c, b, n);
-    set_le32(c + 8, 2);
-    expect_refused(dir, c, n, TG_ERR_FORMAT, "format version 2, this library reads 1");
+    set_le32(c + 8, 3);
+    expect_refused(dir, c, n, TG_ERR_FORMAT, "format version 3, this library reads 1 and 2");
 
     memcpy(c, b, n);
     set_le32(c + 12, 6);
