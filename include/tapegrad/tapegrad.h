@@ -357,6 +357,30 @@ tg_status tg_hvp(tg_graph *g, tg_node y, size_t n, const tg_node *x,
  * to the last bit. */
 tg_status tg_hessian(tg_graph *g, tg_node y, size_t n, const tg_node *x, double *hess);
 
+/* ------------------------------------------------------- many points */
+
+/* Evaluate the recorded tape at k points.  xs holds k rows of n values, one
+ * per scalar variable x[0..n); ys gets the k values of y; grads (NULL:
+ * values only) k rows of n gradients dy/dx; flipped (may be NULL) k flags,
+ * 1 where that point crossed a branch recorded on the tape (relu, abs, min,
+ * max: its numbers are then those of the recorded branches).  The graph's
+ * own values and gradients are left as they were; outputs are written only
+ * on success.
+ *
+ * Each point gets, bit for bit, what tg_set_value on x, tg_forward and
+ * tg_backward(g, y) give (variables not in x keep their values; a
+ * variable listed twice takes its last column).  Points are evaluated
+ * LANES at a time side by side, and large batches on several threads.
+ * Only nodes up to y are evaluated, so only their branches are flagged.
+ * Errors as tg_backward's, in this call's name, plus: a tensor y, a tensor
+ * or non-variable in x, or a tensor node before y (TG_ERR_SHAPE or
+ * TG_ERR_ARG), NULL arrays with non-zero counts, k * n overflowing
+ * (TG_ERR_ARG), no memory for its lanes (TG_ERR_NOMEM; they are kept for the
+ * next call). */
+tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x,
+                        size_t k, const double *xs, double *ys, double *grads,
+                        unsigned char *flipped);
+
 /* -------------------------------------------------------- inspection */
 
 /* For stepping through a tape by hand: the node recorded at position i

@@ -31,6 +31,7 @@ void tg__deriv_free(tg_graph *g)
     tg__free(g, g->tadj);
     tg__free(g, g->ttadj);
     tg__free(g, g->dseed);
+    tg__free(g, g->bmem);
 }
 
 /* Grow one array to n doubles (or words); the old contents need not stay. */

@@ -130,6 +130,8 @@ struct tg_graph {
     size_t tdcap;                  /* elements they hold */
     double *dseed;                 /* unit seeds and a column (tg_jacobian, tg_hessian) */
     size_t dscap;
+    char *bmem;                    /* tg_eval_batch's lanes (batch.c), bcap bytes */
+    size_t bcap;
 
     /* names and groups */
     struct name_table *names;

@@ -297,6 +297,21 @@ static inline __attribute__((always_inline)) int op_partials(tg_op op, double a,
     return 0;
 }
 
+/* erf''(a) = -2a erf'(a), from d = erf'(a).  Where erf' is subnormal
+ * (a^2 > 700) its few bits would be multiplied by 2a: there the product
+ * is formed at normal scale, exp(700 - a^2) 2|a| 2/sqrt(pi), and scaled
+ * down by exp(-700) in one last rounding (a^2 split exactly, as in
+ * exp_minus_square; 700 - a^2 is exact). */
+static inline double erf_second(double a, double d)
+{
+    double hi = a * a;
+    if (d == 0 || isnan(d) || !(hi > 700.0)) return d == 0 ? 0.0 : -2.0 * a * d;
+    double lo = fma(a, a, -hi);
+    double m = exp(700.0 - hi) * (2.0 * fabs(a) * 1.1283791670955126) * (1.0 - lo);
+    m *= 9.8596765437597708e-305;  /* exp(-700) */
+    return a > 0 ? -m : m;
+}
+
 /* The second partials of an elementwise op at inputs a, b with value y and
  * first partials da, db (op_partials'): d2y/da2 into *haa, d2y/dadb into
  * *hab, d2y/db2 into *hbb (0 where an input takes none).  Returns
@@ -366,7 +381,9 @@ op_second(tg_op op, double a, double b, double y, double da, double db, double *
         *haa = -da / a; return 1;
     case OP_ERF:      /* erf'' = -2a erf' */
     case OP_ERFC:     /* erfc'' = -2a erfc' */
-        *haa = da == 0 ? 0.0 : -2.0 * a * da; return 1;
+        *haa = erf_second(a, op == OP_ERF ? da : -da);
+        if (op == OP_ERFC) *haa = -*haa;
+        return 1;
     case OP_SOFTPLUS: /* softplus'' = sigmoid' */
         *haa = sigmoid_slope(a, da); return 1;
     case OP_ABS:      /* 0 off the kink */
@@ -402,6 +419,25 @@ static inline __attribute__((always_inline)) bool op_side(tg_op op, double a, do
     double da, db;
     op_partials(op, a, b, 0.0, &da, &db);
     return da > 0;
+}
+
+/* A branch op's value and partials on the side of its kink it was recorded
+ * on (op_side's `side`), whatever side a, b are on now: the recorded
+ * branch's function, continued.  relu: a or 0; abs: a or -a; min and max:
+ * a or b. */
+static inline __attribute__((always_inline)) double
+branch_value(tg_op op, bool side, double a, double b)
+{
+    if (op == OP_ABS) return side ? a : -a;
+    if (op == OP_RELU) return side ? a : 0.0;
+    return side ? a : b;  /* min, max */
+}
+
+static inline __attribute__((always_inline)) void
+branch_partials(tg_op op, bool side, double *da, double *db)
+{
+    *da = side ? 1.0 : op == OP_ABS ? -1.0 : 0.0;
+    *db = (op == OP_MIN || op == OP_MAX) && !side ? 1.0 : 0.0;
 }
 
 #endif

@@ -1,0 +1,244 @@
+/* tg_eval_batch: k points at once give, bit for bit, what one replay and
+ * tg_backward per point give; crossed branches are flagged and evaluated
+ * on the recorded side; errors leave the outputs alone. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tapegrad/tapegrad.h>
+#include <tapegrad/tensor.h>
+
+#include "rng.h"
+#include "runner.h"
+
+enum { NV = 4 };
+
+static double cube_value(void *ctx, const double *x)
+{
+    (void)ctx;
+    return x[0] * x[0] * x[1];
+}
+
+static void cube_partials(void *ctx, const double *x, double y, double *d)
+{
+    (void)ctx;
+    (void)y;
+    d[0] = 2 * x[0] * x[1];
+    d[1] = x[0] * x[0];
+}
+
+/* A random expression over the variables: unary and binary ops of the
+ * math library, kinks and a custom op, built from a seed. */
+static tg_node random_expr(tg_graph *g, const tg_node *x, uint64_t *s, int depth)
+{
+    static const tg_custom_op cube = { "cube", 2, cube_value, cube_partials, NULL, NULL };
+    if (depth == 0 || rng_below(s, 5) == 0) {
+        if (rng_below(s, 4) == 0) return tg_const(g, rng_uniform(s, -2, 2));
+        return x[rng_below(s, NV)];
+    }
+    tg_node a = random_expr(g, x, s, depth - 1);
+    switch (rng_below(s, 16)) {
+    case 0: return tg_add(g, a, random_expr(g, x, s, depth - 1));
+    case 1: return tg_mul(g, a, random_expr(g, x, s, depth - 1));
+    case 2: return tg_sub(g, a, random_expr(g, x, s, depth - 1));
+    case 3: return tg_sin(g, a);
+    case 4: return tg_tanh(g, a);
+    case 5: return tg_sigmoid(g, a);
+    case 6: return tg_exp(g, tg_mul(g, tg_const(g, 0.25), a));
+    case 7: return tg_relu(g, a);
+    case 8: return tg_abs(g, a);
+    case 9: return tg_min(g, a, random_expr(g, x, s, depth - 1));
+    case 10: return tg_max(g, a, random_expr(g, x, s, depth - 1));
+    case 11: return tg_atan2(g, a, random_expr(g, x, s, depth - 1));
+    case 12: return tg_hypot(g, a, random_expr(g, x, s, depth - 1));
+    case 13: return tg_softplus(g, a);
+    case 14: return tg_log1p(g, tg_mul(g, a, a));
+    default: {
+        tg_node in[2] = { a, random_expr(g, x, s, depth - 1) };
+        return tg_custom(g, &cube, in);
+    }
+    }
+}
+
+/* Point p by the single-point path: set, forward, backward. */
+static int one_point(tg_graph *g, tg_node y, const tg_node *x, const double *xs, double *val,
+                     double *grad)
+{
+    for (int k = 0; k < NV; k++) tg_set_value(g, x[k], xs[k]);
+    tg_status s = tg_forward(g);
+    int flipped = s == TG_ERR_STALE;
+    tg_graph_clear_error(g);
+    *val = tg_value(g, y);
+    tg_backward(g, y);
+    for (int k = 0; k < NV; k++) grad[k] = tg_grad(g, x[k]);
+    tg_graph_clear_error(g);
+    return flipped;
+}
+
+START_TEST(batch_equals_single_points_bit_for_bit)
+{
+    enum { K = 37 };  /* four blocks of lanes and a partial one */
+    uint64_t s = 1000 + (uint64_t)_i;
+    for (int trial = 0; trial < 20; trial++) {
+        tg_graph *g = tg_graph_new();
+        tg_node x[NV];
+        double x0[NV];
+        for (int k = 0; k < NV; k++) {
+            x0[k] = rng_uniform(&s, -2, 2);
+            x[k] = tg_var(g, NULL, x0[k]);
+        }
+        tg_node y = random_expr(g, x, &s, 6);
+        ck_assert_graph_ok(g);
+        double xs[K * NV], ys[K], grads[K * NV];
+        unsigned char flipped[K];
+        for (int i = 0; i < K * NV; i++) xs[i] = rng_uniform(&s, -2, 2);
+        memcpy(xs, x0, sizeof x0);  /* point 0: the recorded one */
+        ck_assert_int_eq(tg_eval_batch(g, y, NV, x, K, xs, ys, grads, flipped), TG_OK);
+        ck_assert_int_eq(flipped[0], 0);
+        /* the graph's values were not touched */
+        for (int k = 0; k < NV; k++) ck_assert_double_eq(tg_value(g, x[k]), x0[k]);
+        for (int p = 0; p < K; p++) {
+            double v, gr[NV];
+            int f = one_point(g, y, x, xs + p * NV, &v, gr);
+            ck_assert_int_eq(flipped[p], f);
+            if (f) continue;  /* the replay computed the other branch; checked below */
+            ck_assert_msg(memcmp(&v, &ys[p], sizeof v) == 0, "trial %d point %d: %a vs %a", trial, p,
+                          v, ys[p]);
+            for (int k = 0; k < NV; k++)
+                ck_assert_msg(memcmp(&gr[k], &grads[p * NV + k], sizeof gr[k]) == 0,
+                              "trial %d point %d d/dx%d: %a vs %a", trial, p, k, gr[k], grads[p * NV + k]);
+        }
+        tg_graph_free(g);
+    }
+}
+END_TEST
+
+/* A crossed kink is evaluated on the side recorded: relu(x - 1) recorded
+ * at x = 2 is x - 1 with slope 1 at x = 0; abs(x) recorded at x = -3 is
+ * -x; min(x, 2) recorded at x = 1 is x. */
+START_TEST(crossed_branches_use_the_recorded_side)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node x = tg_var(g, "x", 2.0);
+    tg_node r = tg_relu(g, tg_sub(g, x, tg_const(g, 1.0)));
+    double xs[3] = { 0.0, 3.0, 1.5 }, ys[3], gr[3];
+    unsigned char f[3];
+    ck_assert_int_eq(tg_eval_batch(g, r, 1, &x, 3, xs, ys, gr, f), TG_OK);
+    ck_assert_int_eq(f[0], 1);
+    ck_assert_double_eq(ys[0], -1.0);
+    ck_assert_double_eq(gr[0], 1.0);
+    ck_assert_int_eq(f[1], 0);
+    ck_assert_double_eq(ys[1], 2.0);
+    ck_assert_int_eq(f[2], 0);
+
+    tg_node u = tg_var(g, "u", -3.0);
+    tg_node a = tg_abs(g, u);
+    double us[2] = { 4.0, -1.0 };
+    ck_assert_int_eq(tg_eval_batch(g, a, 1, &u, 2, us, ys, gr, f), TG_OK);
+    ck_assert_int_eq(f[0], 1);
+    ck_assert_double_eq(ys[0], -4.0);
+    ck_assert_double_eq(gr[0], -1.0);
+    ck_assert_int_eq(f[1], 0);
+    ck_assert_double_eq(ys[1], 1.0);
+
+    tg_node w = tg_var(g, "w", 1.0);
+    tg_node m = tg_min(g, w, tg_const(g, 2.0));
+    double ws[1] = { 5.0 };
+    ck_assert_int_eq(tg_eval_batch(g, m, 1, &w, 1, ws, ys, gr, f), TG_OK);
+    ck_assert_int_eq(f[0], 1);
+    ck_assert_double_eq(ys[0], 5.0);
+    ck_assert_double_eq(gr[0], 1.0);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Enough points for several threads: every row still equals its point,
+ * values only when grads is NULL, and flipped may be NULL. */
+START_TEST(many_points_over_threads)
+{
+    enum { K = 1000 };
+    tg_graph *g = tg_graph_new();
+    tg_node x[NV];
+    for (int k = 0; k < NV; k++) x[k] = tg_var(g, NULL, 0.5);
+    tg_node y = tg_add(g, tg_mul(g, tg_sin(g, x[0]), x[1]), tg_tanh(g, tg_mul(g, x[2], x[3])));
+    double *xs = malloc(K * NV * sizeof *xs), *ys = malloc(K * sizeof *ys);
+    double *gr = malloc(K * NV * sizeof *gr), *ys2 = malloc(K * sizeof *ys2);
+    uint64_t s = 7;
+    rng_fill(&s, xs, K * NV, -3, 3);
+    ck_assert_int_eq(tg_eval_batch(g, y, NV, x, K, xs, ys, gr, NULL), TG_OK);
+    ck_assert_int_eq(tg_eval_batch(g, y, NV, x, K, xs, ys2, NULL, NULL), TG_OK);
+    ck_assert_mem_eq(ys, ys2, K * sizeof *ys);
+    for (int p = 0; p < K; p++) {
+        const double *q = xs + p * NV;
+        /* closed form */
+        double t = tanh(q[2] * q[3]);
+        ck_assert_double_eq_tol(ys[p], sin(q[0]) * q[1] + t, 1e-14);
+        ck_assert_double_eq_tol(gr[p * NV + 0], cos(q[0]) * q[1], 1e-14);
+        ck_assert_double_eq_tol(gr[p * NV + 1], sin(q[0]), 1e-14);
+        ck_assert_double_eq_tol(gr[p * NV + 2], (1 - t * t) * q[3], 1e-13);
+        ck_assert_double_eq_tol(gr[p * NV + 3], (1 - t * t) * q[2], 1e-13);
+    }
+    free(xs);
+    free(ys);
+    free(ys2);
+    free(gr);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(errors_leave_outputs_alone)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node x = tg_var(g, "x", 1.0), c = tg_const(g, 2.0);
+    tg_node y = tg_mul(g, x, c);
+    double xs[2] = { 1, 2 }, ys[2] = { -7, -7 }, gr[2] = { -7, -7 };
+    ck_assert_int_eq(tg_eval_batch(NULL, y, 1, &x, 2, xs, ys, gr, NULL), TG_ERR_ARG);
+    ck_assert_int_eq(tg_eval_batch(g, TG_NONE, 1, &x, 2, xs, ys, gr, NULL), TG_ERR_HANDLE);
+    ck_assert_graph_error(g, TG_ERR_HANDLE, "tg_eval_batch: y is the empty handle");
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &c, 2, xs, ys, gr, NULL), TG_ERR_ARG);
+    ck_assert_graph_error(g, TG_ERR_ARG, "tg_eval_batch: x[0] is node 1 (const), not a variable");
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &x, 2, NULL, ys, gr, NULL), TG_ERR_ARG);
+    ck_assert_graph_error(g, TG_ERR_ARG, "tg_eval_batch: xs is NULL");
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &x, 2, xs, NULL, gr, NULL), TG_ERR_ARG);
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, NULL, 2, xs, ys, gr, NULL), TG_ERR_ARG);
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_eval_batch(g, y, 2, (tg_node[]){ x, x }, SIZE_MAX / 2, xs, ys, gr, NULL),
+                     TG_ERR_ARG);
+    tg_graph_clear_error(g);
+    tg_node t = tg_tensor_var(g, "t", 1, 2, NULL);
+    ck_assert_int_eq(tg_eval_batch(g, tg_sum(g, t), 1, &x, 2, xs, ys, gr, NULL), TG_ERR_SHAPE);
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &t, 2, xs, ys, gr, NULL), TG_ERR_SHAPE);
+    tg_graph_clear_error(g);
+    tg_graph *other = tg_graph_new();
+    tg_node xo = tg_var(other, "x", 1.0);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &xo, 2, xs, ys, gr, NULL), TG_ERR_HANDLE);
+    tg_graph_clear_error(g);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_double_eq(ys[i], -7);
+        ck_assert_double_eq(gr[i], -7);
+    }
+    /* k = 0 does nothing, and succeeds */
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &x, 0, NULL, NULL, NULL, NULL), TG_OK);
+    tg_graph_free(other);
+    tg_graph_free(g);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("batch");
+    TCase *tc = tcase_create("batch");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, batch_equals_single_points_bit_for_bit, 0, 5);
+    tcase_add_test(tc, crossed_branches_use_the_recorded_side);
+    tcase_add_test(tc, many_points_over_threads);
+    tcase_add_test(tc, errors_leave_outputs_alone);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
