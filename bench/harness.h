@@ -107,6 +107,8 @@ int bench_s2(const bench_opts *o);
 int bench_s3(const bench_opts *o);
 int bench_s4(const bench_opts *o);
 int bench_t1(const bench_opts *o);
+int bench_h1(const bench_opts *o);
+int bench_m1(const bench_opts *o);
 
 /* Exit status for a workload that cannot run here (no data). */
 #define BENCH_SKIP 77

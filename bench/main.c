@@ -1,7 +1,7 @@
 /*
- * tgbench: tapegrad's benchmark workloads S1-S4 and T1 (see README.md).
+ * tgbench: tapegrad's benchmark workloads S1-S4, T1, H1 and M1 (see README.md).
  *
- *     tgbench [all|s1|s2|s3|s4|t1]... [--json] [--quick] [--scaling]
+ *     tgbench [all|s1|s2|s3|s4|t1|h1|m1]... [--json] [--quick] [--scaling]
  *             [--reps N] [--n N] [--iters N] [--data DIR]
  *
  * With several workloads (or `all`), each runs in a child process of its
@@ -29,18 +29,22 @@ static const workload workloads[] = {
     { "s3", bench_s3 },
     { "s4", bench_s4 },
     { "t1", bench_t1 },
+    { "h1", bench_h1 },
+    { "m1", bench_m1 },
 };
 enum { NWORKLOADS = sizeof workloads / sizeof workloads[0] };
 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: tgbench [all|s1|s2|s3|s4|t1]... [options]\n"
+        "usage: tgbench [all|s1|s2|s3|s4|t1|h1|m1]... [options]\n"
         "  s1   apple + orange graph: build, backward, rewind, x 1,000,000\n"
         "  s2   extended Rosenbrock, n = 1e6: record, reverse, replay; vs a hand-written adjoint\n"
         "  s3   scalar MLP 2-16-16-1 on 100 points, SVM loss: one SGD step\n"
         "  s4   sum of sigmoid(x_i), n = 1e6: decomposed and fused\n"
         "  t1   TwoLayerNet 784-50-10 on MNIST, 10000 iterations; vs plain CBLAS\n"
+        "  h1   Rosenbrock Hessian and H v at n = 1000 and 1e4, the net's H v; vs one gradient\n"
+        "  m1   tg_eval_batch at 64 points (Rosenbrock n = 1e4, an MLP) vs 64 single replays\n"
         "options:\n"
         "  --json       one JSON object per line and workload\n"
         "  --quick      shrink every workload (a smoke run of seconds)\n"

@@ -5,7 +5,7 @@
 #
 #   fuzz/build.sh [BUILD_DIR]      (default: build-fuzz in the repository)
 #
-# Produces BUILD_DIR/fuzz/fuzz_graph, fuzz_idx and fuzz_model.
+# Produces BUILD_DIR/fuzz/fuzz_graph, fuzz_idx, fuzz_model and fuzz_parse.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${1:-$ROOT/build-fuzz}"
@@ -18,5 +18,5 @@ if [ -f "$OUT/build.ninja" ]; then
 else
   CC="${CC:-clang}" meson setup "$OUT" "$ROOT" "${OPTIONS[@]}"
 fi
-meson compile -C "$OUT" fuzz/fuzz_graph fuzz/fuzz_idx fuzz/fuzz_model
-echo "fuzzers in $OUT/fuzz: fuzz_graph fuzz_idx fuzz_model"
+meson compile -C "$OUT" fuzz/fuzz_graph fuzz/fuzz_idx fuzz/fuzz_model fuzz/fuzz_parse
+echo "fuzzers in $OUT/fuzz: fuzz_graph fuzz_idx fuzz_model fuzz_parse"

@@ -4,7 +4,8 @@
  * The input is a program: a header choosing an allocation to fail, then
  * one opcode byte per call (record scalars and small tensors, every op,
  * user-defined ops of 1 to 8 inputs, mark, rewind, set values, replay,
- * backward, checking mode, groups, inspection, DOT, tg_check_partials),
+ * backward, checking mode, groups, inspection, DOT, tg_check_partials,
+ * tg_jvp, tg_vjp, tg_jacobian, tg_hvp and tg_hessian),
  * its operands read from the following bytes.  Operand
  * handles come from a pool of handles the program received, or are the
  * empty handle, a node of another graph, or forged.
@@ -223,6 +224,83 @@ static void custom_partials(void *ctx, const double *x, double y, double *d)
     (void)y;
     CHECK(n >= 1 && n <= TG_CUSTOM_MAX_ARITY, "custom partials called with a ctx of arity %zu", n);
     for (size_t k = 0; k < n; k++) d[k] = (double)(k + 1) * cos(x[k]);
+}
+
+/* ------------------------------------------------ forward mode, second order */
+
+enum { FO_MAX_X = 4, FO_MAX_Y = 3, FO_CAP = 64 * 64 + 64 };
+static double fo_out[FO_CAP + 16];
+static const uint64_t FO_SENTINEL = 0x7ff4dead5eed0badULL;
+
+static bool fo_untouched(size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (memcmp(&fo_out[i], &FO_SENTINEL, sizeof fo_out[i]) != 0) return false;
+    return true;
+}
+
+/* Entries of the handles, or SIZE_MAX when one is not a live node of g. */
+static size_t fo_entries(tg_graph *g, const tg_node *h, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t r, c;
+        if (tg_shape(g, h[i], &r, &c) != TG_OK) return SIZE_MAX;
+        total += r * c;
+    }
+    return total;
+}
+
+/* One of tg_jvp, tg_vjp, tg_jacobian, tg_hvp, tg_hessian on handles from
+ * the pool: a failure writes nothing and leaves the tape; a success writes
+ * exactly its entries, only for live variables in x, and a Hessian is
+ * symmetric bit for bit. */
+static void fo_call(world *w, input *in, uint8_t op, tg_status before, size_t n0)
+{
+    tg_graph *g = w->g;
+    uint8_t sel = u8(in);
+    int which = sel % 5;
+    size_t n = 1 + (sel >> 3) % FO_MAX_X, m = 1 + (sel >> 5) % FO_MAX_Y;
+    tg_node x[FO_MAX_X], y[FO_MAX_Y];
+    for (size_t i = 0; i < n; i++) x[i] = pick(w, in).h;
+    for (size_t i = 0; i < m; i++) y[i] = pick(w, in).h;
+    double v[FO_CAP];
+    for (size_t i = 0; i < 64; i++) v[i] = value(in);
+    for (size_t i = 64; i < FO_CAP; i++) v[i] = v[i % 64];
+    size_t N = fo_entries(g, x, n), M = fo_entries(g, y, which >= 3 ? 1 : m);
+    size_t need = which == 0 ? M : which == 1 || which == 3 ? N : which == 2 ? M * N : N * N;
+    if (N == SIZE_MAX || M == SIZE_MAX) need = 0;
+    if (need > FO_CAP) return;   /* would need more than the buffer */
+    for (size_t i = 0; i < FO_CAP + 16; i++) memcpy(&fo_out[i], &FO_SENTINEL, sizeof fo_out[i]);
+    const double *vv = (op & 0x40) ? NULL : v;
+    tg_status st = TG_OK;
+    switch (which) {
+    case 0: st = tg_jvp(g, n, x, vv, m, y, fo_out); break;
+    case 1: st = tg_vjp(g, m, y, vv, n, x, fo_out); break;
+    case 2: st = tg_jacobian(g, m, y, n, x, fo_out); break;
+    case 3: st = tg_hvp(g, y[0], n, x, vv, fo_out); break;
+    default: st = tg_hessian(g, y[0], n, x, fo_out); break;
+    }
+    CHECK(tg_graph_size(g) == n0, "call %d changed the tape", which);
+    if (st != TG_OK) {
+        CHECK(fo_untouched(0, FO_CAP + 16), "call %d failed with %d and wrote its output", which, (int)st);
+        if (before == TG_OK)
+            CHECK(tg_graph_status(g) == st, "call %d returned %d, recorded %d", which, (int)st,
+                  (int)tg_graph_status(g));
+        return;
+    }
+    CHECK(N != SIZE_MAX && M != SIZE_MAX, "call %d succeeded on a dead handle", which);
+    CHECK(vv || which == 2 || which == 4, "call %d succeeded without its vector", which);
+    for (size_t i = 0; i < n; i++)
+        CHECK(strcmp(tg_node_op(g, x[i]), "var") == 0, "call %d succeeded with a %s in x", which,
+              tg_node_op(g, x[i]));
+    if (which >= 3) CHECK(!tg_is_tensor(g, y[0]), "call %d succeeded on a tensor output", which);
+    CHECK(fo_untouched(need, FO_CAP + 16), "call %d wrote past its %zu entries", which, need);
+    if (which == 4)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < i; j++)
+                CHECK(memcmp(&fo_out[i * N + j], &fo_out[j * N + i], sizeof(double)) == 0,
+                      "Hessian not symmetric at %zu, %zu", i, j);
 }
 
 /* Compare the library's answer to the verdict. */
@@ -603,6 +681,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         }
+        case 25:    /* forward mode, Jacobians, second order */
+            fo_call(&w, &in, op, before, n0);
+            break;
         default:
             break;
         }

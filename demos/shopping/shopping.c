@@ -172,7 +172,7 @@ static int print_check(walk *d)
 static int print_hessian(walk *d)
 {
     tg_graph *g = d->g;
-    tg_node vars[MAX_NODES];
+    tg_node vars[MAX_NODES] = { TG_NONE };
     size_t nv = 0;
     for (size_t i = 0; i < d->n; i++)
         if (!strcmp(tg_node_op(g, tg_node_at(g, i)), "var")) vars[nv++] = tg_node_at(g, i);
@@ -312,7 +312,8 @@ int main(int argc, char **argv)
     picture pic = { 0 };
     if (o.dot_path && !picture_open(&pic, PROG, o.dot_path)) return 1;
 
-    walk d = { 0 };
+    static char labels[MAX_NODES][WALK_LABEL];
+    walk d = { .label = labels, .label_cap = MAX_NODES };
     d.exact = o.exact;
     d.pausing = !o.no_pause && isatty(STDIN_FILENO);
     d.erase_prompt = isatty(STDOUT_FILENO);

@@ -16,6 +16,13 @@
 
 #include "demo_support.h"
 
+static FILE *stream(const walk *d) { return d->out_file ? d->out_file : stdout; }
+
+static void stepped(walk *d)
+{
+    if (d->on_step) d->on_step(d, d->ctx);
+}
+
 /* ------------------------------------------------------------ numbers */
 
 /* A number for printing; several may be used in one printf. */
@@ -43,12 +50,12 @@ const char *walk_num(walk *d, double v)
 static bool pause_step(walk *d)
 {
     if (!d->pausing) return true;
-    fputs(WALK_PROMPT, stdout);
-    fflush(stdout);
+    fputs(WALK_PROMPT, stream(d));
+    fflush(stream(d));
     char line[64];
     bool answered = fgets(line, sizeof line, stdin) != NULL;
-    if (!answered) putchar('\n');
-    else if (d->erase_prompt) fputs(ERASE_PROMPT, stdout);
+    if (!answered) fputc('\n', stream(d));
+    else if (d->erase_prompt) fputs(ERASE_PROMPT, stream(d));
     if (!answered) {   /* end of input: run on */
         d->pausing = false;
         return true;
@@ -62,7 +69,7 @@ static bool pause_step(walk *d)
 
 void walk_name_node(walk *d, tg_node n, const char *label)
 {
-    if (n.id < MAX_NODES) snprintf(d->label[n.id], sizeof d->label[0], "%s", label);
+    if (n.id < d->label_cap) snprintf(d->label[n.id], sizeof d->label[0], "%s", label);
 }
 
 
@@ -128,22 +135,23 @@ static void expr_values(walk *d, tg_node n, char *buf, size_t len)
 
 bool walk_forward(walk *d)
 {
-    printf("Forward pass, left to right: each node computed from its inputs.\n\n");
+    fprintf(stream(d), "Forward pass, left to right: each node computed from its inputs.\n\n");
     for (size_t i = 0; i < d->n; i++) {
         tg_node n = tg_node_at(d->g, i);
-        printf("  step %zu/%zu  ", i + 1, d->n);
+        fprintf(stream(d), "  step %zu/%zu  ", i + 1, d->n);
         if (walk_is_leaf(d, n)) {
-            printf("%s = %s   (%s)\n", d->label[i], walk_num(d, tg_value(d->g, n)),
+            fprintf(stream(d), "%s = %s   (%s)\n", d->label[i], walk_num(d, tg_value(d->g, n)),
                    !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant");
         } else {
             char e[96], ev[96];
             expr(d, n, e, sizeof e);
             expr_values(d, n, ev, sizeof ev);
-            printf("%s = %s = %s = %s\n", d->label[i], e, ev, walk_num(d, tg_value(d->g, n)));
+            fprintf(stream(d), "%s = %s = %s = %s\n", d->label[i], e, ev, walk_num(d, tg_value(d->g, n)));
         }
+        stepped(d);
         if (!pause_step(d)) return false;
     }
-    printf("\n");
+    fprintf(stream(d), "\n");
     return true;
 }
 
@@ -161,25 +169,32 @@ static const char *op_rule(const char *op)
 bool walk_backward(walk *d)
 {
     const char *out = d->label[d->out.id];
-    double total[MAX_NODES] = { 0 };
-    bool reached[MAX_NODES] = { false };
     size_t steps = d->out.id + 1;
+    double *total = calloc(steps, sizeof *total);
+    bool *reached = calloc(steps, sizeof *reached);
+    bool quit = false;
+    if (!total || !reached) {
+        fprintf(stderr, "out of memory\n");
+        quit = true;
+    }
 
-    printf("Backward pass, right to left (reverse tape order): each node multiplies\n"
+    fprintf(stream(d), "Backward pass, right to left (reverse tape order): each node multiplies\n"
            "the gradient it received by its local derivatives and passes them on.\n\n");
-    total[d->out.id] = 1.0;
-    reached[d->out.id] = true;
+    if (!quit) {
+        total[d->out.id] = 1.0;
+        reached[d->out.id] = true;
+    }
 
-    for (size_t s = 0; s < steps; s++) {
+    for (size_t s = 0; s < steps && !quit; s++) {
         size_t i = d->out.id - s;
         tg_node n = tg_node_at(d->g, i);
         const char *me = d->label[i];
-        int pad = printf("  step %zu/%zu  ", s + 1, steps);
+        int pad = fprintf(stream(d), "  step %zu/%zu  ", s + 1, steps);
         if (walk_is_leaf(d, n)) {
             if (!reached[i])
-                printf("%s: not used by %s, gradient 0\n", me, out);
+                fprintf(stream(d), "%s: not used by %s, gradient 0\n", me, out);
             else
-                printf("%s is a %s: d %s/d %s = %s, complete\n", me,
+                fprintf(stream(d), "%s is a %s: d %s/d %s = %s, complete\n", me,
                        !strcmp(tg_node_op(d->g, n), "var") ? "variable" : "constant", out, me,
                        walk_num(d, total[i]));
         } else {
@@ -189,26 +204,26 @@ bool walk_backward(walk *d)
             int k = tg_node_inputs(d->g, n, in);
             tg_node_partials(d->g, n, part);
             expr(d, n, e, sizeof e);
-            printf("%s = %s", me, e);
+            fprintf(stream(d), "%s = %s", me, e);
             /* At the output, d out/d input would read as its own cause:
              * its local derivative is named by the expression instead. */
             char local[112];
             if (i == d->out.id) {
-                printf("   (the output: start with d %s/d %s = 1)", out, me);
+                fprintf(stream(d), "   (the output: start with d %s/d %s = 1)", out, me);
                 snprintf(local, sizeof local, "d(%s)", e);
             } else {
                 snprintf(local, sizeof local, "d %s", me);
             }
-            printf("\n%*s%s:\n", pad, "", op_rule(tg_node_op(d->g, n)));
+            fprintf(stream(d), "\n%*s%s:\n", pad, "", op_rule(tg_node_op(d->g, n)));
             for (int j = 0; j < k; j++) {
                 uint32_t a = in[j].id;
                 double contrib = total[i] * part[j];
-                printf("%*sd %s/d %s %s d %s/d %s (%s) x %s/d %s (%s) = %s", pad, "",
+                fprintf(stream(d), "%*sd %s/d %s %s d %s/d %s (%s) x %s/d %s (%s) = %s", pad, "",
                        out, d->label[a], reached[a] ? "+=" : "=", out, me, walk_num(d, total[i]),
                        local, d->label[a], walk_num(d, part[j]), walk_num(d, contrib));
                 if (reached[a])
-                    printf(", total %s", walk_num(d, total[a] + contrib));
-                printf("\n");
+                    fprintf(stream(d), ", total %s", walk_num(d, total[a] + contrib));
+                fprintf(stream(d), "\n");
                 total[a] += contrib;
                 reached[a] = true;
             }
@@ -216,21 +231,25 @@ bool walk_backward(walk *d)
         /* A run of leaves is only the totals read off: one pause for all. */
         bool more_leaves = walk_is_leaf(d, n) && s + 1 < steps &&
                            walk_is_leaf(d, tg_node_at(d->g, i - 1));
-        if (!more_leaves && !pause_step(d)) return false;
+        stepped(d);
+        if (!more_leaves && !pause_step(d)) quit = true;
     }
-    printf("\n");
+    free(total);
+    free(reached);
+    if (quit) return false;
+    fprintf(stream(d), "\n");
     return true;
 }
 
 void walk_gradients(walk *d)
 {
     const char *out = d->label[d->out.id];
-    printf("%s = %s.  Gradients, d %s/d variable (tg_grad):\n", out,
+    fprintf(stream(d), "%s = %s.  Gradients, d %s/d variable (tg_grad):\n", out,
            walk_num(d, tg_value(d->g, d->out)), out);
     for (size_t i = 0; i < d->n; i++) {
         tg_node n = tg_node_at(d->g, i);
         if (strcmp(tg_node_op(d->g, n), "var")) continue;
-        printf("  %-12s %s\n", d->label[i], walk_num(d, tg_grad(d->g, n)));
+        fprintf(stream(d), "  %-12s %s\n", d->label[i], walk_num(d, tg_grad(d->g, n)));
     }
-    printf("\n");
+    fprintf(stream(d), "\n");
 }

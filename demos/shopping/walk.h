@@ -14,11 +14,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <tapegrad/tapegrad.h>
 
 #define MAX_NODES 32
 #define NUM_BUFS 8
+#define WALK_LABEL 32
 
 /* The prompt shown at each pause. */
 #define WALK_PROMPT "    [Enter] next step   [c Enter] run to the end   [q Enter] quit > "
@@ -26,16 +28,23 @@
 typedef struct walk {
     tg_graph *g;
     tg_node out;        /* swept with tg_backward already */
-    size_t n;           /* nodes on the tape, at most MAX_NODES */
+    size_t n;           /* nodes on the tape, at most label_cap */
     /* A readable name per tape position: the variable's own name, a name
      * the caller gives an intermediate node (apple_price), or a constant's
-     * value.  tapegrad names only variables; the rest is the caller's. */
-    char label[MAX_NODES][32];
+     * value.  tapegrad names only variables; the rest is the caller's.
+     * The caller's storage, label_cap of them (at least n). */
+    char (*label)[WALK_LABEL];
+    size_t label_cap;
     bool exact;         /* every digit the doubles hold */
     bool rounded;       /* a number was shown rounded (see rounded_example) */
     double rounded_example;
     bool pausing;       /* wait for Enter after each step (stdin a terminal) */
     bool erase_prompt;  /* stdout is a terminal: take each answered prompt back */
+    FILE *out_file;     /* where the walk is printed; NULL: stdout */
+    /* Called after each node's step is printed, paused or not (the
+     * tapegrad command's HTML page cuts the ledger there); may be NULL. */
+    void (*on_step)(struct walk *w, void *ctx);
+    void *ctx;
     char bufs[NUM_BUFS][40];
     int next_buf;
 } walk;

@@ -54,6 +54,14 @@ int tg_node_check(tg_graph *g, const char *fn, const char *arg, tg_node n);
  * (not recorded) otherwise, the graph unchanged. */
 tg_status tg_graph_undo(tg_graph *g, size_t mark);
 
+/* Name node n as tg_var names a variable (name copied; tg_find finds it,
+ * a rewind that drops n drops the name): for a node recorded after every
+ * named node, such as the last one recorded.  TG_ERR_NAME when the name is
+ * in use or n has one, TG_ERR_ARG when an older node is named than a node
+ * that has a name or name is NULL, bad handles as for any call; recorded
+ * and returned, g unchanged. */
+tg_status tg_node_set_name(tg_graph *g, tg_node n, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -268,6 +268,15 @@ typedef struct tg_custom_op {
  * name of a built-in op TG_ERR_NAME, bad inputs as for any builder
  * ("tg_custom: x[2] is the empty handle"). */
 tg_node tg_custom(tg_graph *g, const tg_custom_op *op, const tg_node *x);
+/* Make op known to g by its name, so that tg_parse (tapegrad/expr.h) can
+ * call it as name(a, b, ...).  The definition is copied as tg_custom
+ * copies it, and kept until the graph is freed (a rewind keeps it).
+ * Registering the same definition again is TG_OK; another definition
+ * under a registered name is TG_ERR_NAME, a bad op as for tg_custom.
+ * Returns the status, also recorded. */
+tg_status tg_custom_register(tg_graph *g, const tg_custom_op *op);
+/* The registered op named name (g's copy, valid while g lives), or NULL. */
+const tg_custom_op *tg_custom_lookup(const tg_graph *g, const char *name);
 
 /* Compare every node's local partials at the current values with central
  * differences of its value (step cbrt(eps) scaled to the input), and return
@@ -321,9 +330,9 @@ tg_status tg_forward(tg_graph *g);
  * handle listed twice counts twice (its seeds add up).
  *
  * Every call uses the same local partials as tg_backward; second order adds
- * each op's second partials, and a custom op's `second` callback (an op
- * without one that depends on x, recorded before y, makes tg_hvp and
- * tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
+ * each op's second partials, and a custom op's `second` callback (a custom
+ * node without one between x and y, depending on x with y depending on
+ * it, makes tg_hvp and tg_hessian fail with TG_ERR_ARG naming it).  relu, abs, min and max have
  * second derivative 0 away from their kinks.  The gradients a tg_backward
  * left are kept: these calls sweep arrays of their own, sized on the
  * first call and reused, so later calls of the same sizes allocate nothing.

@@ -17,7 +17,11 @@
 #include "graph.h"
 
 enum { LANES = 8 };
-enum { MAX_THREADS = 8, POINTS_PER_THREAD = 4 * LANES };
+/* A thread costs tens of microseconds to start (and its stack's page
+ * faults): only batches of at least WORK_PER_THREAD node-points get one
+ * more, and a thread at least MIN_POINTS points. */
+enum { MAX_THREADS = 8, MIN_POINTS = 4 * LANES };
+#define WORK_PER_THREAD (1u << 21)
 
 /* One block's storage: values, adjoints, touched flags, flipped flags. */
 typedef struct lanes {
@@ -266,14 +270,18 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         return tg__fail(g, TG_ERR_SHAPE, "%s: y is a tensor; the batch evaluates a scalar", fn);
     if (n && !x) return tg__fail(g, TG_ERR_ARG, "%s: x is NULL", fn);
     for (size_t i = 0; i < n; i++) {
-        snprintf(arg, sizeof arg, "x[%zu]", i);
-        c = tg__check(g, fn, arg, x[i]);
+        c = 1;
+        if (!tg__live(g, x[i])) {  /* the argument's name only for the message */
+            snprintf(arg, sizeof arg, "x[%zu]", i);
+            c = tg__check(g, fn, arg, x[i]);
+        }
         if (c == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: %s is the empty handle", fn, arg);
         if (c < 0) return tg__classify(g, x[i]);
         if (tg__is_tensor(g, x[i].id))
-            return tg__fail(g, TG_ERR_SHAPE, "%s: %s is a tensor; the batch takes scalar variables", fn, arg);
+            return tg__fail(g, TG_ERR_SHAPE, "%s: x[%zu] is a tensor; the batch takes scalar variables",
+                            fn, i);
         if (tg__op(g, x[i].id) != OP_VAR)
-            return tg__fail(g, TG_ERR_ARG, "%s: %s is %s, not a variable", fn, arg,
+            return tg__fail(g, TG_ERR_ARG, "%s: x[%zu] is %s, not a variable", fn, i,
                             tg__describe(g, x[i].id, d, sizeof d));
     }
     if (k && n && k > SIZE_MAX / sizeof(double) / n)
@@ -288,7 +296,8 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
 
     size_t cells = ((size_t)y.id + 1) * LANES;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = k / POINTS_PER_THREAD;
+    size_t work = ((size_t)y.id + 1) * k / WORK_PER_THREAD, threads = k / MIN_POINTS;
+    if (threads > work) threads = work;
     if (threads > (size_t)(cpus > 0 ? cpus : 1)) threads = (size_t)(cpus > 0 ? cpus : 1);
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads < 1) threads = 1;

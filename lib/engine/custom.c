@@ -144,29 +144,25 @@ static bool is_identifier(const char *s)
     return true;
 }
 
-/* Check op; records the error and returns false when it is not usable. */
-static bool op_ok(tg_graph *g, const char *fn, const tg_custom_op *op)
+/* Check op; records the error and returns it when op is not usable. */
+static tg_status op_check(tg_graph *g, const char *fn, const tg_custom_op *op)
 {
-    if (!op) return tg__fail(g, TG_ERR_ARG, "%s: op is NULL", fn), false;
-    if (!op->name) return tg__fail(g, TG_ERR_ARG, "%s: op->name is NULL", fn), false;
+    if (!op) return tg__fail(g, TG_ERR_ARG, "%s: op is NULL", fn);
+    if (!op->name) return tg__fail(g, TG_ERR_ARG, "%s: op->name is NULL", fn);
     size_t len = strnlen(op->name, NAME_MAX_LEN + 1);
     if (len == 0 || len > NAME_MAX_LEN || !is_identifier(op->name))
         return tg__fail(g, TG_ERR_ARG, "%s: op->name \"%.*s%s\" is not an identifier of at most %d characters",
-                        fn, NAME_MAX_LEN, op->name, len > NAME_MAX_LEN ? "..." : "", NAME_MAX_LEN),
-               false;
+                        fn, NAME_MAX_LEN, op->name, len > NAME_MAX_LEN ? "..." : "", NAME_MAX_LEN);
     for (int k = 0; k < OP_COUNT; k++)
         if (strcmp(op_table[k].name, op->name) == 0)
-            return tg__fail(g, TG_ERR_NAME, "%s: \"%s\" is the name of a built-in op", fn, op->name),
-                   false;
+            return tg__fail(g, TG_ERR_NAME, "%s: \"%s\" is the name of a built-in op", fn, op->name);
     if (op->arity < 1 || op->arity > TG_CUSTOM_MAX_ARITY)
         return tg__fail(g, TG_ERR_ARG, "%s: op '%s' has arity %zu; 1 to %d are supported", fn,
-                        op->name, op->arity, TG_CUSTOM_MAX_ARITY),
-               false;
+                        op->name, op->arity, TG_CUSTOM_MAX_ARITY);
     if (!op->value || !op->partials)
         return tg__fail(g, TG_ERR_ARG, "%s: op '%s' has no %s callback", fn, op->name,
-                        !op->value ? "value" : "partials"),
-               false;
-    return true;
+                        !op->value ? "value" : "partials");
+    return TG_OK;
 }
 
 /* The index of op's definition, added when new; UINT32_MAX when out of
@@ -191,13 +187,14 @@ static uint32_t find_or_add_def(tg_graph *g, const char *fn, const tg_custom_op 
     d->op = *op;
     d->op.name = name;
     d->name = name;
+    d->registered = false;
     return (uint32_t)g->ncdefs++;
 }
 
 tg_node tg_custom(tg_graph *g, const tg_custom_op *op, const tg_node *x)
 {
     const char *fn = "tg_custom";
-    if (!g || !op_ok(g, fn, op)) return TG_NONE;
+    if (!g || op_check(g, fn, op) != TG_OK) return TG_NONE;
     if (!x) {
         tg__fail(g, TG_ERR_ARG, "%s: x is NULL", fn);
         return TG_NONE;
@@ -241,4 +238,43 @@ tg_node tg_custom(tg_graph *g, const tg_custom_op *op, const tg_node *x)
     r->in = (uint32_t)g->ncin;
     for (size_t k = 0; k < op->arity; k++) g->cin[g->ncin++] = x[k].id;
     return tg__finish(g, fn, id);
+}
+
+/* ------------------------------------------------- ops known by name */
+
+static const custom_def *registered(const tg_graph *g, const char *name)
+{
+    for (size_t k = 0; k < g->ncdefs; k++)
+        if (g->cdefs[k].registered && strcmp(g->cdefs[k].name, name) == 0) return &g->cdefs[k];
+    return NULL;
+}
+
+/* The definition is the one tg_custom shares with identical ops, so a
+ * node recorded through the name and one recorded with the caller's struct
+ * share it too. */
+tg_status tg_custom_register(tg_graph *g, const tg_custom_op *op)
+{
+    const char *fn = "tg_custom_register";
+    if (!g) return TG_ERR_ARG;
+    tg_status s = op_check(g, fn, op);
+    if (s != TG_OK) return s;
+    const custom_def *old = registered(g, op->name);
+    if (old) {
+        const tg_custom_op *d = &old->op;
+        if (d->arity == op->arity && d->value == op->value && d->partials == op->partials &&
+            d->second == op->second && d->ctx == op->ctx)
+            return TG_OK;
+        return tg__fail(g, TG_ERR_NAME, "%s: another op is registered as '%s'", fn, op->name);
+    }
+    uint32_t def = find_or_add_def(g, fn, op);
+    if (def == UINT32_MAX) return TG_ERR_NOMEM;
+    g->cdefs[def].registered = true;
+    return TG_OK;
+}
+
+const tg_custom_op *tg_custom_lookup(const tg_graph *g, const char *name)
+{
+    if (!g || !name) return NULL;
+    const custom_def *d = registered(g, name);
+    return d ? &d->op : NULL;
 }

@@ -112,12 +112,15 @@ static tg_status check_list(tg_graph *g, const char *fn, char name, size_t k, co
     char arg[32], d[96];
     size_t total = 0;
     for (size_t i = 0; i < k; i++) {
-        snprintf(arg, sizeof arg, "%c[%zu]", name, i);
-        int c = tg__check(g, fn, arg, h[i]);
+        int c = 1;
+        if (!tg__live(g, h[i])) {  /* the argument's name only for the message */
+            snprintf(arg, sizeof arg, "%c[%zu]", name, i);
+            c = tg__check(g, fn, arg, h[i]);
+        }
         if (c == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: %s is the empty handle", fn, arg);
         if (c < 0) return tg__classify(g, h[i]);
         if (vars && tg__op(g, h[i].id) != OP_VAR)
-            return tg__fail(g, TG_ERR_ARG, "%s: %s is %s, not a variable", fn, arg,
+            return tg__fail(g, TG_ERR_ARG, "%s: %c[%zu] is %s, not a variable", fn, name, i,
                             tg__describe(g, h[i].id, d, sizeof d));
         size_t e = entries(g, h[i].id);
         if (total > SIZE_MAX - e)
@@ -360,9 +363,8 @@ static uint32_t reverse2(call *c, double *out)
     for (uint32_t i = c->hi + 1; i-- > 0;) {
         uint8_t code = g->op[i];
         bool tensor = code & TENSOR_CODE;
-        if (!tensor && g->grad[i] == 0 && g->dtadj[i] == 0 && !(g->touched[i >> 6] >> (i & 63) & 1))
-            continue;
-        if (tensor && !(g->touched[i >> 6] >> (i & 63) & 1)) continue;
+        /* a reduction's adjoint is a scalar's; a tensor's is only touched */
+        if (g->grad[i] == 0 && g->dtadj[i] == 0 && !(g->touched[i >> 6] >> (i & 63) & 1)) continue;
         if (tensor) {
             if (op_table[code & OP_MASK].kind == OPK_LEAF) continue;
             tg__tensor_backward2(g, i);
@@ -479,27 +481,37 @@ static tg_status begin_second(call *c, tg_node y)
     return TG_OK;
 }
 
-/* After ready(): the first custom node in [lo, hi] that depends on x and
- * has no second partials, or UINT32_MAX.  Marks dependence in dtouched. */
+/* After ready(): the first custom node without second partials that lies
+ * between x and y (y depends on it, it depends on x), or UINT32_MAX.
+ * Scratch: dependence on x in dtouched, y's dependence in dadj's words. */
 static uint32_t missing_second(call *c)
 {
     tg_graph *g = c->g;
     if (!g->ncrecs || !c->n || c->hi < c->lo) return UINT32_MAX;
-    uint64_t *dep = g->dtouched;
-    memset(dep, 0, ((size_t)c->hi / 64 + 1) * sizeof *dep);
+    uint64_t *dep = g->dtouched, *need = (uint64_t *)g->dadj;
+    size_t words = (size_t)c->hi / 64 + 1;
+    memset(dep, 0, words * sizeof *dep);
+    memset(need, 0, words * sizeof *need);
     for (size_t k = 0; k < c->n; k++) touch(dep, c->x[k].id);
-#define DEP(k) (dep[(k) >> 6] >> ((k) & 63) & 1)
+#define BIT(set, k) ((set)[(k) >> 6] >> ((k) & 63) & 1)
     for (uint32_t i = c->lo; i <= c->hi; i++) {
-        tg_op op = tg__op(g, i);
-        if (op_table[op].kind == OPK_LEAF) continue;
-        bool d = false;
-        for (uint32_t k = 0, ar = tg__arity(g, i); k < ar && !d; k++) d = DEP(tg__input(g, i, k));
-        if (!d) continue;
-        touch(dep, i);
-        if (op == OP_CUSTOM && !g->cdefs[tg__crec(g, i)->def].op.second) return i;
+        if (op_table[tg__op(g, i)].kind == OPK_LEAF) continue;
+        for (uint32_t k = 0, ar = tg__arity(g, i); k < ar; k++)
+            if (BIT(dep, tg__input(g, i, k))) {
+                touch(dep, i);
+                break;
+            }
     }
-#undef DEP
-    return UINT32_MAX;
+    touch(need, c->hi);
+    uint32_t found = UINT32_MAX;
+    for (uint32_t i = c->hi + 1; i-- > c->lo;) {
+        if (!BIT(need, i) || op_table[tg__op(g, i)].kind == OPK_LEAF) continue;
+        for (uint32_t k = 0, ar = tg__arity(g, i); k < ar; k++) touch(need, tg__input(g, i, k));
+        if (tg__op(g, i) == OP_CUSTOM && BIT(dep, i) && !g->cdefs[tg__crec(g, i)->def].op.second)
+            found = i;  /* the first on the tape is the last found */
+    }
+#undef BIT
+    return found;
 }
 
 /* A custom node without second partials on the way from x to y. */

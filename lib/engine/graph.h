@@ -67,6 +67,7 @@ enum { GEN_RUNS = 32 };
 typedef struct custom_def {
     tg_custom_op op;   /* op.name is `name` */
     char *name;
+    bool registered;   /* tg_custom_register: found by name (tg_custom_lookup) */
 } custom_def;
 
 /* A custom node: its op and its inputs, cin[in .. in + arity). */

@@ -8,6 +8,8 @@
  * the same names after each rewind allocates nothing after its first pass. */
 #include <string.h>
 
+#include <tapegrad/extend.h>
+
 #include "graph.h"
 
 /* uthash allocates through the graph's allocator (a `G` in scope) and
@@ -175,4 +177,27 @@ const char *tg_node_name(const tg_graph *g, tg_node n)
 {
     if (!g || !tg__live(g, n)) return NULL;
     return tg__name_of(g, n.id);
+}
+
+/* The table keeps entries in id order (a rewind pops them from the end),
+ * so only a node after every named one can take a name; the last node
+ * recorded always can, unless it has one. */
+tg_status tg_node_set_name(tg_graph *g, tg_node n, const char *name)
+{
+    const char *fn = "tg_node_set_name";
+    if (!g) return TG_ERR_ARG;
+    int k = tg__check(g, fn, "n", n);
+    if (k <= 0) return tg__classify(g, n);
+    if (!name) return tg__fail(g, TG_ERR_ARG, "%s: name is NULL", fn);
+    const struct name_table *t = g->names;
+    if (t && t->n > 0 && t->order[t->n - 1]->id >= n.id) {
+        uint32_t last = t->order[t->n - 1]->id;
+        if (last == n.id)
+            return tg__fail(g, TG_ERR_NAME, "%s: node %u is named '%s' already", fn,
+                            (unsigned)n.id, t->order[t->n - 1]->name);
+        return tg__fail(g, TG_ERR_ARG, "%s: node %u is older than node %u, which is named; "
+                        "only a node recorded after every named one can take a name",
+                        fn, (unsigned)n.id, (unsigned)last);
+    }
+    return tg__name_add(g, fn, name, n.id);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <tapegrad/expr.h>
+
 #include "helpers.h"
 #include "alloc.h"
 #include "runner.h"
@@ -22,9 +24,15 @@ typedef struct base {
 static const double m6[6] = { 0.5, -1.0, 2.0, 0.25, 1.5, -0.75 };
 static const double t6[6] = { 0, 1, 0, 1, 0, 0 };
 
+/* A custom op, registered with the base graph for tg_parse to call. */
+static double twice_value(void *ctx, const double *x) { (void)ctx; return 2 * x[0]; }
+static void twice_partials(void *ctx, const double *x, double y, double *d) { (void)ctx, (void)x, (void)y; d[0] = 2; }
+static const tg_custom_op twice = { "twice", 1, twice_value, twice_partials, NULL, NULL };
+
 static base build_base(tg_graph *g)
 {
     base b;
+    tg_custom_register(g, &twice);
     b.x = tg_var(g, "x", 0.7);
     b.y = tg_var(g, "y", 1.9);
     b.M = tg_tensor_var(g, "M", 2, 3, m6);
@@ -77,6 +85,20 @@ static tg_node c_mean(tg_graph *g, const base *b)    { return tg_mean(g, b->M); 
 static tg_node c_softmax(tg_graph *g, const base *b) { return tg_softmax(g, b->M); }
 static tg_node c_xent(tg_graph *g, const base *b)    { return tg_softmax_cross_entropy(g, b->M, b->T); }
 
+/* A statement name, a variable, composed ops, a tensor op and a custom op
+ * called by name: every kind of allocation a parse makes. */
+static tg_node c_parse(tg_graph *g, const base *b)
+{
+    (void)b;
+    return tg_parse(g, "f = x*y - exp(y)/2; k = 3\n s = sum(M*k); twice(f^2) + s");
+}
+static tg_node c_register(tg_graph *g, const base *b)
+{
+    tg_custom_op thrice = twice;
+    thrice.name = "thrice";
+    return tg_custom_register(g, &thrice) == TG_OK ? b->x : TG_NONE;
+}
+
 static const struct { const char *name; call fn; } calls[] = {
     { "tg_var", c_var },       { "tg_const", c_const },     { "tg_add", c_add },
     { "tg_mul", c_mul },       { "tg_exp", c_exp },         { "tg_recip", c_recip },
@@ -90,6 +112,7 @@ static const struct { const char *name; call fn; } calls[] = {
     { "tg_powc", c_tpowc },    { "tg_matmul", c_matmul },   { "tg_matmul_ex", c_matmul_ex },
     { "tg_sum", c_sum },       { "tg_mean", c_mean },       { "tg_softmax", c_softmax },
     { "tg_softmax_cross_entropy", c_xent },
+    { "tg_custom_register", c_register }, { "tg_parse", c_parse },
 };
 
 /* Everything a failed call must leave as it was. */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <tapegrad/expr.h>
 #include <tapegrad/mnist.h>
 #include <tapegrad/nn.h>
 
@@ -208,6 +209,45 @@ static bool scenario_composed(inj_alloc *a)
 START_TEST(sweep_composed)
 {
     ck_assert_uint_gt(sweep("composed ops at a tape growth", scenario_composed), 5);
+}
+END_TEST
+
+/* ------------------------------------------------ the apple graph as text */
+
+/* The whole program in one tg_parse, on an empty graph: a failure must
+ * leave the graph empty, with no name and no node. */
+static const char apple_src[] =
+    "apple = 100; apple_num = 2; orange = 150; orange_num = 3; tax = 1.1\n"
+    "apple_price = apple*apple_num\n"
+    "price = (apple_price + orange*orange_num) * tax";
+
+static bool scenario_parse(inj_alloc *a)
+{
+    tg_allocator al = inj_use(a);
+    tg_graph *g = tg_graph_new_with(&al);
+    if (!g) return false;
+    tg_node price = tg_parse(g, apple_src);
+    bool ok = !tg_is_none(price);
+    if (!ok) {
+        assert_nomem(g, "tg_parse");
+        ck_assert_prefix(tg_graph_errmsg(g), "tg_parse: ");
+        ck_assert_uint_eq(tg_graph_size(g), 0);
+        ck_assert(tg_is_none(tg_find(g, "apple")));
+    } else {
+        ck_assert_int_eq(tg_backward(g, price), TG_OK);
+        ck_assert_double_eq_tol(tg_value(g, price), 715.0, 1e-9);
+        ck_assert_double_eq_tol(tg_grad(g, tg_find(g, "orange")), 3.3, 1e-12);
+    }
+    inj_stop_failing(a);
+    tg_graph_clear_error(g);
+    assert_graph_works(g, "after tg_parse");
+    tg_graph_free(g);
+    return ok;
+}
+
+START_TEST(sweep_parse)
+{
+    ck_assert_uint_gt(sweep("apple graph parsed from text", scenario_parse), 10);
 }
 END_TEST
 
@@ -933,6 +973,7 @@ static Suite *alloc_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, sweep_apple);
     tcase_add_test(tc, sweep_composed);
+    tcase_add_test(tc, sweep_parse);
     tcase_add_test(tc, sweep_tensor_steps);
     tcase_add_test(tc, sweep_net);
     tcase_add_loop_test(tc, sweep_net_calls, 0, NCALLS);

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <tapegrad/expr.h>
+#include <tapegrad/extend.h>
 #include <tapegrad/mnist.h>
 #include <tapegrad/nn.h>
 
@@ -302,6 +304,7 @@ static outcome c_custom_1(tg_graph *g, fx *f, tg_node h) { tg_node x[2] = { f->x
       [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK), [K_REUSED] = E(ERR_STALE, OK), \
       [K_TENSOR] = E(ERR_SHAPE, OK), [K_SCALAR] = NA }
 
+static outcome c_set_name(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_node_set_name(g, h, "fresh")); }
 static outcome c_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_value(g, h)); }
 static outcome c_grad(tg_graph *g, fx *f, tg_node h) { (void)f; return o_double(tg_grad(g, h)); }
 static outcome c_node_op(tg_graph *g, fx *f, tg_node h) { (void)f; return o_str(tg_node_op(g, h)); }
@@ -341,6 +344,51 @@ static outcome c_tensor_set(tg_graph *g, fx *f, tg_node h) { (void)f; return o_s
 static outcome c_tensor_data(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_data(g, h)); }
 static outcome c_tensor_gradp(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_gradp(g, h)); }
 static outcome c_convert(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(tg_convert(g, h, TG_F32)); }
+
+/* Forward mode and second order: h as x[1] (x[0] valid) or as an output. */
+static const double ones[2] = { 1.0, 1.0 };
+static outcome c_jvp_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_jvp(g, 2, x, ones, 1, &f->s, buf));
+}
+static outcome c_jvp_y(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node y[2] = { f->s, h };
+    return o_status(tg_jvp(g, 1, &f->x, ones, 2, y, buf));
+}
+static outcome c_vjp_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_vjp(g, 1, &f->s, ones, 2, x, buf));
+}
+static outcome c_vjp_y(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node y[2] = { f->s, h };
+    return o_status(tg_vjp(g, 2, y, ones, 1, &f->x, buf));
+}
+static outcome c_jacobian_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_jacobian(g, 1, &f->s, 2, x, buf));
+}
+static outcome c_jacobian_y(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node y[2] = { f->s, h };
+    return o_status(tg_jacobian(g, 2, y, 1, &f->x, buf));
+}
+static outcome c_hvp_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_hvp(g, f->s, 2, x, ones, buf));
+}
+static outcome c_hvp_y(tg_graph *g, fx *f, tg_node h) { return o_status(tg_hvp(g, h, 1, &f->x, ones, buf)); }
+static outcome c_hessian_x(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { f->y, h };
+    return o_status(tg_hessian(g, f->s, 2, x, buf));
+}
+static outcome c_hessian_y(tg_graph *g, fx *f, tg_node h) { return o_status(tg_hessian(g, h, 1, &f->x, buf)); }
 
 static const row rows[] = {
     { "tg_add", "a", c_add_a, V_X, BUILDER_SCALAR_OR_TENSOR },
@@ -395,6 +443,7 @@ static const row rows[] = {
     { "tg_custom", "x[0]", c_custom_0, V_X, BUILDER_SCALAR },
     { "tg_custom", "x[1]", c_custom_1, V_X, BUILDER_SCALAR },
 
+    { "tg_node_set_name", "n", c_set_name, V_TT, RECORDING(NA, NA) },
     { "tg_value", "n", c_value, V_X, ACCESSOR(E(OK, OK)) },
     { "tg_grad", "n", c_grad, V_X, ACCESSOR(E(OK, OK)) },
     { "tg_node_op", "n", c_node_op, V_X, ACCESSOR(NA) },
@@ -431,6 +480,18 @@ static const row rows[] = {
     { "tg_softmax", "logits", c_softmax, V_T, BUILDER_TENSOR },
     { "tg_softmax_cross_entropy", "logits", c_xent_a, V_T, BUILDER_TENSOR },
     { "tg_softmax_cross_entropy", "onehot", c_xent_b, V_TC, BUILDER_TENSOR },
+    /* x may hold tensor variables, y tensor nodes, except the scalar y of
+     * tg_hvp and tg_hessian */
+    { "tg_jvp", "x[1]", c_jvp_x, V_X, RECORDING(NA, NA) },
+    { "tg_jvp", "y[1]", c_jvp_y, V_S, RECORDING(NA, NA) },
+    { "tg_vjp", "x[1]", c_vjp_x, V_X, RECORDING(NA, NA) },
+    { "tg_vjp", "y[1]", c_vjp_y, V_S, RECORDING(NA, NA) },
+    { "tg_jacobian", "x[1]", c_jacobian_x, V_X, RECORDING(NA, NA) },
+    { "tg_jacobian", "y[1]", c_jacobian_y, V_S, RECORDING(NA, NA) },
+    { "tg_hvp", "x[1]", c_hvp_x, V_X, RECORDING(NA, NA) },
+    { "tg_hvp", "y", c_hvp_y, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
+    { "tg_hessian", "x[1]", c_hessian_x, V_X, RECORDING(NA, NA) },
+    { "tg_hessian", "y", c_hessian_y, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
 };
 enum { NROWS = sizeof rows / sizeof rows[0] };
 
@@ -635,6 +696,58 @@ static outcome s_tensor_set_op(fx *f) { return o_status(tg_tensor_set(f->g, f->t
 static outcome s_backward_tensor_op(fx *f) { return o_status(tg_backward(f->g, f->tt)); }
 static outcome s_set_value_tensor_op(fx *f) { return o_status(tg_set_value(f->g, f->tt, 1.0)); }
 
+static outcome s_parse_null_graph(fx *f) { (void)f; return o_node(tg_parse(NULL, "x")); }
+static outcome s_parse_null(fx *f) { return o_node(tg_parse(f->g, NULL)); }
+static outcome s_parse_syntax(fx *f) { return o_node(tg_parse(f->g, "z = x +")); }
+static outcome s_parse_unknown(fx *f) { return o_node(tg_parse(f->g, "z = x + q")); }
+static outcome s_parse_taken(fx *f) { return o_node(tg_parse(f->g, "x = 1")); }
+static outcome s_parse_arity(fx *f) { return o_node(tg_parse(f->g, "exp(x, y)")); }
+static outcome s_parse_shapes(fx *f) { return o_node(tg_parse(f->g, "z = x * 2; matmul(t, t)")); }
+static outcome s_parse_deep(fx *f)
+{
+    char src[2 * TG_PARSE_MAX_DEPTH + 2];
+    memset(src, '(', TG_PARSE_MAX_DEPTH);
+    memcpy(src + TG_PARSE_MAX_DEPTH, "x", 2);
+    return o_node(tg_parse(f->g, src));
+}
+static outcome s_register_null(fx *f) { return o_status(tg_custom_register(f->g, NULL)); }
+static outcome s_register_null_graph(fx *f) { (void)f; return o_status(tg_custom_register(NULL, &my_mul)); }
+static outcome s_register_builtin(fx *f)
+{
+    tg_custom_op op = my_mul;
+    op.name = "sigmoid";
+    return o_status(tg_custom_register(f->g, &op));
+}
+static outcome s_register_other(fx *f)
+{
+    ck_assert_int_eq(tg_custom_register(f->g, &my_mul), TG_OK);
+    tg_custom_op op = my_mul;
+    op.ctx = f;
+    return o_status(tg_custom_register(f->g, &op));
+}
+static outcome s_lookup_null(fx *f) { return o_ptr(tg_custom_lookup(f->g, NULL)); }
+static outcome s_lookup_unknown(fx *f) { return o_ptr(tg_custom_lookup(f->g, "my_mul")); }
+static outcome s_set_name_null(fx *f) { return o_status(tg_node_set_name(f->g, f->tt, NULL)); }
+static outcome s_set_name_older(fx *f) { return o_status(tg_node_set_name(f->g, f->s, "older")); }
+static outcome s_set_name_taken(fx *f) { return o_status(tg_node_set_name(f->g, f->tt, "x")); }
+
+/* The five calls given a constant or an op where a variable is required,
+ * NULL arrays with non-zero counts, a tensor op as the scalar output. */
+static outcome s_jvp_const_x(fx *f) { return o_status(tg_jvp(f->g, 1, &f->c, ones, 1, &f->s, buf)); }
+static outcome s_vjp_op_x(fx *f) { return o_status(tg_vjp(f->g, 1, &f->s, ones, 1, &f->s, buf)); }
+static outcome s_jacobian_tconst_x(fx *f) { return o_status(tg_jacobian(f->g, 1, &f->s, 1, &f->tc, buf)); }
+static outcome s_hvp_tensor_op_x(fx *f) { return o_status(tg_hvp(f->g, f->s, 1, &f->tt, ones, buf)); }
+static outcome s_hessian_const_x(fx *f) { return o_status(tg_hessian(f->g, f->s, 1, &f->c, buf)); }
+static outcome s_jvp_null_v(fx *f) { return o_status(tg_jvp(f->g, 1, &f->x, NULL, 1, &f->s, buf)); }
+static outcome s_jvp_null_y(fx *f) { return o_status(tg_jvp(f->g, 1, &f->x, ones, 1, NULL, buf)); }
+static outcome s_vjp_null_w(fx *f) { return o_status(tg_vjp(f->g, 1, &f->s, NULL, 1, &f->x, buf)); }
+static outcome s_vjp_null_out(fx *f) { return o_status(tg_vjp(f->g, 1, &f->s, ones, 1, &f->x, NULL)); }
+static outcome s_jacobian_null_x(fx *f) { return o_status(tg_jacobian(f->g, 1, &f->s, 1, NULL, buf)); }
+static outcome s_hvp_null_v(fx *f) { return o_status(tg_hvp(f->g, f->s, 1, &f->x, NULL, buf)); }
+static outcome s_hessian_null_out(fx *f) { return o_status(tg_hessian(f->g, f->s, 1, &f->x, NULL)); }
+static outcome s_hvp_tensor_y(fx *f) { return o_status(tg_hvp(f->g, f->tt, 1, &f->t, T23, buf)); }
+static outcome s_hessian_tensor_y(fx *f) { return o_status(tg_hessian(f->g, f->tt, 1, &f->x, buf)); }
+
 #define SP(what, prefix, call, r, s) { what, prefix, call, E(r, s) }
 static const special specials[] = {
     SP("rewind past the tape", "tg_graph_rewind:", s_rewind_past, ERR_ARG, ERR_ARG),
@@ -704,7 +817,38 @@ static const special specials[] = {
     SP("check_partials with rtol -1", "tg_check_partials: rtol -1", s_check_negative_rtol, ERR_ARG, OK),
     SP("check_partials with rtol NaN", "tg_check_partials: rtol nan", s_check_nan_rtol, ERR_ARG, OK),
     SP("forward across an abs kink", "tg_forward: node 8 (abs) changed branch", s_forward_abs_flip, ERR_STALE, ERR_STALE),
+    SP("parse with a NULL graph", "", s_parse_null_graph, OK, OK),
+    SP("parse NULL", "tg_parse: src is NULL", s_parse_null, ERR_ARG, OK),
+    SP("parse a syntax error", "tg_parse: 1:8: expected", s_parse_syntax, ERR_FORMAT, OK),
+    SP("parse an unknown name", "tg_parse: 1:9: unknown name 'q'", s_parse_unknown, ERR_NAME, OK),
+    SP("parse a taken name", "tg_parse: 1:1: 'x' is already", s_parse_taken, ERR_NAME, OK),
+    SP("parse a call of the wrong arity", "tg_parse: 1:1: exp takes 1 argument", s_parse_arity, ERR_FORMAT, OK),
+    SP("parse a shape mismatch", "tg_parse: 1:12: tg_matmul:", s_parse_shapes, ERR_SHAPE, OK),
+    SP("parse nesting too deep", "tg_parse: 1:201: nested deeper", s_parse_deep, ERR_FORMAT, OK),
+    SP("register a NULL op", "tg_custom_register: op is NULL", s_register_null, ERR_ARG, ERR_ARG),
+    SP("register with a NULL graph", "", s_register_null_graph, OK, ERR_ARG),
+    SP("register a built-in's name", "tg_custom_register: \"sigmoid\"", s_register_builtin, ERR_NAME, ERR_NAME),
+    SP("register another op under a name", "tg_custom_register: another op", s_register_other, ERR_NAME, ERR_NAME),
+    SP("lookup NULL", "", s_lookup_null, OK, OK),
+    SP("lookup an unregistered name", "", s_lookup_unknown, OK, OK),
+    SP("set_name NULL", "tg_node_set_name: name is NULL", s_set_name_null, ERR_ARG, ERR_ARG),
+    SP("set_name of an older node", "tg_node_set_name: node 3 is older", s_set_name_older, ERR_ARG, ERR_ARG),
+    SP("set_name to a taken name", "tg_node_set_name: name 'x'", s_set_name_taken, ERR_NAME, ERR_NAME),
     SP("forward across a min kink", "tg_forward: node 8 (min) changed branch", s_forward_min_flip, ERR_STALE, ERR_STALE),
+    SP("jvp with a constant in x", "tg_jvp:", s_jvp_const_x, ERR_ARG, ERR_ARG),
+    SP("vjp with an op node in x", "tg_vjp:", s_vjp_op_x, ERR_ARG, ERR_ARG),
+    SP("jacobian with a tensor constant in x", "tg_jacobian:", s_jacobian_tconst_x, ERR_ARG, ERR_ARG),
+    SP("hvp with a tensor op in x", "tg_hvp:", s_hvp_tensor_op_x, ERR_ARG, ERR_ARG),
+    SP("hessian with a constant in x", "tg_hessian:", s_hessian_const_x, ERR_ARG, ERR_ARG),
+    SP("jvp with v NULL", "tg_jvp:", s_jvp_null_v, ERR_ARG, ERR_ARG),
+    SP("jvp with y NULL", "tg_jvp:", s_jvp_null_y, ERR_ARG, ERR_ARG),
+    SP("vjp with w NULL", "tg_vjp:", s_vjp_null_w, ERR_ARG, ERR_ARG),
+    SP("vjp into NULL", "tg_vjp:", s_vjp_null_out, ERR_ARG, ERR_ARG),
+    SP("jacobian with x NULL", "tg_jacobian:", s_jacobian_null_x, ERR_ARG, ERR_ARG),
+    SP("hvp with v NULL", "tg_hvp:", s_hvp_null_v, ERR_ARG, ERR_ARG),
+    SP("hessian into NULL", "tg_hessian:", s_hessian_null_out, ERR_ARG, ERR_ARG),
+    SP("hvp of a tensor op", "tg_hvp:", s_hvp_tensor_y, ERR_SHAPE, ERR_SHAPE),
+    SP("hessian of a tensor op", "tg_hessian:", s_hessian_tensor_y, ERR_SHAPE, ERR_SHAPE),
 };
 enum { NSPECIALS = sizeof specials / sizeof specials[0] };
 
