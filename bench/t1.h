@@ -42,4 +42,22 @@ double floor_net_accuracy(floor_net *f, const tg_mnist_set *set);
  * flops of one pass in *flops. */
 double floor_dgemm_ns(floor_net *f, int iters, double *flops);
 
+/* The same network in float32 on sgemm (T1 float32's floor): the same
+ * products and passes on floats, with the sums tapegrad's float32 kernels
+ * keep in double (the softmax's row sums, the loss, the bias gradients)
+ * kept in double here too, so both do the same work. */
+typedef struct floor_net32 {
+    size_t in, hid, out, batch;
+    float *params, *grads;   /* as floor_net's, in floats */
+    float *W1, *b1, *W2, *b2;
+    float *dW1, *db1, *dW2, *db2;
+    float *x, *t, *a1, *a2, *z1, *da2, *dz1;
+} floor_net32;
+
+int    floor_net32_init(floor_net32 *f, size_t in, size_t hid, size_t out, size_t batch,
+                        const double *params);   /* params rounded to float */
+void   floor_net32_free(floor_net32 *f);
+double floor_net32_step(floor_net32 *f, const tg_mnist_set *set, const size_t *idx, double lr);
+double floor_net32_accuracy(floor_net32 *f, const tg_mnist_set *set);
+
 #endif

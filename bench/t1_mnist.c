@@ -1,6 +1,6 @@
 /*
  * T1: the book's TwoLayerNet 784-50-10 trained on real MNIST, batch 100,
- * lr 0.1, 10000 iterations, float64, through tapegrad's tensor layer
+ * lr 0.1, 10000 iterations, float64 and then float32, through tapegrad's tensor layer
  * (tg_net_train_step: mark, record, tg_backward, SGD, rewind).  Only the
  * training loop is timed: batch gather, forward, backward, update.
  *
@@ -45,11 +45,30 @@ typedef struct t1_run {
  * training's own memory (weights, batch, tape) is small next to the cache
  * a chunk of 100 steps runs through, so the interleaving costs either
  * little.  f is left trained; the tapegrad parameters go to params_out. */
-static int train_both(const tg_mnist *data, const size_t *idx, long iters, long chunk,
-                      floor_net *f, double *tg_ns, double *fl_ns, t1_run *tg, t1_run *fl,
-                      double *params_out)
+/* The floor's side of a training, float64 (floor_net) or float32
+ * (floor_net32). */
+typedef struct floor_side {
+    void *net;
+    double (*step)(void *net, const tg_mnist_set *set, const size_t *idx, double lr);
+    double (*accuracy)(void *net, const tg_mnist_set *set);
+} floor_side;
+
+static double step64(void *f, const tg_mnist_set *set, const size_t *idx, double lr)
 {
-    tg_net *net = tg_net_new(T1_IN, T1_HID, T1_OUT, t1_seed);
+    return floor_net_step(f, set, idx, lr);
+}
+static double accuracy64(void *f, const tg_mnist_set *set) { return floor_net_accuracy(f, set); }
+static double step32(void *f, const tg_mnist_set *set, const size_t *idx, double lr)
+{
+    return floor_net32_step(f, set, idx, lr);
+}
+static double accuracy32(void *f, const tg_mnist_set *set) { return floor_net32_accuracy(f, set); }
+
+static int train_both(const tg_mnist *data, const size_t *idx, long iters, long chunk,
+                      tg_dtype dtype, floor_side f, double *tg_ns, double *fl_ns, t1_run *tg,
+                      t1_run *fl, double *params_out)
+{
+    tg_net *net = tg_net_new_ex(T1_IN, T1_HID, T1_OUT, t1_seed, dtype, NULL);
     if (!net) {
         fprintf(stderr, "T1: tg_net_new failed\n");
         return 1;
@@ -62,7 +81,7 @@ static int train_both(const tg_mnist *data, const size_t *idx, long iters, long 
             if ((side == 0) == floor_first) {
                 for (long it = start; it < end; it++) {
                     uint64_t t0 = bench_now_ns();
-                    fl_loss = floor_net_step(f, &data->train, idx + (size_t)it * T1_BATCH, t1_lr);
+                    fl_loss = f.step(f.net, &data->train, idx + (size_t)it * T1_BATCH, t1_lr);
                     fl_ns[it] = (double)(bench_now_ns() - t0);
                     if (it == 0) fl->loss_first = fl_loss;
                 }
@@ -86,7 +105,7 @@ static int train_both(const tg_mnist *data, const size_t *idx, long iters, long 
     fl->loss_last = fl_loss;
     tg->iter_ns = bench_stats_of(tg_ns, (size_t)iters);
     fl->iter_ns = bench_stats_of(fl_ns, (size_t)iters);
-    fl->accuracy = floor_net_accuracy(f, &data->test);
+    fl->accuracy = f.accuracy(f.net, &data->test);
     int rc = 0;
     if (tg_net_accuracy(net, &data->test, &tg->accuracy) != TG_OK ||
         tg_graph_status(tg_net_graph(net)) != TG_OK) {
@@ -194,7 +213,7 @@ int bench_t1(const bench_opts *o)
     if (rc) goto done;
 
     /* Whole runs repeat with --reps; the median of each is reported. */
-    t1_run tg_runs[16], fl_runs[16];
+    t1_run tg_runs[16], fl_runs[16], tg32_runs[16], fl32_runs[16];
     int nruns = reps < 16 ? reps : 16;
     floor_net f;
     double dgemm_ns = NAN, flops = 0, param_drift = 0.0;
@@ -204,8 +223,8 @@ int bench_t1(const bench_opts *o)
             rc = 1;
             break;
         }
-        rc = train_both(&data, idx, iters, T1_CHUNK, &f, tg_ns, fl_ns, &tg_runs[r], &fl_runs[r],
-                        trained_tg);
+        rc = train_both(&data, idx, iters, T1_CHUNK, TG_F64, (floor_side){ &f, step64, accuracy64 },
+                        tg_ns, fl_ns, &tg_runs[r], &fl_runs[r], trained_tg);
         if (r == nruns - 1) {
             /* how far the two trainings drift apart through rounding
              * differences over all the steps (informative, not a check) */
@@ -216,6 +235,19 @@ int bench_t1(const bench_opts *o)
             dgemm_ns = floor_dgemm_ns(&f, o->quick ? 200 : 2000, &flops);
         }
         floor_net_free(&f);
+        if (rc) break;
+        /* float32: tapegrad against the float32 floor, from the same
+         * weights rounded to float, on the same batches */
+        floor_net32 f32;
+        if (floor_net32_init(&f32, T1_IN, T1_HID, T1_OUT, T1_BATCH, init) != 0) {
+            fprintf(stderr, "T1: out of memory\n");
+            rc = 1;
+            break;
+        }
+        rc = train_both(&data, idx, iters, T1_CHUNK, TG_F32,
+                        (floor_side){ &f32, step32, accuracy32 }, tg_ns, fl_ns, &tg32_runs[r],
+                        &fl32_runs[r], trained_tg);
+        floor_net32_free(&f32);
     }
     if (rc) goto done;
 
@@ -238,7 +270,7 @@ int bench_t1(const bench_opts *o)
 
         bench_report *r = bench_report_new("T1", "TwoLayerNet 784-50-10 on MNIST: training loop");
         bench_report_title(r, "TwoLayerNet 784-50-10 on MNIST, batch %d, lr %g, %ld iterations, "
-                              "float64; %d run%s each", T1_BATCH, t1_lr, iters, nruns,
+                              "float64 then float32; %d run%s each", T1_BATCH, t1_lr, iters, nruns,
                            nruns > 1 ? "s" : "");
         bench_report_num(r, "size", NULL, (double)np, 0, NULL);
         bench_report_num(r, "iterations", NULL, (double)iters, 0, NULL);
@@ -278,6 +310,35 @@ int bench_t1(const bench_opts *o)
                          dgemm_sec / tgs.median, 3, "");
         bench_report_num(r, "floor_dgemm_fraction", "fraction the floor reaches",
                          dgemm_sec / fls.median, 3, "");
+        {
+            double tg32[16], fl32[16], tg32_it[16], fl32_it[16];
+            for (int k = 0; k < nruns; k++) {
+                tg32[k] = tg32_runs[k].seconds;
+                fl32[k] = fl32_runs[k].seconds;
+                tg32_it[k] = tg32_runs[k].iter_ns.median;
+                fl32_it[k] = fl32_runs[k].iter_ns.median;
+            }
+            bench_stats t32 = bench_stats_of(tg32, (size_t)nruns);
+            bench_stats f32s = bench_stats_of(fl32, (size_t)nruns);
+            bench_stats t32i = bench_stats_of(tg32_it, (size_t)nruns);
+            bench_stats f32i = bench_stats_of(fl32_it, (size_t)nruns);
+            const t1_run *l32 = &tg32_runs[nruns - 1], *lf32 = &fl32_runs[nruns - 1];
+            bench_report_num(r, "f32_train_seconds", "float32: tapegrad training", t32.median, 3, "s");
+            bench_report_num(r, "f32_floor_seconds", "float32: sgemm floor training", f32s.median, 3,
+                             "s");
+            bench_report_num(r, "f32_floor_ratio", "float32 floor ratio (tapegrad / floor)",
+                             t32.median / f32s.median, 3, "(target <= 1.10)");
+            bench_report_num(r, "f32_iteration_ratio", "float32 per-iteration median ratio",
+                             t32i.median / f32i.median, 3, "");
+            bench_report_num(r, "f32_speedup", "float64 / float32 tapegrad training",
+                             tgs.median / t32.median, 3, "");
+            bench_report_num(r, "f32_test_accuracy", "float32: tapegrad test accuracy",
+                             l32->accuracy, 4, "(target >= 0.97)");
+            bench_report_num(r, "f32_floor_test_accuracy", "float32: floor test accuracy",
+                             lf32->accuracy, 4, "");
+            bench_report_num(r, "f32_loss_last", "float32: tapegrad loss, last batch",
+                             l32->loss_last, 4, "");
+        }
         bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");
         bench_report_num(r, "target_seconds", NULL, 4.0, 1, NULL);
 #ifdef OPENBLAS_VERSION

@@ -47,15 +47,17 @@
 #define MAX_HIDDEN 10000
 #define MAX_BATCH 1000000
 
-enum option_id { ITERS, BATCH, LR, HIDDEN, SEED, DATA, GRADCHECK, SAVE, LOAD, LOG, PLOT, JSON, NOPTIONS };
+enum option_id { ITERS, BATCH, LR, HIDDEN, SEED, DATA, GRADCHECK, SAVE, LOAD, LOG, PLOT, JSON, DTYPE,
+                 NOPTIONS };
 static const char *const option_name[NOPTIONS] = {
     "--iters", "--batch", "--lr", "--hidden", "--seed", "--data", "--gradcheck", "--save", "--load",
-    "--log", "--plot", "--json",
+    "--log", "--plot", "--json", "--dtype",
 };
 
 typedef struct options {
     size_t iters, batch, hidden, seed;
     double lr;
+    tg_dtype dtype;
     const char *data, *save, *load, *log, *plot;
     bool given[NOPTIONS];
 } options;
@@ -69,9 +71,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: mnist [--iters N] [--batch N] [--lr X] [--hidden N] [--seed N] [--data DIR]\n"
-            "             [--save FILE] [--log FILE] [--plot FILE] [--json]\n"
+            "             [--save FILE] [--log FILE] [--plot FILE] [--json] [--dtype f64|f32]\n"
             "       mnist --gradcheck [--hidden N] [--seed N | --load FILE] [--data DIR] [--json]\n"
-            "       mnist --load FILE [--data DIR] [--json]\n"
+            "                         [--dtype f64|f32]\n"
+            "       mnist --load FILE [--data DIR] [--json] [--dtype f64|f32]\n"
             "       mnist --help | --version\n"
             "\n"
             "Train the book's TwoLayerNet on MNIST (chapter 5.7) and report its accuracy.\n"
@@ -82,6 +85,8 @@ static void usage(FILE *f)
             "  --lr X          SGD learning rate, a positive finite number (0.1)\n"
             "  --hidden N      hidden units (50; at most %d)\n"
             "  --seed N        seed of the weights and of the batches (1)\n"
+            "  --dtype T       the net's numbers: f64 (float64, the default) or f32 (float32);\n"
+            "                  a file saved in the other loads converted\n"
             "  --data DIR      MNIST directory (else $TAPEGRAD_MNIST, else ../shared/data/mnist,\n"
             "                  else the same beside the source tree)\n"
             "  --gradcheck     compare backprop with numerical gradients on 3 images, then exit;\n"
@@ -126,6 +131,7 @@ static int parse_args(int argc, char **argv, options *o)
         { "gradcheck", no_argument, NULL, GRADCHECK }, { "save", required_argument, NULL, SAVE },
         { "load", required_argument, NULL, LOAD },     { "log", required_argument, NULL, LOG },
         { "plot", required_argument, NULL, PLOT },     { "json", no_argument, NULL, JSON },
+        { "dtype", required_argument, NULL, DTYPE },
         { "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, VERSION },
         { NULL, 0, NULL, 0 },
     };
@@ -152,6 +158,14 @@ static int parse_args(int argc, char **argv, options *o)
         case LOAD: o->load = optarg; break;
         case LOG: ok = cli_path(PROG, "--log", optarg); o->log = optarg; break;
         case PLOT: ok = cli_path(PROG, "--plot", optarg); o->plot = optarg; break;
+        case DTYPE:
+            if (strcmp(optarg, "f64") == 0) o->dtype = TG_F64;
+            else if (strcmp(optarg, "f32") == 0) o->dtype = TG_F32;
+            else {
+                fprintf(stderr, PROG ": --dtype wants f64 or f32, not '%s'\n", optarg);
+                ok = false;
+            }
+            break;
         case GRADCHECK: case JSON: break;
         case 'h': usage(stdout); return 1;
         case VERSION: cli_version(PROG); return 1;
@@ -264,7 +278,7 @@ static tg_net *load_net(const options *o)
                 o->load, in, hid, out);
         return NULL;
     }
-    tg_net *net = tg_net_new(in, hid, out, 0);
+    tg_net *net = tg_net_new_ex(in, hid, out, 0, o->dtype, NULL);
     if (!net) {
         fprintf(stderr, PROG ": out of memory\n");
         return NULL;
@@ -280,7 +294,7 @@ static tg_net *load_net(const options *o)
 /* Section 5.7.3 on the net of --load, or on a fresh one. */
 static int gradcheck(const options *o, const tg_mnist *d, FILE *info)
 {
-    tg_net *net = o->load ? load_net(o) : tg_net_new(784, o->hidden, 10, o->seed);
+    tg_net *net = o->load ? load_net(o) : tg_net_new_ex(784, o->hidden, 10, o->seed, o->dtype, NULL);
     if (!net) {
         if (!o->load) fprintf(stderr, PROG ": out of memory\n");
         return 1;
@@ -391,7 +405,7 @@ static int write_outputs(const options *o, outputs *out, tg_net *net, const doub
 
 static int train(const options *o, const tg_mnist *d, outputs *out, FILE *info)
 {
-    tg_net *net = tg_net_new(784, o->hidden, 10, o->seed);
+    tg_net *net = tg_net_new_ex(784, o->hidden, 10, o->seed, o->dtype, NULL);
     size_t per_epoch = d->train.count / o->batch ? d->train.count / o->batch : 1;
     size_t max_evals = o->iters / per_epoch + 1;
     double *loss = malloc(o->iters * sizeof *loss);

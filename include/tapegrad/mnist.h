@@ -107,6 +107,10 @@ tg_status tg_mnist_probe(const char *dir, tg_error *err);
  * has no tg_error to keep one. */
 tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
                          double *x, double *t);
+/* The same into floats (a float32 network's batch): x[i] is pixel / 255
+ * rounded to float. */
+tg_status tg_mnist_batch_f32(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
+                             float *x, float *t);
 
 /* Free the arrays and zero the structure; NULL is fine. */
 void tg_mnist_set_free(tg_mnist_set *set);

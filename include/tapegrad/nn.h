@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "tapegrad.h"
+#include "tensor.h"
 #include "mnist.h"
 
 #ifdef __cplusplus
@@ -94,6 +95,18 @@ enum { TG_NET_NPARAMS = 4 };   /* W1, b1, W2, b2 */
 tg_net *tg_net_new(size_t input, size_t hidden, size_t output, uint64_t seed);
 tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t seed,
                         const tg_allocator *alloc);  /* see tg_net_new */
+/* A net whose parameters, batch and every tensor it records are of dtype
+ * (tensor.h): TG_F64 as tg_net_new_with, or TG_F32, where the same seed
+ * draws the same weights rounded to float.  NULL also for a dtype that is
+ * neither.  alloc may be NULL.  Everything below works on either dtype:
+ * values cross the API as doubles (a float32 net's widened exactly, and
+ * rounded to nearest on the way in), losses are doubles.  Except
+ * tg_net_hvp, which needs forward mode: on a float32 net it fails with
+ * TG_ERR_ARG (tg_hvp's message, see tapegrad.h). */
+tg_net *tg_net_new_ex(size_t input, size_t hidden, size_t output, uint64_t seed, tg_dtype dtype,
+                      const tg_allocator *alloc);
+/* The dtype of the net's parameters; TG_F64 for NULL. */
+tg_dtype tg_net_dtype(const tg_net *net);
 void    tg_net_free(tg_net *net);                        /* NULL is fine */
 
 /* The graph the net records on; owned by the net. */
@@ -104,7 +117,7 @@ size_t    tg_net_output_size(const tg_net *net);   /* outputs; 0 for NULL */
 /* Name of parameter k (0 <= k < TG_NET_NPARAMS): "W1", "b1", "W2", "b2";
  * NULL otherwise. */
 const char *tg_net_param_name(int k);
-/* Doubles in parameter k, and in all four together. */
+/* Numbers in parameter k, and in all four together. */
 size_t    tg_net_param_size(const tg_net *net, int k);
 size_t    tg_net_param_count(const tg_net *net);   /* see tg_net_param_size */
 
@@ -162,7 +175,8 @@ tg_status tg_net_batch_loss(tg_net *net, double *loss);
  * *loss receives the loss when loss is not NULL. */
 tg_status tg_net_gradient(tg_net *net, double *loss);
 /* numerical_gradient: central differences (f(p+h) - f(p-h)) / 2h with
- * h = 1e-4 for every parameter, into grad (tg_net_param_count doubles, the
+ * h = 1e-4 for every parameter (in a float32 net, 2h is the distance
+ * between p+h and p-h as they round to float), into grad (tg_net_param_count doubles, the
  * order of tg_net_get_params).  Two forward passes per parameter: slow by
  * design, for checking.  Each parameter is restored bit for bit, on
  * failure too; grad may then hold the differences of the first few. */
@@ -195,12 +209,16 @@ tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy
 
 /* ------------------------------------------------------- save and load */
 /*
- * File format, all integers and doubles little-endian:
+ * File format, all integers and numbers little-endian:
  *   "TGNET\0\0\0"                magic, 8 bytes
- *   u32 version (1), u32 count (4)
+ *   u32 version, u32 count (4)     version 1: float64 values, 2: float32
  *   count x { u32 rows, u32 cols }  shapes of W1 b1 W2 b2
- *   the doubles of W1 b1 W2 b2, row-major (IEEE 754 binary64)
+ *   the values of W1 b1 W2 b2, row-major: IEEE 754 binary64 (version 1,
+ *   8 bytes each) or binary32 (version 2, 4 bytes each)
  *   u32 CRC-32 (zlib's) of every byte before it
+ * A net saves in its own dtype.  Either file loads into a net of either
+ * dtype: a float32 file into a float64 net exactly, a float64 file into a
+ * float32 net with each value rounded to the nearest float.
  */
 
 /* Write the parameters to path.  TG_ERR_IO on a file error. */

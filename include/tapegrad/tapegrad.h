@@ -343,7 +343,14 @@ tg_status tg_forward(tg_graph *g);
  * count that overflows (TG_ERR_ARG), a tensor y for tg_hvp and tg_hessian
  * (TG_ERR_SHAPE), no memory (TG_ERR_NOMEM).  Output arrays are written only
  * on success.  Checking mode does not apply: non-finite entries are
- * returned as computed. */
+ * returned as computed.
+ *
+ * Float64 tensors only: a float32 tensor (tensor.h) recorded up to the
+ * last node of x and y makes every call fail with TG_ERR_ARG before
+ * anything is computed, naming the first such node: "tg_jvp: node 1 'A'
+ * (tensor var) is float32; forward mode and second order take float64
+ * tensors only".  Convert to float64 with tg_convert before recording, or
+ * use tg_backward, which takes both dtypes. */
 
 /* Forward mode: jv (M) = J v, the derivative of y along v (N), by one
  * tangent sweep (a few times the cost of a replay). */

@@ -119,7 +119,9 @@ static double element_of(const tg_graph *g, uint32_t in, size_t i, size_t j)
 {
     if (!tg__is_tensor(g, in)) return g->val[in];
     const tensor_rec *r = tg__trec(g, in);
-    return g->tval[r->off + (r->rows > 1 ? i : 0) * r->cols + (r->cols > 1 ? j : 0)];
+    size_t k = (r->rows > 1 ? i : 0) * r->cols + (r->cols > 1 ? j : 0);
+    if (r->dtype == TG_F32) return ((const float *)(const void *)(g->tval + r->off))[k];
+    return g->tval[r->off + k];
 }
 
 /* Check every element of a tensor elementwise node; 1 when one disagrees. */

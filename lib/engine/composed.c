@@ -15,6 +15,15 @@ static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
     return ka > 0 && kb > 0 && tg__shapes_fit(g, fn, a.id, b.id);
 }
 
+/* The constant `value` in a's dtype: a scalar, or for a float32 tensor a
+ * 1 x 1 float32 tensor (scalars are float64, and dtypes do not mix). */
+static tg_node constant_like(tg_graph *g, tg_node a, double value)
+{
+    if (tg_tensor_dtype(g, a) != TG_F32) return tg_const(g, value);
+    float v = (float)value;
+    return tg_tensor_const_ex(g, 1, 1, TG_F32, &v);
+}
+
 /* All or nothing: a failure part way drops the nodes already recorded.
  * Only memory can fail part way (handles and shapes were checked); the
  * error is reported in the name of the function the caller wrote, also
@@ -36,7 +45,7 @@ tg_node tg_neg(tg_graph *g, tg_node a)
     if (!usable(g, "tg_neg", a, a)) return TG_NONE;
     size_t mark = g->n;
     tg_status before = g->status;
-    return done(g, "tg_neg", mark, before, tg_mul(g, a, tg_const(g, -1.0)));
+    return done(g, "tg_neg", mark, before, tg_mul(g, a, constant_like(g, a, -1.0)));
 }
 
 tg_node tg_sub(tg_graph *g, tg_node a, tg_node b)
@@ -60,8 +69,8 @@ tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a)
     if (!usable(g, "tg_sigmoid_decomposed", a, a)) return TG_NONE;
     size_t mark = g->n;
     tg_status before = g->status;
-    tg_node t = tg_mul(g, a, tg_const(g, -1.0));
+    tg_node t = tg_mul(g, a, constant_like(g, a, -1.0));
     tg_node e = tg_exp(g, t);
-    tg_node s = tg_add(g, e, tg_const(g, 1.0));
+    tg_node s = tg_add(g, e, constant_like(g, a, 1.0));
     return done(g, "tg_sigmoid_decomposed", mark, before, tg_recip(g, s));
 }

@@ -141,6 +141,23 @@ typedef struct call {
     uint32_t lo, hi;  /* the lowest x, the highest y */
 } call;
 
+/* Forward mode and second order run on float64 tensors only: a float32
+ * tensor among the nodes up to the last x or y is TG_ERR_ARG, before
+ * anything is computed. */
+static tg_status no_float32(call *c)
+{
+    tg_graph *g = c->g;
+    uint32_t top = c->hi;
+    for (size_t i = 0; i < c->n; i++) top = c->x[i].id > top ? c->x[i].id : top;
+    for (size_t t = 0; t < g->ntens && g->tens[t].node <= top; t++) {
+        if (g->tens[t].dtype != TG_F32) continue;
+        char d[96];
+        return tg__fail(g, TG_ERR_ARG, "%s: %s is float32; forward mode and second order take "
+                        "float64 tensors only", c->fn, tg__describe(g, g->tens[t].node, d, sizeof d));
+    }
+    return TG_OK;
+}
+
 static tg_status begin(call *c)
 {
     tg_graph *g = c->g;
@@ -154,7 +171,7 @@ static tg_status begin(call *c)
     c->hi = 0;
     for (size_t i = 0; i < c->n; i++) c->lo = c->x[i].id < c->lo ? c->x[i].id : c->lo;
     for (size_t i = 0; i < c->m; i++) c->hi = c->y[i].id > c->hi ? c->y[i].id : c->hi;
-    return TG_OK;
+    return no_float32(c);
 }
 
 /* After the argument checks: values up to date, no flipped branch, room. */

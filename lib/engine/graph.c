@@ -364,7 +364,14 @@ bool tg__nonfinite(const tg_graph *g, uint32_t id, bool grads)
     if (!tg__is_tensor(g, id)) return !isfinite(grads ? g->grad[id] : g->val[id]);
     const tensor_rec *r = tg__trec(g, id);
     const double *x = (grads ? g->tgrad : g->tval) + r->off;
-    for (size_t k = 0, n = (size_t)r->rows * r->cols; k < n; k++)
+    size_t n = (size_t)r->rows * r->cols;
+    if (r->dtype == TG_F32) {
+        const float *f = (const float *)(const void *)x;
+        for (size_t k = 0; k < n; k++)
+            if (!isfinite(f[k])) return true;
+        return false;
+    }
+    for (size_t k = 0; k < n; k++)
         if (!isfinite(x[k])) return true;
     return false;
 }

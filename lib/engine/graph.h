@@ -17,21 +17,26 @@
 #include <stdint.h>
 
 #include "tapegrad/tapegrad.h"
+#include "tapegrad/tensor.h"
 #include "op.h"
-
-/* Element types of tensor storage.  Only float64 exists yet; the field is
- * where a float32 path will say which arena a record's numbers are in. */
-typedef enum tg_dtype { DTYPE_F64 = 0 } tg_dtype;
 
 typedef struct tensor_rec {
     uint32_t node;     /* the node it belongs to */
     uint32_t rows, cols;
-    uint8_t dtype;     /* tg_dtype */
+    uint8_t dtype;     /* tg_dtype: the type of its elements */
     uint8_t flags;     /* matmul: TG_TRANS_* */
-    size_t off;        /* first element in tval / tgrad */
+    size_t off;        /* first slot in tval / tgrad (see tg__slots) */
     size_t extra;      /* elements owned past rows*cols: a branch op (relu) keeps
                           the sides of its kink it was recorded on (tensor.c) */
 } tensor_rec;
+
+/* The arenas tval and tgrad are arrays of doubles; a float32 record's
+ * elements are floats packed two to a slot from its off.  The slots that
+ * count elements of dtype take: */
+static inline size_t tg__slots(uint8_t dtype, size_t count)
+{
+    return dtype == TG_F32 ? count / 2 + count % 2 : count;
+}
 
 typedef struct group_rec {
     uint32_t first, end;  /* nodes [first, end); end == UINT32_MAX while open */
@@ -103,7 +108,7 @@ struct tg_graph {
     /* tensors: records in node order, element storage in two arenas */
     tensor_rec *tens;
     size_t ntens, tens_cap;
-    double *tval, *tgrad;
+    double *tval, *tgrad;  /* slots; a float32 record's are read as floats */
     size_t ttop, tcap;
 
     /* user-defined ops: their definitions (kept until the graph is freed),
@@ -275,7 +280,8 @@ static inline bool tg__is_tensor(const tg_graph *g, uint32_t id)
 tensor_rec *tg__trec(const tg_graph *g, uint32_t id);
 /* Record an elementwise op on tensor operands (b == a for unary). */
 tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b);
-/* Whether a and b broadcast together; records TG_ERR_SHAPE when not. */
+/* Whether a and b have one dtype and broadcast together; records
+ * TG_ERR_ARG or TG_ERR_SHAPE when not. */
 bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b);
 /* The kernels, for the sweeps (tensor_kernels.c).  Forward recomputes
  * node id and returns false when a recorded branch (relu) flipped;

@@ -43,7 +43,7 @@ typedef enum tg_op {
     /* a user-defined scalar op (custom.c) */
     OP_CUSTOM,
     /* tensor kernels with a tensor result */
-    OP_MATMUL, OP_SOFTMAX,
+    OP_MATMUL, OP_SOFTMAX, OP_CONVERT,
     /* tensor kernels with a scalar result */
     OP_SUM, OP_MEAN, OP_XENT,
     OP_COUNT
@@ -109,6 +109,7 @@ static const op_info op_table[] = {
     [OP_CUSTOM]   = { "custom", "custom", 2, OPK_CUSTOM, false },
     [OP_MATMUL]   = { "matmul", "dot", 2, OPK_TENSOR, false },
     [OP_SOFTMAX]  = { "softmax", "softmax", 1, OPK_TENSOR, false },
+    [OP_CONVERT]  = { "convert", "convert", 1, OPK_TENSOR, false },
     [OP_SUM]      = { "sum", "sum", 1, OPK_REDUCE, false },
     [OP_MEAN]     = { "mean", "mean", 1, OPK_REDUCE, false },
     [OP_XENT]     = { "softmax_cross_entropy", "softmax + loss", 2, OPK_REDUCE, false },
@@ -175,6 +176,7 @@ op_dispatch(tg_op op, void (*step)(tg_op op, void *ctx), void *ctx)
     case OP_CUSTOM:   step(OP_CUSTOM, ctx); return;
     case OP_MATMUL:   step(OP_MATMUL, ctx); return;
     case OP_SOFTMAX:  step(OP_SOFTMAX, ctx); return;
+    case OP_CONVERT:  step(OP_CONVERT, ctx); return;
     case OP_SUM:      step(OP_SUM, ctx); return;
     case OP_MEAN:     step(OP_MEAN, ctx); return;
     case OP_XENT:     step(OP_XENT, ctx); return;

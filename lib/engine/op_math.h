@@ -184,7 +184,7 @@ static inline __attribute__((always_inline)) double op_value(tg_op op, double a,
     case OP_HYPOT:    return hypot(a, b);
     case OP_MIN:      return min_value(a, b);
     case OP_MAX:      return max_value(a, b);
-    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
+    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_CONVERT: case OP_SUM:
     case OP_MEAN: case OP_XENT: case OP_COUNT:
         break;
     }
@@ -289,7 +289,7 @@ static inline __attribute__((always_inline)) int op_partials(tg_op op, double a,
         *da = a >= b ? 1.0 : b > a ? 0.0 : NAN;
         *db = a >= b ? 0.0 : b > a ? 1.0 : NAN;
         return 2;
-    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
+    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_CONVERT: case OP_SUM:
     case OP_MEAN: case OP_XENT: case OP_COUNT:
         break;
     }
@@ -403,7 +403,7 @@ op_second(tg_op op, double a, double b, double y, double da, double db, double *
         *haa = da == da ? 0.0 : da;
         *hbb = db == db ? 0.0 : db;
         return 2;
-    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_SUM:
+    case OP_VAR: case OP_CONST: case OP_CUSTOM: case OP_MATMUL: case OP_SOFTMAX: case OP_CONVERT: case OP_SUM:
     case OP_MEAN: case OP_XENT: case OP_COUNT:
         break;
     }

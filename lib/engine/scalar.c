@@ -128,12 +128,15 @@ tg_node tg_hypot(tg_graph *g, tg_node a, tg_node b) { return record(g, "tg_hypot
 tg_node tg_min(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_min", OP_MIN, a, b); }
 tg_node tg_max(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_max", OP_MAX, a, b); }
 
-/* a^k records k as a constant input, so replay and drawing see it. */
+/* a^k records k as a constant input, so replay and drawing see it: for a
+ * float32 tensor a, a 1 x 1 float32 constant (dtypes do not mix). */
 tg_node tg_powc(tg_graph *g, tg_node a, double k)
 {
     if (!g || tg__check(g, "tg_powc", "a", a) <= 0) return TG_NONE;
     size_t mark = g->n;
-    tg_node kn = leaf(g, "tg_powc", OP_CONST, NULL, k);
+    float kf = (float)k;
+    tg_node kn = tg_tensor_dtype(g, a) == TG_F32 ? tg_tensor_const_ex(g, 1, 1, TG_F32, &kf)
+                                                 : leaf(g, "tg_powc", OP_CONST, NULL, k);
     if (tg_is_none(kn)) return TG_NONE;
     tg_node y = record(g, "tg_powc", OP_POWC, a, kn);
     if (tg_is_none(y)) tg__truncate(g, mark);

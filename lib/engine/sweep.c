@@ -119,7 +119,7 @@ tg_status tg_backward(tg_graph *g, tg_node out)
         for (size_t t = 0; t < g->ntens && g->tens[t].node < g->dirty; t++) {
             const tensor_rec *r = &g->tens[t];
             if (g->op[r->node] == (TENSOR_CODE | OP_CONST)) continue;  /* no kernel writes a constant's adjoint */
-            memset(g->tgrad + r->off, 0, (size_t)r->rows * r->cols * sizeof *g->tgrad);
+            memset(g->tgrad + r->off, 0, tg__slots(r->dtype, (size_t)r->rows * r->cols) * sizeof *g->tgrad);
         }
     }
     g->dirty = out.id + 1;

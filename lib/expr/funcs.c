@@ -4,6 +4,15 @@
 
 #include <string.h>
 
+#include "tapegrad/tensor.h"
+
+/* convert(x): x as float64, the dtype of the language's numbers (a float32
+ * tensor read into an expression is widened exactly). */
+static tg_node convert_to_f64(tg_graph *g, tg_node x)
+{
+    return tg_convert(g, x, TG_F64);
+}
+
 #define UNARY(f) { #f, 1, tg_##f, NULL }
 #define BINARY(f) { #f, 2, NULL, tg_##f }
 
@@ -17,7 +26,7 @@ static const expr_func funcs[] = {
     UNARY(abs), BINARY(atan2), BINARY(hypot), BINARY(min), BINARY(max),
     UNARY(neg), BINARY(sub), BINARY(div), UNARY(sigmoid_decomposed),
     BINARY(matmul), UNARY(softmax), UNARY(sum), UNARY(mean),
-    BINARY(softmax_cross_entropy),
+    BINARY(softmax_cross_entropy), { "convert", 1, convert_to_f64, NULL },
 };
 
 const expr_func *expr_func_find(const char *name, size_t len)

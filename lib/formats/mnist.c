@@ -270,8 +270,10 @@ tg_status tg_mnist_probe(const char *dir, tg_error *err)
     return TG_OK;
 }
 
-tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
-                         double *x, double *t)
+/* tg_mnist_batch into doubles (x, t) or floats (xf, tf): one of each
+ * pair is used. */
+static tg_status batch(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
+                       double *x, double *t, float *xf, float *tf)
 {
     if (!set || (n && (!set->images || !set->labels))) return TG_ERR_ARG;
     if (idx) {
@@ -283,7 +285,8 @@ tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t firs
     /* A table of the 256 quotients keeps x exactly pixel/255.0 without a
      * division per pixel. */
     double scale[256];
-    for (int v = 0; v < 256; v++) scale[v] = v / 255.0;
+    float scalef[256];
+    for (int v = 0; v < 256; v++) scalef[v] = (float)(scale[v] = v / 255.0);
     size_t d = set->rows * set->cols;
     for (size_t i = 0; i < n; i++) {
         size_t k = idx ? idx[i] : first + i;
@@ -291,24 +294,40 @@ tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t firs
         /* A random batch reads rows scattered over tens of megabytes: ask
          * for the next row while this one is converted, which hides most
          * of the memory latency. */
-        if (x && i + 1 < n) {
+        if ((x || xf) && i + 1 < n) {
             const uint8_t *next = set->images + (idx ? idx[i + 1] : first + i + 1) * d;
             for (size_t j = 0; j < d; j += 64) __builtin_prefetch(next + j);
             __builtin_prefetch(next + d - 1);
         }
 #endif
+        const uint8_t *src = set->images + k * d;
         if (x) {
-            const uint8_t *src = set->images + k * d;
             double *dst = x + i * d;
             for (size_t j = 0; j < d; j++) dst[j] = scale[src[j]];
         }
-        if (t) {
-            double *row = t + i * TG_MNIST_CLASSES;
-            for (int c = 0; c < TG_MNIST_CLASSES; c++) row[c] = 0.0;
-            row[set->labels[k]] = 1.0;
+        if (xf) {
+            float *dst = xf + i * d;
+            for (size_t j = 0; j < d; j++) dst[j] = scalef[src[j]];
+        }
+        for (int c = 0; c < TG_MNIST_CLASSES; c++) {
+            double v = c == set->labels[k] ? 1.0 : 0.0;
+            if (t) t[i * TG_MNIST_CLASSES + c] = v;
+            if (tf) tf[i * TG_MNIST_CLASSES + c] = (float)v;
         }
     }
     return TG_OK;
+}
+
+tg_status tg_mnist_batch(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
+                         double *x, double *t)
+{
+    return batch(set, idx, first, n, x, t, NULL, NULL);
+}
+
+tg_status tg_mnist_batch_f32(const tg_mnist_set *set, const size_t *idx, size_t first, size_t n,
+                             float *x, float *t)
+{
+    return batch(set, idx, first, n, NULL, NULL, x, t);
 }
 
 void tg_mnist_set_free(tg_mnist_set *set)

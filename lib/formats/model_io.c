@@ -13,8 +13,10 @@
 #include "tapegrad/nn.h"
 
 static const unsigned char file_magic[8] = { 'T', 'G', 'N', 'E', 'T', 0, 0, 0 };
+/* The version says how the values are stored: 1 float64, 2 float32 (nn.h). */
 enum {
-    FILE_VERSION = 1,
+    FILE_VERSION_F64 = 1,
+    FILE_VERSION_F32 = 2,
     HEADER_BYTES = 8 + 4 + 4 + TG_NET_NPARAMS * 8,  /* magic, version, count, shapes */
     CRC_BYTES = 4,
 };
@@ -49,6 +51,27 @@ static double get_f64(const unsigned char *p)
     return d;
 }
 
+static void put_f32(unsigned char *p, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, sizeof v);
+    put_u32(p, v);
+}
+
+static float get_f32(const unsigned char *p)
+{
+    uint32_t v = get_u32(p);
+    float f;
+    memcpy(&f, &v, sizeof f);
+    return f;
+}
+
+/* Bytes per value in a file of dtype. */
+static size_t value_bytes(tg_dtype dtype)
+{
+    return dtype == TG_F32 ? 4 : 8;
+}
+
 static uint32_t crc_of(const unsigned char *p, size_t n)
 {
     uLong c = crc32(0L, Z_NULL, 0);
@@ -69,8 +92,9 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
     if (!net || !path)
         return tg__error_set(err, TG_ERR_ARG, "tg_net_save: %s is NULL", !net ? "net" : "path");
     const tg_graph *g = tg_net_graph(net);
-    size_t count = tg_net_param_count(net);
-    size_t total = HEADER_BYTES + 8 * count + CRC_BYTES;
+    tg_dtype dtype = tg_net_dtype(net);
+    size_t count = tg_net_param_count(net), vb = value_bytes(dtype);
+    size_t total = HEADER_BYTES + vb * count + CRC_BYTES;
     unsigned char *buf = malloc(total);
     double *values = malloc(count * sizeof *values);
     if (!buf || !values) {
@@ -79,7 +103,7 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
         return tg__error_set(err, TG_ERR_NOMEM, "tg_net_save: out of memory for %zu bytes", total);
     }
     memcpy(buf, file_magic, sizeof file_magic);
-    put_u32(buf + 8, FILE_VERSION);
+    put_u32(buf + 8, dtype == TG_F32 ? FILE_VERSION_F32 : FILE_VERSION_F64);
     put_u32(buf + 12, TG_NET_NPARAMS);
     for (int k = 0; k < TG_NET_NPARAMS; k++) {
         size_t rows = 0, cols = 0;
@@ -93,7 +117,11 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
         free(values);
         return tg__error_set(err, s, "tg_net_save: cannot read the parameters: %s", tg_graph_errmsg(g));
     }
-    for (size_t i = 0; i < count; i++) put_f64(buf + HEADER_BYTES + 8 * i, values[i]);
+    /* A float32 net's values are floats widened: narrowing is exact. */
+    for (size_t i = 0; i < count; i++) {
+        if (dtype == TG_F32) put_f32(buf + HEADER_BYTES + 4 * i, (float)values[i]);
+        else put_f64(buf + HEADER_BYTES + 8 * i, values[i]);
+    }
     free(values);
     put_u32(buf + total - CRC_BYTES, crc_of(buf, total - CRC_BYTES));
 
@@ -116,14 +144,15 @@ tg_status tg_net_save(const tg_net *net, const char *path, tg_error *err)
 /* The shapes in a header, checked against each other: W1 in x hid, b1 1 x
  * hid, W2 hid x out, b2 1 x out. */
 static tg_status parse_header(const unsigned char *h, const char *path, size_t shape[][2],
-                              tg_error *err)
+                              tg_dtype *dtype, tg_error *err)
 {
     if (memcmp(h, file_magic, sizeof file_magic) != 0)
         return tg__error_set(err, TG_ERR_FORMAT, "%s: not a tapegrad network file (wrong magic)", path);
     uint32_t version = get_u32(h + 8), count = get_u32(h + 12);
-    if (version != FILE_VERSION)
-        return tg__error_set(err, TG_ERR_FORMAT, "%s: format version %u, this library reads %d", path,
-                         (unsigned)version, FILE_VERSION);
+    if (version != FILE_VERSION_F64 && version != FILE_VERSION_F32)
+        return tg__error_set(err, TG_ERR_FORMAT, "%s: format version %u, this library reads %d and %d",
+                         path, (unsigned)version, FILE_VERSION_F64, FILE_VERSION_F32);
+    *dtype = version == FILE_VERSION_F32 ? TG_F32 : TG_F64;
     if (count != TG_NET_NPARAMS)
         return tg__error_set(err, TG_ERR_FORMAT, "%s: %u parameters, a TwoLayerNet has %d", path,
                          (unsigned)count, TG_NET_NPARAMS);
@@ -143,7 +172,7 @@ static tg_status parse_header(const unsigned char *h, const char *path, size_t s
 
 /* Read and parse the header of path into h; the open file is left after it. */
 static tg_status read_header(FILE *f, const char *path, unsigned char h[HEADER_BYTES],
-                             size_t shape[][2], tg_error *err)
+                             size_t shape[][2], tg_dtype *dtype, tg_error *err)
 {
     size_t got = fread(h, 1, HEADER_BYTES, f);
     if (got < HEADER_BYTES) {
@@ -154,7 +183,7 @@ static tg_status read_header(FILE *f, const char *path, unsigned char h[HEADER_B
         return tg__error_set(err, TG_ERR_FORMAT, "%s: truncated: %zu bytes, the header alone is %d",
                          path, got, HEADER_BYTES);
     }
-    return parse_header(h, path, shape, err);
+    return parse_header(h, path, shape, dtype, err);
 }
 
 tg_status tg_net_file_sizes(const char *path, size_t *input, size_t *hidden, size_t *output,
@@ -166,7 +195,8 @@ tg_status tg_net_file_sizes(const char *path, size_t *input, size_t *hidden, siz
     if (!f) return tg__error_set(err, TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char h[HEADER_BYTES];
     size_t shape[TG_NET_NPARAMS][2];
-    tg_status s = read_header(f, path, h, shape, err);
+    tg_dtype dtype;
+    tg_status s = read_header(f, path, h, shape, &dtype, err);
     fclose(f);
     if (s != TG_OK) return s;
     if (input) *input = shape[0][0];
@@ -184,7 +214,8 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
     if (!f) return tg__error_set(err, TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char h[HEADER_BYTES];
     size_t shape[TG_NET_NPARAMS][2];
-    tg_status s = read_header(f, path, h, shape, err);
+    tg_dtype dtype;
+    tg_status s = read_header(f, path, h, shape, &dtype, err);
     if (s != TG_OK) {
         fclose(f);
         return s;
@@ -199,11 +230,12 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
         }
         count += shape[k][0] * shape[k][1];
     }
-    if (count > (SIZE_MAX - HEADER_BYTES - CRC_BYTES) / 8) {
+    size_t vb = value_bytes(dtype);
+    if (count > (SIZE_MAX - HEADER_BYTES - CRC_BYTES) / vb) {
         fclose(f);
         return tg__error_set(err, TG_ERR_FORMAT, "%s: the header's shapes are too large", path);
     }
-    size_t total = HEADER_BYTES + 8 * count + CRC_BYTES;
+    size_t total = HEADER_BYTES + vb * count + CRC_BYTES;
 
     /* Read at most one byte more than announced, into a buffer that grows
      * with what the file holds rather than with what the header claims. */
@@ -267,9 +299,13 @@ tg_status tg_net_load(tg_net *net, const char *path, tg_error *err)
         free(buf);
         return tg__error_set(err, TG_ERR_NOMEM, "%s: out of memory for %zu parameters", path, count);
     }
-    for (size_t i = 0; i < count; i++) values[i] = get_f64(buf + HEADER_BYTES + 8 * i);
+    for (size_t i = 0; i < count; i++)
+        values[i] = dtype == TG_F32 ? (double)get_f32(buf + HEADER_BYTES + 4 * i)
+                                    : get_f64(buf + HEADER_BYTES + 8 * i);
     free(buf);
-    /* Every check has passed: only now is the net changed. */
+    /* Every check has passed: only now is the net changed.  tg_tensor_set
+     * converts to the net's dtype: a float32 file into a float64 net
+     * exactly, a float64 file into a float32 net rounded to nearest. */
     size_t off = 0;
     for (int k = 0; k < TG_NET_NPARAMS && s == TG_OK; k++) {
         s = tg_tensor_set(g, param[k], values + off);

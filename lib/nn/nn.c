@@ -91,6 +91,7 @@ static const char *const param_names[TG_NET_NPARAMS] = { "W1", "b1", "W2", "b2" 
 struct tg_net {
     tg_graph *g;
     tg_allocator mem;
+    tg_dtype dtype;           /* of the parameters, the batch and every tensor recorded */
     size_t in, hid, out;
     size_t params_end;        /* tape size after the parameters */
     tg_node param[TG_NET_NPARAMS];
@@ -123,12 +124,15 @@ size_t tg_net_param_count(const tg_net *net)
 }
 
 tg_graph *tg_net_graph(const tg_net *net) { return net ? net->g : NULL; }
+tg_dtype tg_net_dtype(const tg_net *net) { return net ? net->dtype : TG_F64; }
 size_t tg_net_input_size(const tg_net *net) { return net ? net->in : 0; }
 size_t tg_net_hidden_size(const tg_net *net) { return net ? net->hid : 0; }
 size_t tg_net_output_size(const tg_net *net) { return net ? net->out : 0; }
 
-/* The parameters' values and gradients as one block each: recorded first,
- * they are adjacent in the tensor arenas (checked by tg_net_new). */
+/* A float64 net's parameters' values and gradients as one block each:
+ * recorded first, they are adjacent in the tensor arenas (checked by
+ * tg_net_new).  A float32 net's are reached one parameter at a time: each
+ * tensor starts on a slot of 8 bytes, so an odd-sized one leaves a gap. */
 static double *param_block(tg_net *net)
 {
     return tg_tensor_data(net->g, net->param[0]);
@@ -141,6 +145,7 @@ static const double *grad_block(const tg_net *net)
 
 static int blocks_adjacent(tg_net *net)
 {
+    if (net->dtype == TG_F32) return 1;
     const double *v0 = tg_tensor_data(net->g, net->param[0]);
     const double *g0 = tg_tensor_gradp(net->g, net->param[0]);
     size_t off = 0;
@@ -153,6 +158,60 @@ static int blocks_adjacent(tg_net *net)
     return 1;
 }
 
+/* Parameter element i, in the order of tg_net_get_params, as parameter k
+ * and its element *j. */
+static int param_of(const tg_net *net, size_t i, size_t *j)
+{
+    int k = 0;
+    while (k < TG_NET_NPARAMS - 1 && i >= tg_net_param_size(net, k)) i -= tg_net_param_size(net, k++);
+    *j = i;
+    return k;
+}
+
+/* Parameter element i's value, read or written in the net's dtype.  NULL
+ * storage (an error recorded) reads as NaN and writes nothing. */
+static double param_get(tg_net *net, size_t i)
+{
+    if (net->dtype == TG_F64) {
+        const double *p = param_block(net);
+        return p ? p[i] : NAN;
+    }
+    size_t j;
+    const float *p = tg_tensor_data_f32(net->g, net->param[param_of(net, i, &j)]);
+    return p ? p[j] : NAN;
+}
+
+static void param_set(tg_net *net, size_t i, double v)
+{
+    if (net->dtype == TG_F64) {
+        double *p = param_block(net);
+        if (p) p[i] = v;
+        return;
+    }
+    size_t j;
+    float *p = tg_tensor_data_f32(net->g, net->param[param_of(net, i, &j)]);
+    if (p) p[j] = (float)v;
+}
+
+/* Every parameter value, or gradient when grads, into out as doubles;
+ * the graph's status. */
+static tg_status copy_out(const tg_net *net, double *out, bool grads)
+{
+    tg_graph *g = net->g;
+    if (net->dtype == TG_F64) {
+        const double *p = grads ? grad_block(net) : tg_tensor_data(g, net->param[0]);
+        if (!p) return tg_graph_status(g);
+        memcpy(out, p, tg_net_param_count(net) * sizeof *out);
+        return TG_OK;
+    }
+    for (int k = 0; k < TG_NET_NPARAMS; k++) {
+        const float *p = grads ? tg_tensor_gradp_f32(g, net->param[k]) : tg_tensor_data_f32(g, net->param[k]);
+        if (!p) return tg_graph_status(g);
+        for (size_t i = 0, n = tg_net_param_size(net, k); i < n; i++) *out++ = p[i];
+    }
+    return TG_OK;
+}
+
 tg_net *tg_net_new(size_t input, size_t hidden, size_t output, uint64_t seed)
 {
     return tg_net_new_with(input, hidden, output, seed, NULL);
@@ -161,7 +220,13 @@ tg_net *tg_net_new(size_t input, size_t hidden, size_t output, uint64_t seed)
 tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t seed,
                         const tg_allocator *alloc)
 {
-    if (!input || !hidden || !output) return NULL;
+    return tg_net_new_ex(input, hidden, output, seed, TG_F64, alloc);
+}
+
+tg_net *tg_net_new_ex(size_t input, size_t hidden, size_t output, uint64_t seed, tg_dtype dtype,
+                      const tg_allocator *alloc)
+{
+    if (!input || !hidden || !output || (dtype != TG_F64 && dtype != TG_F32)) return NULL;
     if (hidden > SIZE_MAX / input || output > SIZE_MAX / hidden) return NULL;
     tg_allocator mem = tg_default_allocator();
     if (alloc) {
@@ -172,6 +237,7 @@ tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t see
     if (!net) return NULL;
     memset(net, 0, sizeof *net);
     net->mem = mem;
+    net->dtype = dtype;
     net->in = input;
     net->hid = hidden;
     net->out = output;
@@ -184,7 +250,8 @@ tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t see
     size_t rows[TG_NET_NPARAMS] = { input, 1, hidden, 1 };
     size_t cols[TG_NET_NPARAMS] = { hidden, hidden, output, output };
     for (int k = 0; k < TG_NET_NPARAMS; k++)
-        net->param[k] = tg_tensor_var(g, param_names[k], rows[k], cols[k], NULL);
+        net->param[k] = dtype == TG_F64 ? tg_tensor_var(g, param_names[k], rows[k], cols[k], NULL)
+                                        : tg_tensor_var_ex(g, param_names[k], rows[k], cols[k], dtype, NULL);
     net->params_end = tg_graph_size(g);
     if (tg_graph_status(g) != TG_OK || !blocks_adjacent(net)) {
         tg_net_free(net);
@@ -193,9 +260,13 @@ tg_net *tg_net_new_with(size_t input, size_t hidden, size_t output, uint64_t see
     /* weight_init_std * np.random.randn(...): W1 then W2, row-major. */
     tg_rng r = tg_rng_seed(seed);
     for (int k = 0; k < TG_NET_NPARAMS; k += 2) {
-        double *w = tg_tensor_data(g, net->param[k]);
-        for (size_t i = 0, n = tg_net_param_size(net, k); i < n; i++)
-            w[i] = 0.01 * tg_rng_normal(&r);
+        double *w = dtype == TG_F64 ? tg_tensor_data(g, net->param[k]) : NULL;
+        float *wf = dtype == TG_F32 ? tg_tensor_data_f32(g, net->param[k]) : NULL;
+        for (size_t i = 0, n = tg_net_param_size(net, k); i < n; i++) {
+            double v = 0.01 * tg_rng_normal(&r);
+            if (w) w[i] = v;
+            else wf[i] = (float)v;
+        }
     }
     return net;
 }
@@ -211,19 +282,13 @@ void tg_net_free(tg_net *net)
 tg_status tg_net_get_params(const tg_net *net, double *out)
 {
     if (!net || !out) return TG_ERR_ARG;
-    const double *p = tg_tensor_data(net->g, net->param[0]);
-    if (!p) return tg_graph_status(net->g);
-    memcpy(out, p, tg_net_param_count(net) * sizeof *out);
-    return TG_OK;
+    return copy_out(net, out, false);
 }
 
 tg_status tg_net_get_grads(const tg_net *net, double *out)
 {
     if (!net || !out) return TG_ERR_ARG;
-    const double *d = grad_block(net);
-    if (!d) return tg_graph_status(net->g);
-    memcpy(out, d, tg_net_param_count(net) * sizeof *out);
-    return TG_OK;
+    return copy_out(net, out, true);
 }
 
 /* ------------------------------------------------------------ recording */
@@ -288,11 +353,19 @@ tg_node tg_net_loss(tg_net *net, tg_node x, tg_node t)
 
 /* ------------------------------------------------------------ the batch */
 
+/* A tensor constant of the net's dtype (float64 through tg_tensor_const,
+ * whose name its errors carry). */
+static tg_node net_const(tg_net *net, size_t rows, size_t cols)
+{
+    if (net->dtype == TG_F64) return tg_tensor_const(net->g, rows, cols, NULL);
+    return tg_tensor_const_ex(net->g, rows, cols, net->dtype, NULL);
+}
+
 /* Record the two batch constants of n rows at the end of the tape. */
 static int record_slots(tg_net *net, size_t n)
 {
-    net->x = tg_tensor_const(net->g, n, net->in, NULL);
-    net->t = tg_tensor_const(net->g, n, net->out, NULL);
+    net->x = net_const(net, n, net->in);
+    net->t = net_const(net, n, net->out);
     return !tg_is_none(net->x) && !tg_is_none(net->t);
 }
 
@@ -342,6 +415,13 @@ tg_status tg_net_batch(tg_net *net, const double *x, const double *t, size_t n)
     if (!x) return tg_graph_fail(net->g, TG_ERR_ARG, "tg_net_batch: x is NULL");
     tg_status s = make_batch(net, "tg_net_batch", n);
     if (s != TG_OK) return s;
+    if (net->dtype == TG_F32) {
+        float *dx = tg_tensor_data_f32(net->g, net->x), *dt = tg_tensor_data_f32(net->g, net->t);
+        for (size_t i = 0; i < n * net->in; i++) dx[i] = (float)x[i];
+        for (size_t i = 0; i < n * net->out; i++) dt[i] = t ? (float)t[i] : 0.0f;
+        net->filled = true;
+        return TG_OK;
+    }
     memcpy(tg_tensor_data(net->g, net->x), x, n * net->in * sizeof *x);
     double *dt = tg_tensor_data(net->g, net->t);
     if (t)
@@ -381,7 +461,11 @@ tg_status tg_net_batch_mnist(tg_net *net, const tg_mnist_set *set, const size_t 
     }
     tg_status s = make_batch(net, fn, n);
     if (s != TG_OK) return s;
-    tg_mnist_batch(set, idx, first, n, tg_tensor_data(g, net->x), tg_tensor_data(g, net->t));
+    if (net->dtype == TG_F32)
+        tg_mnist_batch_f32(set, idx, first, n, tg_tensor_data_f32(g, net->x),
+                           tg_tensor_data_f32(g, net->t));
+    else
+        tg_mnist_batch(set, idx, first, n, tg_tensor_data(g, net->x), tg_tensor_data(g, net->t));
     net->filled = true;
     return TG_OK;
 }
@@ -444,9 +528,24 @@ tg_status tg_net_gradient(tg_net *net, double *loss)
     return batch_pass(net, "tg_net_gradient", true, loss);
 }
 
+/* p -= lr * dp for a float32 net, parameter by parameter, each update
+ * computed in double and rounded once. */
+static tg_status sgd32(tg_net *net, double lr)
+{
+    for (int k = 0; k < TG_NET_NPARAMS; k++) {
+        float *p = tg_tensor_data_f32(net->g, net->param[k]);
+        const float *dp = tg_tensor_gradp_f32(net->g, net->param[k]);
+        if (!p || !dp) return tg_graph_status(net->g);
+        for (size_t i = 0, n = tg_net_param_size(net, k); i < n; i++)
+            p[i] = (float)(p[i] - lr * dp[i]);
+    }
+    return TG_OK;
+}
+
 tg_status tg_net_sgd(tg_net *net, double lr)
 {
     if (!net) return TG_ERR_ARG;
+    if (net->dtype == TG_F32) return sgd32(net, lr);
     double *p = param_block(net);
     const double *dp = grad_block(net);
     if (!p || !dp) return tg_graph_status(net->g);
@@ -469,15 +568,18 @@ static tg_status numerical_gradient(tg_net *net, const char *fn, double *grad)
 {
     const double h = 1e-4;
     for (size_t i = 0, n = tg_net_param_count(net); i < n; i++) {
-        /* The block is re-fetched after each pass: recording may move it. */
-        double orig = param_block(net)[i], f_plus, f_minus;
-        param_block(net)[i] = orig + h;
+        /* The storage is re-fetched after each pass: recording may move it. */
+        double orig = param_get(net, i), f_plus, f_minus;
+        param_set(net, i, orig + h);
+        double up = param_get(net, i);
         tg_status s = batch_pass(net, fn, false, &f_plus);
-        param_block(net)[i] = orig - h;
+        param_set(net, i, orig - h);
+        double down = param_get(net, i);
         if (s == TG_OK) s = batch_pass(net, fn, false, &f_minus);
-        param_block(net)[i] = orig;
+        param_set(net, i, orig);
         if (s != TG_OK) return s;
-        grad[i] = (f_plus - f_minus) / (2.0 * h);
+        /* float64: 2h, as the book; float32: the step as it rounded */
+        grad[i] = (f_plus - f_minus) / (net->dtype == TG_F32 ? up - down : 2.0 * h);
     }
     return TG_OK;
 }
@@ -503,12 +605,13 @@ tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS])
     s = numerical_gradient(net, fn, num);
     if (s == TG_OK) s = batch_pass(net, fn, true, NULL);
     if (s == TG_OK) {
-        const double *bp = grad_block(net);
         size_t off = 0;
         for (int k = 0; k < TG_NET_NPARAMS; k++) {
             size_t m = tg_net_param_size(net, k);
+            const double *bp = net->dtype == TG_F64 ? grad_block(net) + off : NULL;
+            const float *bpf = net->dtype == TG_F32 ? tg_tensor_gradp_f32(net->g, net->param[k]) : NULL;
             double sum = 0.0;
-            for (size_t i = 0; i < m; i++) sum += fabs(bp[off + i] - num[off + i]);
+            for (size_t i = 0; i < m; i++) sum += fabs((bp ? bp[i] : (double)bpf[i]) - num[off + i]);
             diff[k] = sum / (double)m;
             off += m;
         }
@@ -519,6 +622,14 @@ tg_status tg_net_gradcheck(tg_net *net, double diff[TG_NET_NPARAMS])
 
 /* Index of the largest score in row (the first of equals, as np.argmax). */
 static size_t argmax(const double *row, size_t n)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < n; j++)
+        if (row[j] > row[best]) best = j;
+    return best;
+}
+
+static size_t argmax32(const float *row, size_t n)
 {
     size_t best = 0;
     for (size_t j = 1; j < n; j++)
@@ -543,13 +654,17 @@ tg_status tg_net_accuracy(tg_net *net, const tg_mnist_set *set, double *accuracy
     size_t top = tg_graph_size(g), correct = 0;
     for (size_t first = 0; first < set->count; first += chunk) {
         size_t n = set->count - first < chunk ? set->count - first : chunk;
-        tg_node x = tg_tensor_const(g, n, net->in, NULL);
-        if (!tg_is_none(x)) tg_mnist_batch(set, NULL, first, n, tg_tensor_data(g, x), NULL);
+        tg_node x = net_const(net, n, net->in);
+        bool f32 = net->dtype == TG_F32;
+        if (!tg_is_none(x) && f32) tg_mnist_batch_f32(set, NULL, first, n, tg_tensor_data_f32(g, x), NULL);
+        else if (!tg_is_none(x)) tg_mnist_batch(set, NULL, first, n, tg_tensor_data(g, x), NULL);
         tg_node y = scores(net, x);
         if (tg_graph_status(g) != TG_OK) return failed(g, fn, top, TG_OK, tg_is_none(y));
-        const double *s = tg_tensor_data(g, y);
+        const double *s = f32 ? NULL : tg_tensor_data(g, y);
+        const float *sf = f32 ? tg_tensor_data_f32(g, y) : NULL;
         for (size_t i = 0; i < n; i++)
-            correct += argmax(s + i * net->out, net->out) == set->labels[first + i];
+            correct += (f32 ? argmax32(sf + i * net->out, net->out) : argmax(s + i * net->out, net->out))
+                       == set->labels[first + i];
         tg_graph_undo(g, top);  /* cannot fail: top is a size the tape has had since */
     }
     /* nn.h: an evaluation uses the batch up; set one again before the

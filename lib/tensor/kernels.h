@@ -40,6 +40,21 @@ static inline mat view(const tg_graph *g, uint32_t id)
     return m;
 }
 
+/* A float32 tensor as a matrix (kernels of tensor_f32.c): its elements
+ * and adjoints are floats from its record's slot on (graph.h). */
+typedef struct mat32 {
+    float *x, *dx;
+    size_t rows, cols;
+} mat32;
+
+static inline mat32 view32(const tg_graph *g, uint32_t id)
+{
+    const tensor_rec *r = tg__trec(g, id);
+    mat32 m = { (float *)(void *)(g->tval + r->off), (float *)(void *)(g->tgrad + r->off),
+                r->rows, r->cols };
+    return m;
+}
+
 /* Constants take no gradient, so their adjoints are not computed at all:
  * for a network's input batch that skips the largest product. */
 static inline bool wants_grad(const tg_graph *g, uint32_t id)
@@ -58,14 +73,35 @@ typedef struct operand {
     size_t rs, cs;
 } operand;
 
-/* The output is m x n.  Operands that are full m x n or single numbers
- * index the same way in every row, so the caller may hand them over as one
- * row of m*n; the common bias case (a 1 x n row) keeps cs = 1 and rs = 0,
- * so every inner loop below runs over contiguous memory. */
+/* The strides of an operand of ra x ca in a broadcast op whose output is
+ * m x n, and of the other operand of rb x cb.  Operands that are full
+ * m x n or single numbers index the same way in every row, so the caller
+ * may hand them over as one row of m*n; the common bias case (a 1 x n row)
+ * keeps cs = 1 and rs = 0, so every inner loop runs over contiguous
+ * memory. */
+static inline void broadcast_strides(size_t ra, size_t ca, size_t rb, size_t cb, size_t *m,
+                                     size_t *n, size_t *a_rs, size_t *a_cs, size_t *b_rs,
+                                     size_t *b_cs)
+{
+    bool a_flat = (ra == *m && ca == *n) || (ra == 1 && ca == 1);
+    bool b_flat = (rb == *m && cb == *n) || (rb == 1 && cb == 1);
+    if (a_flat && b_flat) {
+        *a_cs = ra * ca > 1;
+        *b_cs = rb * cb > 1;
+        *a_rs = *b_rs = 0;
+        *n *= *m;
+        *m = 1;
+        return;
+    }
+    *a_cs = ca > 1;
+    *a_rs = ra > 1 ? ca : 0;
+    *b_cs = cb > 1;
+    *b_rs = rb > 1 ? cb : 0;
+}
+
+/* The operands of a broadcast op with output m x n (see broadcast_strides). */
 static inline void broadcast_operands(mat a, mat b, size_t *m, size_t *n, operand *A, operand *B)
 {
-    bool a_flat = (a.rows == *m && a.cols == *n) || (a.rows == 1 && a.cols == 1);
-    bool b_flat = (b.rows == *m && b.cols == *n) || (b.rows == 1 && b.cols == 1);
     A->x = a.x;
     A->dx = a.dx;
     A->t = a.t;
@@ -74,18 +110,7 @@ static inline void broadcast_operands(mat a, mat b, size_t *m, size_t *n, operan
     B->dx = b.dx;
     B->t = b.t;
     B->dt = b.dt;
-    if (a_flat && b_flat) {
-        A->cs = a.rows * a.cols > 1;
-        B->cs = b.rows * b.cols > 1;
-        A->rs = B->rs = 0;
-        *n *= *m;
-        *m = 1;
-        return;
-    }
-    A->cs = a.cols > 1;
-    A->rs = a.rows > 1 ? a.cols : 0;
-    B->cs = b.cols > 1;
-    B->rs = b.rows > 1 ? b.cols : 0;
+    broadcast_strides(a.rows, a.cols, b.rows, b.cols, m, n, &A->rs, &A->cs, &B->rs, &B->cs);
 }
 
 /* Tangents (forward mode) and second-order reverse steps of tensor node
@@ -102,6 +127,28 @@ void tg__mean_tangent(tg_graph *g, uint32_t id);
 void tg__mean_backward2(tg_graph *g, uint32_t id);
 void tg__xent_tangent(tg_graph *g, uint32_t id);
 void tg__xent_backward2(tg_graph *g, uint32_t id);
+
+/* The float32 kernels (tensor_f32.c): forward and backward of each op
+ * on float32 tensors, as the kernel table's float32 columns, and the
+ * conversion between dtypes, which is one kernel for every pair. */
+bool tg__elementwise_forward32(tg_graph *g, uint32_t id);
+void tg__elementwise_backward32(tg_graph *g, uint32_t id);
+void tg__record_sides32(tg_graph *g, uint32_t id);
+bool tg__matmul_forward32(tg_graph *g, uint32_t id);
+void tg__matmul_backward32(tg_graph *g, uint32_t id);
+bool tg__softmax_forward32(tg_graph *g, uint32_t id);
+void tg__softmax_backward32(tg_graph *g, uint32_t id);
+bool tg__sum_forward32(tg_graph *g, uint32_t id);
+void tg__sum_backward32(tg_graph *g, uint32_t id);
+bool tg__mean_forward32(tg_graph *g, uint32_t id);
+void tg__mean_backward32(tg_graph *g, uint32_t id);
+bool tg__xent_forward32(tg_graph *g, uint32_t id);
+void tg__xent_backward32(tg_graph *g, uint32_t id);
+bool tg__convert_forward(tg_graph *g, uint32_t id);
+void tg__convert_backward(tg_graph *g, uint32_t id);
+/* A conversion between float64 tensors (the only one forward mode sees). */
+void tg__convert_tangent(tg_graph *g, uint32_t id);
+void tg__convert_backward2(tg_graph *g, uint32_t id);
 
 /* dgemm with the flags of a matmul node: C = beta C + op(A) op(B).
  * A: ra x ca, B: rb x cb (ldA = ca, ldB = cb), C: m x n. */

@@ -4,8 +4,10 @@
  * recording and a replay compute through the same code.
  *
  * Storage.  g->tens holds one record per tensor node, in node order; a
- * record's elements are g->tval[off .. off + rows*cols) and its adjoints
- * g->tgrad at the same offsets.  The arenas are stacks: a new tensor takes
+ * float64 record's elements are g->tval[off .. off + rows*cols) and its
+ * adjoints g->tgrad at the same offsets.  A float32 record's are floats
+ * packed from the same slot on, half as many slots (tg__slots): one pair
+ * of arenas for both dtypes, so a rewind pops them alike.  The arenas are stacks: a new tensor takes
  * the top, a rewind pops back to the first dropped record, and the
  * capacity stays, so a training loop that marks, records and rewinds
  * allocates only on its first pass.
@@ -21,6 +23,7 @@
  * A node finds its record by binary search over the records (in node
  * order): the tape keeps no record index of its own. */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "graph.h"
@@ -36,6 +39,51 @@ tensor_rec *tg__trec(const tg_graph *g, uint32_t id)
         else hi = mid;
     }
     return &g->tens[lo];
+}
+
+/* ------------------------------------------------------------ dtypes */
+
+/* A scalar node is float64. */
+static tg_dtype dtype_of(const tg_graph *g, uint32_t id)
+{
+    return tg__is_tensor(g, id) ? (tg_dtype)tg__trec(g, id)->dtype : TG_F64;
+}
+
+static const char *dtype_name(tg_dtype d)
+{
+    return d == TG_F32 ? "float32" : "float64";
+}
+
+static bool dtype_ok(tg_graph *g, const char *fn, tg_dtype dtype)
+{
+    if (dtype == TG_F64 || dtype == TG_F32) return true;
+    tg__fail(g, TG_ERR_ARG, "%s: dtype %d is neither TG_F64 nor TG_F32", fn, (int)dtype);
+    return false;
+}
+
+/* "float32 (2x3)", or "a float64 scalar", into buf. */
+static const char *dtype_desc(const tg_graph *g, uint32_t id, char *buf, size_t len)
+{
+    if (!tg__is_tensor(g, id)) {
+        snprintf(buf, len, "a float64 scalar");
+    } else {
+        const tensor_rec *r = tg__trec(g, id);
+        snprintf(buf, len, "%s (%ux%u)", dtype_name((tg_dtype)r->dtype), (unsigned)r->rows,
+                 (unsigned)r->cols);
+    }
+    return buf;
+}
+
+/* Whether operands a and b (named an, bn) have one dtype: dtypes mix only
+ * through tg_convert.  Records TG_ERR_ARG naming both when not. */
+static bool same_dtype(tg_graph *g, const char *fn, const char *an, uint32_t a, const char *bn,
+                       uint32_t b)
+{
+    if (dtype_of(g, a) == dtype_of(g, b)) return true;
+    char da[64], db[64];
+    tg__fail(g, TG_ERR_ARG, "%s: %s is %s, %s is %s; convert one with tg_convert", fn, an,
+             dtype_desc(g, a, da, sizeof da), bn, dtype_desc(g, b, db, sizeof db));
+    return false;
 }
 
 /* ------------------------------------------------------------ shapes */
@@ -73,7 +121,7 @@ static bool dims_ok(tg_graph *g, const char *fn, tg_status s, size_t rows, size_
     return true;
 }
 
-/* Make room for `count` more elements in both arenas.  tval and tgrad keep
+/* Make room for `count` more slots in both arenas.  tval and tgrad keep
  * one capacity, tcap, which is raised only when both have grown: a failure
  * in between leaves tval larger than tcap, which is harmless. */
 static bool grow_arenas(tg_graph *g, size_t count)
@@ -93,20 +141,20 @@ static bool grow_arenas(tg_graph *g, size_t count)
     return true;
 }
 
-/* Append node (op, a, b) owning a fresh rows x cols tensor, plus `extra`
- * elements after it, whose adjoint is zero (the sweep zeroes only adjoints
+/* Append node (op, a, b) owning a fresh rows x cols tensor of dtype, plus
+ * `extra` elements after it, whose adjoint is zero (the sweep zeroes only adjoints
  * that a previous sweep touched).  Its values are left for the caller.
  * Returns the id, or UINT32_MAX with the error recorded and nothing
  * appended.  rows and cols passed dims_ok; extra is 0 or rows*cols. */
 static uint32_t tensor_node(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b,
-                            size_t rows, size_t cols, unsigned flags, size_t extra)
+                            size_t rows, size_t cols, tg_dtype dtype, unsigned flags, size_t extra)
 {
     size_t count = rows * cols;
     if (extra > SIZE_MAX - count) {
         tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for a %zux%zu tensor", fn, rows, cols);
         return UINT32_MAX;
     }
-    count += extra;
+    count = tg__slots(dtype, count + extra);
     void *p = g->tens;
     int grown = tg__grow(g, &p, &g->tens_cap, g->ntens + 1, sizeof *g->tens);
     g->tens = p;
@@ -120,12 +168,12 @@ static uint32_t tensor_node(tg_graph *g, const char *fn, tg_op op, uint32_t a, u
     r->node = id;
     r->rows = (uint32_t)rows;
     r->cols = (uint32_t)cols;
-    r->dtype = DTYPE_F64;
+    r->dtype = (uint8_t)dtype;
     r->flags = (uint8_t)flags;
     r->off = g->ttop;
     r->extra = extra;
     g->ttop += count;
-    memset(g->tgrad + r->off, 0, count * sizeof(double));
+    memset(g->tgrad + r->off, 0, count * sizeof(double));  /* count is in slots */
     return id;
 }
 
@@ -137,10 +185,10 @@ static void pop_tensor_node(tg_graph *g)
     g->ttop = g->tens[g->ntens].off;
 }
 
-/* Node id's numbers: a tensor's elements, or a scalar's one value. */
-static double *values_of(const tg_graph *g, uint32_t id)
+/* The bytes of one element of dtype. */
+static size_t elem_size(tg_dtype dtype)
 {
-    return tg__is_tensor(g, id) ? g->tval + tg__trec(g, id)->off : &g->val[id];
+    return dtype == TG_F32 ? sizeof(float) : sizeof(double);
 }
 
 void tg__tensor_rewind(tg_graph *g, size_t mark)
@@ -155,14 +203,14 @@ void tg__tensor_rewind(tg_graph *g, size_t mark)
 /* ------------------------------------------------------------ leaves */
 
 static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *name,
-                           size_t rows, size_t cols, const double *data)
+                           size_t rows, size_t cols, tg_dtype dtype, const void *data)
 {
-    if (!g || !dims_ok(g, fn, TG_ERR_ARG, rows, cols)) return TG_NONE;
-    uint32_t id = tensor_node(g, fn, op, 0, 0, rows, cols, 0, 0);
+    if (!g || !dtype_ok(g, fn, dtype) || !dims_ok(g, fn, TG_ERR_ARG, rows, cols)) return TG_NONE;
+    uint32_t id = tensor_node(g, fn, op, 0, 0, rows, cols, dtype, 0, 0);
     if (id == UINT32_MAX) return TG_NONE;
-    double *x = values_of(g, id);
-    if (data) memcpy(x, data, rows * cols * sizeof(double));
-    else memset(x, 0, rows * cols * sizeof(double));
+    void *x = g->tval + tg__trec(g, id)->off;
+    if (data) memcpy(x, data, rows * cols * elem_size(dtype));
+    else memset(x, 0, rows * cols * elem_size(dtype));
     if (name && tg__name_add(g, fn, name, id) != TG_OK) {
         pop_tensor_node(g);
         return TG_NONE;
@@ -173,12 +221,42 @@ static tg_node tensor_leaf(tg_graph *g, const char *fn, tg_op op, const char *na
 
 tg_node tg_tensor_var(tg_graph *g, const char *name, size_t rows, size_t cols, const double *data)
 {
-    return tensor_leaf(g, "tg_tensor_var", OP_VAR, name, rows, cols, data);
+    return tensor_leaf(g, "tg_tensor_var", OP_VAR, name, rows, cols, TG_F64, data);
 }
 
 tg_node tg_tensor_const(tg_graph *g, size_t rows, size_t cols, const double *data)
 {
-    return tensor_leaf(g, "tg_tensor_const", OP_CONST, NULL, rows, cols, data);
+    return tensor_leaf(g, "tg_tensor_const", OP_CONST, NULL, rows, cols, TG_F64, data);
+}
+
+tg_node tg_tensor_var_ex(tg_graph *g, const char *name, size_t rows, size_t cols, tg_dtype dtype,
+                         const void *data)
+{
+    return tensor_leaf(g, "tg_tensor_var_ex", OP_VAR, name, rows, cols, dtype, data);
+}
+
+tg_node tg_tensor_const_ex(tg_graph *g, size_t rows, size_t cols, tg_dtype dtype, const void *data)
+{
+    return tensor_leaf(g, "tg_tensor_const_ex", OP_CONST, NULL, rows, cols, dtype, data);
+}
+
+tg_dtype tg_tensor_dtype(const tg_graph *g, tg_node n)
+{
+    return g && tg__live(g, n) ? dtype_of(g, n.id) : TG_F64;
+}
+
+/* ------------------------------------------------------------ convert */
+
+tg_node tg_convert(tg_graph *g, tg_node x, tg_dtype dtype)
+{
+    const char *fn = "tg_convert";
+    if (!g || tg__check(g, fn, "x", x) <= 0 || !dtype_ok(g, fn, dtype)) return TG_NONE;
+    size_t rows, cols;
+    shape_of(g, x.id, &rows, &cols);
+    uint32_t id = tensor_node(g, fn, OP_CONVERT, x.id, x.id, rows, cols, dtype, 0, 0);
+    if (id == UINT32_MAX) return TG_NONE;
+    tg__tensor_forward(g, id);
+    return tg__finish(g, fn, id);
 }
 
 /* ------------------------------------------------------------ elementwise */
@@ -207,17 +285,18 @@ static bool binary_shape(tg_graph *g, const char *fn, uint32_t a, uint32_t b,
 bool tg__shapes_fit(tg_graph *g, const char *fn, uint32_t a, uint32_t b)
 {
     size_t rows, cols;
-    return binary_shape(g, fn, a, b, &rows, &cols);
+    return same_dtype(g, fn, "a", a, "b", b) && binary_shape(g, fn, a, b, &rows, &cols);
 }
 
 tg_node tg__tensor_elementwise(tg_graph *g, const char *fn, tg_op op, uint32_t a, uint32_t b)
 {
     size_t rows, cols;
+    if (!same_dtype(g, fn, "a", a, "b", b)) return TG_NONE;
     if (!binary_shape(g, fn, a, b, &rows, &cols)) return TG_NONE;
     if (!dims_ok(g, fn, TG_ERR_SHAPE, rows, cols)) return TG_NONE;
     size_t count = rows * cols;
     bool branch = op_table[op].branch;
-    uint32_t id = tensor_node(g, fn, op, a, b, rows, cols, 0, branch ? count : 0);
+    uint32_t id = tensor_node(g, fn, op, a, b, rows, cols, dtype_of(g, a), 0, branch ? count : 0);
     if (id == UINT32_MAX) return TG_NONE;
     if (branch) tg__tensor_record_sides(g, id);  /* see the top of this file */
     tg__tensor_forward(g, id);
@@ -237,6 +316,7 @@ static tg_node matmul(tg_graph *g, const char *fn, tg_node a, tg_node b, unsigne
                  fn, flags);
         return TG_NONE;
     }
+    if (!same_dtype(g, fn, "a", a.id, "b", b.id)) return TG_NONE;
     bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
     size_t ra, ca, rb, cb;
     shape_of(g, a.id, &ra, &ca);
@@ -255,7 +335,7 @@ static tg_node matmul(tg_graph *g, const char *fn, tg_node a, tg_node b, unsigne
         return TG_NONE;
     }
     if (!dims_ok(g, fn, TG_ERR_SHAPE, m, n)) return TG_NONE;
-    uint32_t id = tensor_node(g, fn, OP_MATMUL, a.id, b.id, m, n, flags, 0);
+    uint32_t id = tensor_node(g, fn, OP_MATMUL, a.id, b.id, m, n, dtype_of(g, a.id), flags, 0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
     return tg__finish(g, fn, id);
@@ -299,7 +379,7 @@ static uint32_t softmax_node(tg_graph *g, const char *fn, uint32_t a)
 {
     size_t rows, cols;
     shape_of(g, a, &rows, &cols);
-    uint32_t id = tensor_node(g, fn, OP_SOFTMAX, a, a, rows, cols, 0, 0);
+    uint32_t id = tensor_node(g, fn, OP_SOFTMAX, a, a, rows, cols, dtype_of(g, a), 0, 0);
     if (id != UINT32_MAX) tg__tensor_forward(g, id);
     return id;
 }
@@ -323,6 +403,7 @@ tg_node tg_softmax_cross_entropy(tg_graph *g, tg_node logits, tg_node onehot)
     int kl = tg__check(g, fn, "logits", logits);
     int kt = tg__check(g, fn, "onehot", onehot);
     if (kl <= 0 || kt <= 0) return TG_NONE;
+    if (!same_dtype(g, fn, "logits", logits.id, "onehot", onehot.id)) return TG_NONE;
     size_t rl, cl, rt, ct;
     shape_of(g, logits.id, &rl, &cl);
     shape_of(g, onehot.id, &rt, &ct);
@@ -330,7 +411,7 @@ tg_node tg_softmax_cross_entropy(tg_graph *g, tg_node logits, tg_node onehot)
         tg__fail(g, TG_ERR_SHAPE, "%s: logits are %zux%zu, onehot is %zux%zu", fn, rl, cl, rt, ct);
         return TG_NONE;
     }
-    uint32_t id = tensor_node(g, fn, OP_XENT, logits.id, onehot.id, rl, cl, 0, 0);
+    uint32_t id = tensor_node(g, fn, OP_XENT, logits.id, onehot.id, rl, cl, dtype_of(g, logits.id), 0, 0);
     if (id == UINT32_MAX) return TG_NONE;
     tg__tensor_forward(g, id);
     return tg__finish(g, fn, id);
@@ -366,8 +447,14 @@ static tg_status get(const tg_graph *g, tg_node n, double *out, bool grads)
         return TG_OK;
     }
     const tensor_rec *r = tg__trec(g, n.id);
+    size_t count = (size_t)r->rows * r->cols;
     const double *src = (grads ? g->tgrad : g->tval) + r->off;
-    memcpy(out, src, (size_t)r->rows * r->cols * sizeof(double));
+    if (r->dtype == TG_F32) {
+        const float *f = (const float *)(const void *)src;
+        for (size_t i = 0; i < count; i++) out[i] = f[i];
+    } else {
+        memcpy(out, src, count * sizeof(double));
+    }
     return TG_OK;
 }
 
@@ -399,30 +486,66 @@ tg_status tg_tensor_set(tg_graph *g, tg_node leaf, const double *data)
                         tg__describe(g, id, d, sizeof d));
     if (!data) return tg__fail(g, TG_ERR_ARG, "%s: data is NULL", fn);
     const tensor_rec *r = tg__trec(g, id);
-    memcpy(g->tval + r->off, data, (size_t)r->rows * r->cols * sizeof(double));
+    size_t count = (size_t)r->rows * r->cols;
+    if (r->dtype == TG_F32) {
+        float *f = (float *)(void *)(g->tval + r->off);
+        for (size_t i = 0; i < count; i++) f[i] = (float)data[i];
+    } else {
+        memcpy(g->tval + r->off, data, count * sizeof(double));
+    }
     tg__leaf_changed(g, id);
     if (g->checking && !tg__check_finite(g, fn, id)) return TG_ERR_DOMAIN;
     return TG_OK;
 }
 
-double *tg_tensor_data(tg_graph *g, tg_node n)
+/* The storage of tensor n for fn, which wants dtype: NULL with the error
+ * recorded when n is no tensor or of the other dtype. */
+static double *storage(tg_graph *g, const char *fn, tg_node n, tg_dtype dtype)
 {
-    const char *fn = "tg_tensor_data";
     if (!g || tg__check(g, fn, "n", n) <= 0) return NULL;
+    char d[96];
     if (!tg__is_tensor(g, n.id)) {
-        char d[96];
         tg__fail(g, TG_ERR_SHAPE, "%s: %s is a scalar, not a tensor", fn,
                  tg__describe(g, n.id, d, sizeof d));
+        return NULL;
+    }
+    const tensor_rec *r = tg__trec(g, n.id);
+    if (r->dtype != dtype) {
+        tg__fail(g, TG_ERR_ARG, "%s: %s is %s; use %s", fn, tg__describe(g, n.id, d, sizeof d),
+                 dtype_name((tg_dtype)r->dtype),
+                 r->dtype == TG_F32 ? "tg_tensor_data_f32" : "tg_tensor_data");
         return NULL;
     }
     /* The caller may write through it: nodes computed from it are then
      * replayed before the next sweep. */
     tg__leaf_changed(g, n.id);
-    return g->tval + tg__trec(g, n.id)->off;
+    return g->tval + r->off;
+}
+
+double *tg_tensor_data(tg_graph *g, tg_node n)
+{
+    return storage(g, "tg_tensor_data", n, TG_F64);
+}
+
+float *tg_tensor_data_f32(tg_graph *g, tg_node n)
+{
+    return (float *)(void *)storage(g, "tg_tensor_data_f32", n, TG_F32);
+}
+
+/* The adjoints of tensor n if it is of dtype, else NULL. */
+static const double *grad_storage(const tg_graph *g, tg_node n, tg_dtype dtype)
+{
+    if (!g || !tg__live(g, n) || !tg__is_tensor(g, n.id)) return NULL;
+    const tensor_rec *r = tg__trec(g, n.id);
+    return r->dtype == dtype ? g->tgrad + r->off : NULL;
 }
 
 const double *tg_tensor_gradp(const tg_graph *g, tg_node n)
 {
-    if (!g || !tg__live(g, n) || !tg__is_tensor(g, n.id)) return NULL;
-    return g->tgrad + tg__trec(g, n.id)->off;
+    return grad_storage(g, n, TG_F64);
+}
+
+const float *tg_tensor_gradp_f32(const tg_graph *g, tg_node n)
+{
+    return (const float *)(const void *)grad_storage(g, n, TG_F32);
 }

@@ -337,6 +337,10 @@ static bool elementwise_forward(tg_graph *g, uint32_t id)
 
 void tg__tensor_record_sides(tg_graph *g, uint32_t id)
 {
+    if (tg__trec(g, id)->dtype == TG_F32) {
+        tg__record_sides32(g, id);
+        return;
+    }
     mat y = view(g, id);
     size_t m = y.rows, n = y.cols;
     operand A, B;
@@ -444,36 +448,65 @@ static void xent_bwd(tg_graph *g, uint32_t id)
 }
 
 /* forward and backward here; tangent (forward mode) and backward2 (the
- * reverse step with tangents, for second order) in tensor_tangents.c. */
+ * reverse step with tangents, for second order) in tensor_tangents.c;
+ * forward32 and backward32, the same on float32 tensors, in tensor_f32.c. */
 typedef struct kernel_row {
     bool (*forward)(tg_graph *g, uint32_t id);
     void (*backward)(tg_graph *g, uint32_t id);
     void (*tangent)(tg_graph *g, uint32_t id);
     void (*backward2)(tg_graph *g, uint32_t id);
+    bool (*forward32)(tg_graph *g, uint32_t id);
+    void (*backward32)(tg_graph *g, uint32_t id);
 } kernel_row;
 
 /* A row for each op of kind OPK_TENSOR and OPK_REDUCE; elementwise ops
- * share the elementwise pair, leaves have none. */
+ * share the elementwise pairs, leaves have none.  The conversion is one
+ * kernel for every pair of dtypes. */
 static const kernel_row kernels[OP_COUNT] = {
-    [OP_MATMUL]  = { matmul_fwd,  matmul_bwd,  tg__matmul_tangent,  tg__matmul_backward2 },
-    [OP_SOFTMAX] = { softmax_fwd, softmax_bwd, tg__softmax_tangent, tg__softmax_backward2 },
-    [OP_SUM]     = { sum_fwd,     sum_bwd,     tg__sum_tangent,     tg__sum_backward2 },
-    [OP_MEAN]    = { mean_fwd,    mean_bwd,    tg__mean_tangent,    tg__mean_backward2 },
-    [OP_XENT]    = { xent_fwd,    xent_bwd,    tg__xent_tangent,    tg__xent_backward2 },
+    [OP_MATMUL]  = { matmul_fwd,  matmul_bwd,  tg__matmul_tangent,  tg__matmul_backward2,
+                     tg__matmul_forward32, tg__matmul_backward32 },
+    [OP_SOFTMAX] = { softmax_fwd, softmax_bwd, tg__softmax_tangent, tg__softmax_backward2,
+                     tg__softmax_forward32, tg__softmax_backward32 },
+    [OP_CONVERT] = { tg__convert_forward, tg__convert_backward, tg__convert_tangent,
+                     tg__convert_backward2, tg__convert_forward, tg__convert_backward },
+    [OP_SUM]     = { sum_fwd,     sum_bwd,     tg__sum_tangent,     tg__sum_backward2,
+                     tg__sum_forward32, tg__sum_backward32 },
+    [OP_MEAN]    = { mean_fwd,    mean_bwd,    tg__mean_tangent,    tg__mean_backward2,
+                     tg__mean_forward32, tg__mean_backward32 },
+    [OP_XENT]    = { xent_fwd,    xent_bwd,    tg__xent_tangent,    tg__xent_backward2,
+                     tg__xent_forward32, tg__xent_backward32 },
 };
+
+/* Whether node id's kernel works on float32 elements: a tensor node's own,
+ * or a reduction's input's (the cross-entropy's record, its softmax, has
+ * the dtype of its logits). */
+static bool float32_kernel(const tg_graph *g, uint32_t id, tg_op op)
+{
+    uint32_t t = op_table[op].kind == OPK_REDUCE ? g->a[id] : id;
+    return tg__is_tensor(g, t) && tg__trec(g, t)->dtype == TG_F32;
+}
 
 bool tg__tensor_forward(tg_graph *g, uint32_t id)
 {
     tg_op op = tg__op(g, id);
-    if (op_table[op].kind == OPK_ELEMENTWISE) return elementwise_forward(g, id);
-    return kernels[op].forward ? kernels[op].forward(g, id) : true;
+    bool f32 = float32_kernel(g, id, op);
+    if (op_table[op].kind == OPK_ELEMENTWISE)
+        return f32 ? tg__elementwise_forward32(g, id) : elementwise_forward(g, id);
+    bool (*forward)(tg_graph *, uint32_t) = f32 ? kernels[op].forward32 : kernels[op].forward;
+    return forward ? forward(g, id) : true;
 }
 
 void tg__tensor_backward(tg_graph *g, uint32_t id)
 {
     tg_op op = tg__op(g, id);
-    if (op_table[op].kind == OPK_ELEMENTWISE) elementwise_backward(g, id);
-    else if (kernels[op].backward) kernels[op].backward(g, id);
+    bool f32 = float32_kernel(g, id, op);
+    if (op_table[op].kind == OPK_ELEMENTWISE) {
+        if (f32) tg__elementwise_backward32(g, id);
+        else elementwise_backward(g, id);
+        return;
+    }
+    void (*backward)(tg_graph *, uint32_t) = f32 ? kernels[op].backward32 : kernels[op].backward;
+    if (backward) backward(g, id);
 }
 
 void tg__tensor_tangent(tg_graph *g, uint32_t id)

@@ -284,3 +284,21 @@ void tg__xent_backward2(tg_graph *g, uint32_t id)
         }
     }
 }
+
+/* ============================================================ convert */
+
+/* Forward mode sees float64 tensors only (deriv.c), so a conversion there
+ * is a copy: ty = tx, and backward2's dtx += dty. */
+void tg__convert_tangent(tg_graph *g, uint32_t id)
+{
+    mat x = view(g, g->a[id]), y = view(g, id);
+    for (size_t i = 0, n = y.rows * y.cols; i < n; i++) y.t[i] = x.t[i];
+}
+
+void tg__convert_backward2(tg_graph *g, uint32_t id)
+{
+    uint32_t ia = g->a[id];
+    if (!wants_grad(g, ia)) return;
+    mat x = view(g, ia), y = view(g, id);
+    for (size_t i = 0, n = y.rows * y.cols; i < n; i++) x.dt[i] += y.dt[i];
+}

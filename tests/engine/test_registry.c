@@ -69,6 +69,7 @@ static tg_node b_custom(tg_graph *g, const tg_node *in) { return tg_custom(g, &x
 
 static tg_node b_matmul(tg_graph *g, const tg_node *in)  { return tg_matmul(g, in[0], in[1]); }
 static tg_node b_softmax(tg_graph *g, const tg_node *in) { return tg_softmax(g, in[0]); }
+static tg_node b_convert(tg_graph *g, const tg_node *in) { return tg_convert(g, in[0], TG_F32); }
 static tg_node b_sum(tg_graph *g, const tg_node *in)     { return tg_sum(g, in[0]); }
 static tg_node b_mean(tg_graph *g, const tg_node *in)    { return tg_mean(g, in[0]); }
 static tg_node b_xent(tg_graph *g, const tg_node *in)
@@ -84,6 +85,7 @@ static const struct { const char *name; builder build; } builders[] = {
     { "tanh", b_tanh },       { "sigmoid", b_sigmoid }, { "relu", b_relu },
     { "matmul", b_matmul },   { "softmax", b_softmax }, { "sum", b_sum },
     { "mean", b_mean },       { "softmax_cross_entropy", b_xent }, { "custom", b_custom },
+    { "convert", b_convert },
     { "sqrt", b_sqrt },
     { "cbrt", b_cbrt },
     { "sin", b_sin },

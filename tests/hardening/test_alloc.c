@@ -515,10 +515,12 @@ static void batch_data(double *x, double *t, size_t n)
  * the caller's after the batch (a named scalar and a named tensor).  With
  * wide, a named input of NWIDE rows for tg_affine, whose two results then
  * need more tensor storage than the batch left. */
+static tg_dtype sweep_dtype = TG_F64;   /* the nets' dtype: both are swept */
+
 static void fx_setup(net_fx *f, inj_alloc *a, bool extra, bool wide)
 {
     tg_allocator al = inj_use(a);
-    f->net = tg_net_new_with(NIN, NHID, NOUT, 7, &al);
+    f->net = tg_net_new_ex(NIN, NHID, NOUT, 7, sweep_dtype, &al);
     ck_assert_ptr_nonnull(f->net);
     f->g = tg_net_graph(f->net);
     double x[NB * NIN], t[NB * NOUT];
@@ -531,10 +533,10 @@ static void fx_setup(net_fx *f, inj_alloc *a, bool extra, bool wide)
         ck_assert_graph_ok(f->g);
     }
     if (wide) {
-        tg_node xa = tg_tensor_var(f->g, "xa", NWIDE, NIN, NULL);
-        double *v = tg_tensor_data(f->g, xa);
-        ck_assert_ptr_nonnull(v);
+        tg_node xa = tg_tensor_var_ex(f->g, "xa", NWIDE, NIN, sweep_dtype, NULL);
+        double v[NWIDE * NIN];
         for (size_t i = 0; i < NWIDE * NIN; i++) v[i] = 0.01 * (double)(i % 13) - 0.05;
+        ck_assert_int_eq(tg_tensor_set(f->g, xa, v), TG_OK);
     }
 }
 
@@ -665,9 +667,9 @@ static bool call_run(const net_call *c, bool extra, int mode, size_t k, const do
     return a.failures > 0;
 }
 
-START_TEST(sweep_net_calls)
+static void sweep_net_call(int which)
 {
-    const net_call *c = &net_calls[_i];
+    const net_call *c = &net_calls[which];
     call_set = (tg_mnist_set){ NSET, 2, 3, malloc(NSET * 6), malloc(NSET) };
     ck_assert(call_set.images && call_set.labels);
     for (size_t i = 0; i < NSET * 6; i++) call_set.images[i] = (uint8_t)(i * 37 % 251);
@@ -691,6 +693,20 @@ START_TEST(sweep_net_calls)
     fflush(stdout);
     ck_assert_uint_gt(points, 0);
     tg_mnist_set_free(&call_set);
+}
+
+START_TEST(sweep_net_calls)
+{
+    sweep_dtype = TG_F64;
+    sweep_net_call(_i);
+}
+END_TEST
+
+/* The same calls on a float32 net. */
+START_TEST(sweep_net_calls_f32)
+{
+    sweep_dtype = TG_F32;
+    sweep_net_call(_i);
 }
 END_TEST
 
@@ -961,6 +977,7 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, sweep_tensor_steps);
     tcase_add_test(tc, sweep_net);
     tcase_add_loop_test(tc, sweep_net_calls, 0, NCALLS);
+    tcase_add_loop_test(tc, sweep_net_calls_f32, 0, NCALLS);
     tcase_add_test(tc, sweep_affine_checking);
     tcase_add_test(tc, sweep_mnist);
     tcase_add_test(tc, sweep_model_io);

@@ -343,6 +343,7 @@ static outcome c_tensor_get_grad(tg_graph *g, fx *f, tg_node h) { (void)f; retur
 static outcome c_tensor_set(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_tensor_set(g, h, T23)); }
 static outcome c_tensor_data(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_data(g, h)); }
 static outcome c_tensor_gradp(tg_graph *g, fx *f, tg_node h) { (void)f; return o_ptr(tg_tensor_gradp(g, h)); }
+static outcome c_convert(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(tg_convert(g, h, TG_F32)); }
 
 /* Forward mode and second order: h as x[1] (x[0] valid) or as an output. */
 static const double ones[2] = { 1.0, 1.0 };
@@ -469,6 +470,7 @@ static const row rows[] = {
       [K_FOREIGN] = E(ERR_HANDLE, OK), [K_FORGED] = E(ERR_HANDLE, OK), [K_STALE] = E(ERR_STALE, OK),
       [K_REUSED] = E(ERR_STALE, OK), [K_TENSOR] = NA, [K_SCALAR] = E(ERR_SHAPE, OK) } },
     { "tg_tensor_gradp", "n", c_tensor_gradp, V_T, ACCESSOR2(NA, E(OK, OK)) },
+    { "tg_convert", "x", c_convert, V_T, BUILDER_SCALAR_OR_TENSOR },
     { "tg_matmul", "a", c_matmul_a, V_T, BUILDER_TENSOR },
     { "tg_matmul", "b", c_matmul_b, V_U, BUILDER_TENSOR },
     { "tg_matmul_ex", "a", c_matmul_ex_a, V_T, BUILDER_TENSOR },
@@ -520,6 +522,10 @@ static outcome s_partials_tensor_op(fx *f)
     double d[2];
     return o_int(tg_node_partials(f->g, f->tt, d));
 }
+static outcome s_convert_bad_dtype(fx *f) { return o_node(tg_convert(f->g, f->t, (tg_dtype)7)); }
+static outcome s_tensor_var_bad_dtype(fx *f) { return o_node(tg_tensor_var_ex(f->g, NULL, 2, 2, (tg_dtype)2, NULL)); }
+static outcome s_data_f32_of_f64(fx *f) { return o_ptr(tg_tensor_data_f32(f->g, f->t)); }
+static outcome s_data_f32_of_scalar(fx *f) { return o_ptr(tg_tensor_data_f32(f->g, f->x)); }
 static outcome s_find_null(fx *f) { return o_node(tg_find(f->g, NULL)); }
 static outcome s_find_unknown(fx *f) { return o_node(tg_find(f->g, "nosuch")); }
 static outcome s_find_dropped(fx *f) { return o_node(tg_find(f->g, "gone")); }
@@ -745,6 +751,10 @@ static outcome s_hessian_tensor_y(fx *f) { return o_status(tg_hessian(f->g, f->t
 #define SP(what, prefix, call, r, s) { what, prefix, call, E(r, s) }
 static const special specials[] = {
     SP("rewind past the tape", "tg_graph_rewind:", s_rewind_past, ERR_ARG, ERR_ARG),
+    SP("convert to no dtype", "tg_convert:", s_convert_bad_dtype, ERR_ARG, OK),
+    SP("tensor var of no dtype", "tg_tensor_var_ex:", s_tensor_var_bad_dtype, ERR_ARG, OK),
+    SP("float32 storage of a float64 tensor", "tg_tensor_data_f32:", s_data_f32_of_f64, ERR_ARG, OK),
+    SP("float32 storage of a scalar", "tg_tensor_data_f32:", s_data_f32_of_scalar, ERR_SHAPE, OK),
     SP("rewind to SIZE_MAX", "tg_graph_rewind:", s_rewind_huge, ERR_ARG, ERR_ARG),
     SP("reserve SIZE_MAX nodes", "tg_graph_reserve:", s_reserve_huge, ERR_NOMEM, ERR_NOMEM),
     SP("reserve past 2^32 nodes", "tg_graph_reserve:", s_reserve_past_u32, ERR_NOMEM, ERR_NOMEM),

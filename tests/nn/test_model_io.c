@@ -193,8 +193,8 @@ START_TEST(foreign_files)
     expect_refused(dir, c, n, TG_ERR_FORMAT, "not a tapegrad network file (wrong magic)");
 
     memcpy(c, b, n);
-    set_le32(c + 8, 2);
-    expect_refused(dir, c, n, TG_ERR_FORMAT, "format version 2, this library reads 1");
+    set_le32(c + 8, 3);
+    expect_refused(dir, c, n, TG_ERR_FORMAT, "format version 3, this library reads 1 and 2");
 
     memcpy(c, b, n);
     set_le32(c + 12, 6);
@@ -258,12 +258,56 @@ START_TEST(io_errors)
 }
 END_TEST
 
+/* Both dtypes round trip, and each file loads into a net of the other:
+ * float32 -> float64 exactly, float64 -> float32 rounded to nearest. */
+START_TEST(round_trip_dtypes)
+{
+    char dir[256], p32[512], p64[512];
+    scratch_dir(dir, sizeof dir);
+    tg_net *a32 = tg_net_new_ex(IN, HID, OUT, 1, TG_F32, NULL);
+    tg_net *a64 = net_with_seed(HID, 1);
+    double v32[NP], v64[NP], got[NP];
+    tg_net_get_params(a32, v32);
+    tg_net_get_params(a64, v64);
+    tg_error err;
+    ck_assert_int_eq(tg_net_save(a32, path_in(p32, sizeof p32, dir, "a32.tg"), &err), TG_OK);
+    ck_assert_int_eq(tg_net_save(a64, path_in(p64, sizeof p64, dir, "a64.tg"), &err), TG_OK);
+    size_t n;
+    unsigned char *b = read_bytes(p32, &n);
+    ck_assert_uint_eq(n, HEADER + 4 * NP + 4);
+    ck_assert_uint_eq(le32(b + 8), 2);    /* version 2: float32 values */
+    for (int i = 0; i < NP; i++) {
+        float f;
+        uint32_t u = le32(b + HEADER + 4 * i);
+        memcpy(&f, &u, sizeof f);
+        ck_assert_double_eq((double)f, v32[i]);
+    }
+    free(b);
+    for (int k = 0; k < 4; k++) {
+        tg_net *into = tg_net_new_ex(IN, HID, OUT, 9, k / 2 ? TG_F64 : TG_F32, NULL);
+        const char *from = k % 2 ? p64 : p32;
+        const double *want = k % 2 ? v64 : v32;
+        ck_assert_int_eq(tg_net_load(into, from, &err), TG_OK);
+        tg_net_get_params(into, got);
+        for (int i = 0; i < NP; i++) {
+            double w = tg_net_dtype(into) == TG_F32 ? (double)(float)want[i] : want[i];
+            ck_assert_double_eq(got[i], w);
+        }
+        tg_net_free(into);
+    }
+    tg_net_free(a32);
+    tg_net_free(a64);
+    scratch_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_io");
     TCase *tc = tcase_create("model_io");
     tcase_add_test(tc, file_layout);
     tcase_add_test(tc, round_trip);
+    tcase_add_test(tc, round_trip_dtypes);
     tcase_add_test(tc, truncated);
     tcase_add_test(tc, corrupted);
     tcase_add_test(tc, foreign_files);
