@@ -12,14 +12,16 @@ static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
     if (!g) return false;
     int ka = tg__check(g, fn, "a", a);
     int kb = tg__check(g, fn, "b", b);
-    return ka > 0 && kb > 0 && tg__shapes_fit(g, fn, a.id, b.id);
+    if (ka <= 0 || kb <= 0) return false;
+    /* two scalars always fit: only tensors have shapes and dtypes */
+    return (!tg__is_tensor(g, a.id) && !tg__is_tensor(g, b.id)) || tg__shapes_fit(g, fn, a.id, b.id);
 }
 
 /* The constant `value` in a's dtype: a scalar, or for a float32 tensor a
  * 1 x 1 float32 tensor (scalars are float64, and dtypes do not mix). */
 static tg_node constant_like(tg_graph *g, tg_node a, double value)
 {
-    if (tg_tensor_dtype(g, a) != TG_F32) return tg_const(g, value);
+    if (!tg__is_tensor(g, a.id) || tg_tensor_dtype(g, a) != TG_F32) return tg_const(g, value);
     float v = (float)value;
     return tg_tensor_const_ex(g, 1, 1, TG_F32, &v);
 }
