@@ -124,8 +124,12 @@ void tg__matmul_tangent(tg_graph *g, uint32_t id)
     unsigned flags = tg__trec(g, id)->flags;
     bool ta = flags & TG_TRANS_A, tb = flags & TG_TRANS_B;
     size_t k = ta ? a.rows : a.cols;
-    tg__gemm(a.t, a.cols, ta, b.x, b.cols, tb, c.t, c.rows, c.cols, k, 0.0);
-    tg__gemm(a.x, a.cols, ta, b.t, b.cols, tb, c.t, c.rows, c.cols, k, 1.0);
+    /* a constant's tangent is 0: its product is skipped (a network's input
+     * batch is the largest operand) */
+    bool va = wants_grad(g, g->a[id]), vb = wants_grad(g, g->b[id]);
+    if (va) tg__gemm(a.t, a.cols, ta, b.x, b.cols, tb, c.t, c.rows, c.cols, k, 0.0);
+    if (vb) tg__gemm(a.x, a.cols, ta, b.t, b.cols, tb, c.t, c.rows, c.cols, k, va ? 1.0 : 0.0);
+    if (!va && !vb) memset(c.t, 0, c.rows * c.cols * sizeof *c.t);
 }
 
 /* dtA += dtC op(B)^T + dC op(tB)^T;  dtB += op(A)^T dtC + op(tA)^T dC */
@@ -141,14 +145,14 @@ void tg__matmul_backward2(tg_graph *g, uint32_t id)
         into.dx = a.dt;
         tangent_b.x = b.t;
         tg__matmul_backward_a(into, b, c.dt, ta, tb, c.rows, c.cols, k);
-        tg__matmul_backward_a(into, tangent_b, c.dx, ta, tb, c.rows, c.cols, k);
+        if (wants_grad(g, ib)) tg__matmul_backward_a(into, tangent_b, c.dx, ta, tb, c.rows, c.cols, k);
     }
     if (wants_grad(g, ib)) {
         mat into = b, tangent_a = a;
         into.dx = b.dt;
         tangent_a.x = a.t;
         tg__matmul_backward_b(a, into, c.dt, ta, tb, c.rows, c.cols, k);
-        tg__matmul_backward_b(tangent_a, into, c.dx, ta, tb, c.rows, c.cols, k);
+        if (wants_grad(g, ia)) tg__matmul_backward_b(tangent_a, into, c.dx, ta, tb, c.rows, c.cols, k);
     }
 }
 
