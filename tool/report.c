@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "demo_support.h"
+#include "page.h"
 #include "session.h"
 #include "walk.h"
 
@@ -173,4 +174,9 @@ int run_step(session *s, FILE *f)
     walk_gradients(&d);
     free(labels);
     return 0;
+}
+
+int write_html(session *s, outfile *o)
+{
+    return page_write(s->g, s->out, s->out_name, s->exact, o, "tapegrad");
 }

@@ -21,6 +21,8 @@
 
 #include "cli.h"
 #include "demo_support.h"
+#include "outfile.h"
+#include "page.h"
 #include "walk.h"
 
 #define PROG "shopping"
@@ -33,7 +35,7 @@ typedef struct what_if {
 
 typedef struct options {
     bool orange, no_pause, exact, check, hessian;
-    const char *dot_path;
+    const char *dot_path, *html_path;
     what_if sets[MAX_SETS];
     int nsets;
 } options;
@@ -219,7 +221,7 @@ static int print_hessian(walk *d)
 static void usage(FILE *f)
 {
     fputs("Usage: shopping [--orange] [--no-pause] [--exact] [--set NAME=VALUE]... [--check]\n"
-          "                [--hessian] [--dot FILE] [--help] [--version]\n"
+          "                [--hessian] [--dot FILE] [--html FILE] [--help] [--version]\n"
           "\n"
           "Steps through the shopping graph of Deep Learning from Scratch, chapter 5:\n"
           "2 apples at 100 with 10% tax, or with --orange 3 oranges at 150 as well.\n"
@@ -237,6 +239,8 @@ static void usage(FILE *f)
           "                    variables (tg_hessian), and what they mean\n"
           "  --dot FILE        write the graph as Graphviz DOT; FILE.png, FILE.svg or\n"
           "                    FILE.pdf is drawn with Graphviz's dot when it is installed\n"
+          "  --html FILE       one self-contained page (open it in a browser) that steps\n"
+          "                    through the graph: values left to right, then gradients\n"
           "  --help            this text\n"
           "  --version         the version of tapegrad\n"
           "\n"
@@ -270,11 +274,11 @@ static bool parse_set(char *spec, options *o)
 /* 0 to run, 1 when done (--help, --version), -1 on a bad command line. */
 static int parse_args(int argc, char **argv, options *o)
 {
-    enum { ORANGE = 256, NO_PAUSE, EXACT, CHECK, HESSIAN, DOT, SET, VERSION };
+    enum { ORANGE = 256, NO_PAUSE, EXACT, CHECK, HESSIAN, DOT, HTML, SET, VERSION };
     static const struct option longopts[] = {
         { "orange", no_argument, NULL, ORANGE },     { "no-pause", no_argument, NULL, NO_PAUSE },
         { "exact", no_argument, NULL, EXACT },       { "check", no_argument, NULL, CHECK },
-        { "hessian", no_argument, NULL, HESSIAN },
+        { "hessian", no_argument, NULL, HESSIAN },    { "html", required_argument, NULL, HTML },
         { "dot", required_argument, NULL, DOT },     { "set", required_argument, NULL, SET },
         { "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, VERSION },
         { NULL, 0, NULL, 0 },
@@ -291,6 +295,10 @@ static int parse_args(int argc, char **argv, options *o)
         case DOT:
             if (!cli_path(PROG, "--dot", optarg)) return -1;
             o->dot_path = optarg;
+            break;
+        case HTML:
+            if (!cli_path(PROG, "--html", optarg)) return -1;
+            o->html_path = optarg;
             break;
         case SET:
             if (!parse_set(optarg, o)) return -1;
@@ -310,7 +318,12 @@ int main(int argc, char **argv)
     if (parsed != 0) return parsed > 0 ? 0 : CLI_USAGE;
 
     picture pic = { 0 };
+    outfile html = { 0 };
     if (o.dot_path && !picture_open(&pic, PROG, o.dot_path)) return 1;
+    if (o.html_path && !outfile_open(&html, PROG, o.html_path)) {
+        picture_discard(&pic);
+        return 1;
+    }
 
     static char labels[MAX_NODES][WALK_LABEL];
     walk d = { .label = labels, .label_cap = MAX_NODES };
@@ -321,6 +334,7 @@ int main(int argc, char **argv)
     if (!d.g) {
         fprintf(stderr, PROG ": out of memory\n");
         picture_discard(&pic);
+        outfile_discard(&html);
         return 1;
     }
     d.out = build(&d, o.orange);
@@ -360,8 +374,14 @@ int main(int argc, char **argv)
         printf("\n(quit)\n");
     }
     if (rc == 0 && o.dot_path && picture_write(&pic, PROG, d.g, stdout) != 0) rc = 1;
+    if (rc == 0 && o.html_path) {
+        /* the page steps through the recorded point, whatever --set changed */
+        if (page_write(d.g, d.out, d.label[d.out.id], o.exact, &html, PROG) != 0) rc = 1;
+        else printf("Wrote %s: open it in a browser to step through the graph.\n", o.html_path);
+    }
 done:
     picture_discard(&pic);
+    outfile_discard(&html);
     tg_graph_free(d.g);
     return rc;
 }

@@ -2,9 +2,10 @@
 """tapegrad --html in a real headless browser (Debian's chromium): the page
 loads without script errors, keys and buttons step through it and change
 what it shows, Play advances on its own, and a screenshot of the final
-step is not blank.  Skipped (77) where chromium is not installed.
+step is not blank; and shopping --html's page of the book's graph runs.
+Skipped (77) where chromium is not installed.
 
-    test_html.py TAPEGRAD
+    test_html.py TAPEGRAD [SHOPPING]
 """
 import os
 import re
@@ -16,6 +17,7 @@ import tempfile
 import zlib
 
 TAPEGRAD = sys.argv[1]
+SHOPPING = sys.argv[2] if len(sys.argv) > 2 else None
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if not CHROMIUM:
     print("chromium is not installed: skipped")
@@ -107,6 +109,16 @@ with tempfile.TemporaryDirectory() as d:
     open(os.path.join(d, "blank.html"), "w").write("<!DOCTYPE html><title>blank</title>")
     chromium("file://" + os.path.join(d, "blank.html"), "--window-size=900,560", "--screenshot=" + blank)
     check("and the measure tells a blank page from it", os.path.exists(blank) and png_ink(blank) < 0.001)
+
+    # The shopping demo writes the same page for the book's graph.
+    if SHOPPING:
+        spage = os.path.join(d, "shopping.html")
+        subprocess.run([SHOPPING, "--orange", "--no-pause", "--html", spage], check=True, capture_output=True)
+        dom = chromium("file://" + spage + "#press=ArrowRight,ArrowRight", "--dump-dom")
+        check("shopping --html: the page runs", "<svg" in dom and "data-error" not in dom.split(
+            "<body", 1)[-1].split(">", 1)[0], dom[:300])
+        check("shopping --html: two steps of the nine nodes' 18", text_of(dom, "counter") == "step 2 of 18 (forward)",
+              str(text_of(dom, "counter")))
 
 print("%d failed" % len(failures) if failures else "all passed")
 sys.exit(1 if failures else 0)

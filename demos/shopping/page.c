@@ -1,5 +1,6 @@
-/* --html: one self-contained page (no network: the script, the style and
- * the data are inline) that draws the graph as the book does, inputs on
+/* The stepping page (--html of the tapegrad command and of shopping):
+ * one self-contained page (no network: the script, the style and the data
+ * are inline) that draws the graph as the book does, inputs on
  * the left and the output on the right, and steps through it: forward
  * values appear on the edges left to right, then gradients right to left,
  * each step with its ledger line from the walk (walk.h).  The page itself
@@ -11,7 +12,7 @@
 
 #include "demo_support.h"
 #include "html_page.h"
-#include "session.h"
+#include "page.h"
 #include "walk.h"
 
 /* The ledger text, cut into steps where the walk calls on_step. */
@@ -49,10 +50,19 @@ static void js_string(FILE *f, const char *s, size_t len)
     fputc('"', f);
 }
 
-static void js_number(FILE *f, session *s, double v)
+/* What the page shows: the graph, its output, how numbers print. */
+typedef struct page {
+    tg_graph *g;
+    tg_node out;
+    const char *out_name;
+    bool exact;
+} page;
+
+static void js_number(FILE *f, const page *s, double v)
 {
     char b[40];
-    session_num(s, b, sizeof b, v);
+    if (s->exact) num_exact(b, sizeof b, v);
+    else num_str(b, sizeof b, v);
     js_string(f, b, strlen(b));
 }
 
@@ -66,7 +76,7 @@ static const char *symbol(const char *op)
     return op;
 }
 
-static void write_data(FILE *f, session *s, char (*labels)[WALK_LABEL], size_t n, const char *text,
+static void write_data(FILE *f, const page *s, char (*labels)[WALK_LABEL], size_t n, const char *text,
                        const cuts *c)
 {
     fprintf(f, "const DATA = {\"out\": %u, \"outName\": ", (unsigned)s->out.id);
@@ -108,8 +118,9 @@ static void write_data(FILE *f, session *s, char (*labels)[WALK_LABEL], size_t n
     fputs("]};\n", f);
 }
 
-int write_html(session *s, outfile *o)
+int page_write(tg_graph *g, tg_node out, const char *out_name, bool exact, outfile *o, const char *prog)
 {
+    page pg = { g, out, out_name, exact }, *s = &pg;
     size_t n = (size_t)s->out.id + 1;
     char (*labels)[WALK_LABEL] = calloc(n, sizeof *labels);
     char *text = NULL;
@@ -125,13 +136,13 @@ int write_html(session *s, outfile *o)
     walk_backward(&d);
     fflush(c.mem);
     if (c.n != n + n) {
-        fprintf(stderr, "tapegrad: --html: the walk gave %zu steps for %zu nodes\n", c.n, n);
+        fprintf(stderr, "%s: --html: the walk gave %zu steps for %zu nodes\n", prog, c.n, n);
         goto done;
     }
 
     FILE *f = fopen(o->tmp, "w");
     if (!f) {
-        fprintf(stderr, "tapegrad: cannot write %s\n", o->path);
+        fprintf(stderr, "%s: cannot write %s\n", prog, o->path);
         goto done;
     }
     for (size_t k = 0; html_head[k]; k++) fputs(html_head[k], f);
@@ -139,10 +150,10 @@ int write_html(session *s, outfile *o)
     for (size_t k = 0; html_tail[k]; k++) fputs(html_tail[k], f);
     bool written = !ferror(f);
     if (fclose(f) != 0 || !written) {
-        fprintf(stderr, "tapegrad: cannot write %s\n", o->path);
+        fprintf(stderr, "%s: cannot write %s\n", prog, o->path);
         goto done;
     }
-    rc = outfile_commit(o, "tapegrad") ? 0 : -1;
+    rc = outfile_commit(o, prog) ? 0 : -1;
 done:
     if (rc != 0) outfile_discard(o);
     if (c.mem) fclose(c.mem);
