@@ -173,7 +173,9 @@ replay(tg_graph *g, const char *fn, bool checking, bool *domain)
     const size_t n = g->n;
     replay_ctx c = { g, 0, g->a, g->b, g->val, g->branch, 0 };
 
-    for (uint32_t i = 0; i < n; i++) {
+    /* the leading leaves (a model's parameters, recorded first) have
+     * nothing to recompute; checking mode looks at every value */
+    for (uint32_t i = checking ? 0 : (uint32_t)g->lead; i < n; i++) {
         uint8_t code = op[i];
         if (code & TENSOR_CODE) {
             if (op_table[code & OP_MASK].kind != OPK_LEAF && !tg__tensor_forward(g, i) &&
