@@ -217,24 +217,34 @@ def repl(lines):
         time.sleep(0.1)
         os.write(fd, line.encode() + b"\r")
         read_prompts(k + 2)
-    for _ in range(200):  # 20 s for it to end
-        if _ % 10 == 0:
+    read_prompts(len(lines) + 1, 20.0)  # the last line's answer, on a slow machine too
+    ended_by = "nothing"
+    for _ in range(600):  # 60 s for it to end
+        if _ % 10 == 0 and _ < 300:
             try:
                 os.write(fd, b"\x04")  # Ctrl-D
+            except OSError:
+                pass
+        elif _ == 300:  # Ctrl-D never reached it: quit, and say so below
+            try:
+                os.write(fd, b"quit\r")
             except OSError:
                 pass
         read_prompts(len(lines) + 2, 0.1)
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
+            ended_by = "Ctrl-D" if _ < 300 else "quit"
             break
     else:
         os.kill(pid, 9)
         _, status = os.waitpid(pid, 0)
+        ended_by = "kill"
     os.close(fd)
-    return out.decode(errors="replace").replace("\r\n", "\n"), status
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    return text + "\n[ended by %s, wait status %d]" % (ended_by, status), status, ended_by
 
 
-text, status = repl(["x = 3", "f = x^2 * sin(x)", "grad f", "x = 2", "grad f", "g = f * y", "step f", "hess f",
+text, status, ended_by = repl(["x = 3", "f = x^2 * sin(x)", "grad f", "x = 2", "grad f", "g = f * y", "step f", "hess f",
                      "help"])
 want3 = "%.15g" % (2 * 3 * math.sin(3) + 9 * math.cos(3))
 want2 = "%.15g" % (2 * 2 * math.sin(2) + 4 * math.cos(2))
@@ -245,8 +255,12 @@ check("REPL: an unknown name is reported, the session goes on",
       "tg_parse: 1:9: unknown name 'y'" in text and "Backward pass" in text, text)
 check("REPL: hess f at x = 2", "Hessian of f" in text and "  x  %s\n" % ("%.15g" % (
       2 * math.sin(2) + 8 * math.cos(2) - 4 * math.sin(2))) in text, text)
-check("REPL: help lists the commands; Ctrl-D ends it with status 0",
-      "grad f " in text and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text)
+check("REPL: help lists the commands; the session ends with status 0",
+      "grad f " in text and ended_by in ("Ctrl-D", "quit") and os.WIFEXITED(status) and
+      os.WEXITSTATUS(status) == 0, text)
+text, status, ended_by = repl([])
+check("REPL: Ctrl-D at the prompt ends it with status 0",
+      ended_by == "Ctrl-D" and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text)
 
 print("%d failed" % len(failures) if failures else "all passed")
 sys.exit(1 if failures else 0)
