@@ -437,5 +437,6 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
 #endif
 
 #include "tensor.h"
+#include "expr.h"
 
 #endif

@@ -307,7 +307,6 @@ static void reverse(call *c, const double *w, double *out)
 typedef struct back2_ctx {
     tg_graph *g;
     uint32_t i;
-    uint32_t missing;  /* a custom node without second partials, or UINT32_MAX */
 } back2_ctx;
 
 /* One input's adjoint and its tangent: g_a += g_i da, h_a += h_i da +
@@ -333,7 +332,7 @@ static inline __attribute__((always_inline)) void back2_step(tg_op op, void *ctx
     uint32_t i = c->i;
     if (op_table[op].kind == OPK_LEAF) return;
     if (op_table[op].kind == OPK_CUSTOM) {
-        if (!tg__custom_backward2(g, i) && c->missing == UINT32_MAX) c->missing = i;
+        tg__custom_backward2(g, i);  /* missing_second() ran first: it has them where needed */
         return;
     }
     uint32_t a = g->a[i], b = g->b[i];
@@ -351,15 +350,15 @@ static inline __attribute__((always_inline)) void back2_step(tg_op op, void *ctx
 }
 
 /* After tangents(): the reverse sweep with tangents from y (seed 1), H v
- * into out (N).  UINT32_MAX, or a custom node that lacks second partials. */
-static uint32_t reverse2(call *c, double *out)
+ * into out (N). */
+static void reverse2(call *c, double *out)
 {
     tg_graph *g = c->g;
     swap_adjoints(g);
     seed_adjoints(c, NULL);
     memset(g->dtadj, 0, g->n * sizeof *g->dtadj);
     if (g->ttop) memset(g->ttadj, 0, g->ttop * sizeof *g->ttadj);
-    back2_ctx bc = { g, 0, UINT32_MAX };
+    back2_ctx bc = { g, 0 };
     for (uint32_t i = c->hi + 1; i-- > 0;) {
         uint8_t code = g->op[i];
         bool tensor = code & TENSOR_CODE;
@@ -377,7 +376,6 @@ static uint32_t reverse2(call *c, double *out)
     }
     read_adjoints(c, g->dtadj, g->ttadj, out);
     swap_adjoints(g);
-    return bc.missing;
 }
 
 /* ------------------------------------------------------------ the calls */
