@@ -218,9 +218,22 @@ def repl(lines):
         os.write(fd, line.encode() + b"\r")
         read_prompts(k + 2)
     read_prompts(len(lines) + 1, 20.0)  # the last line's answer, on a slow machine too
+
+    def drain(seconds):
+        """Read whatever comes for that long (the prompt count may be reached already)."""
+        nonlocal out
+        end = time.time() + seconds
+        while time.time() < end:
+            r, _, _ = select.select([fd], [], [], max(0.0, end - time.time()))
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    time.sleep(0.05)
+
     ended_by = "nothing"
-    for _ in range(600):  # 60 s for it to end
-        if _ % 10 == 0 and _ < 300:
+    for _ in range(600):  # 60 s for it to end, in steps of 0.1 s
+        if _ % 10 == 5 and _ < 300:  # half a second after the prompt, then every second
             try:
                 os.write(fd, b"\x04")  # Ctrl-D
             except OSError:
@@ -230,7 +243,7 @@ def repl(lines):
                 os.write(fd, b"quit\r")
             except OSError:
                 pass
-        read_prompts(len(lines) + 2, 0.1)
+        drain(0.1)
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             ended_by = "Ctrl-D" if _ < 300 else "quit"
