@@ -233,11 +233,16 @@ tg_node tg_min(tg_graph *g, tg_node a, tg_node b);       /* kink where a == b: a
                                                             to a; a NaN operand gives NaN (unlike fmin) */
 tg_node tg_max(tg_graph *g, tg_node a, tg_node b);       /* likewise */
 
-/* Composed from the calls above, so they appear on the tape as primitives. */
-tg_node tg_neg(tg_graph *g, tg_node a);                  /* a * -1 */
-tg_node tg_sub(tg_graph *g, tg_node a, tg_node b);       /* a + b * -1 */
-tg_node tg_div(tg_graph *g, tg_node a, tg_node b);       /* a * (1/b) */
-tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a);   /* 1/(1+exp(a*-1)): four nodes */
+/* Arithmetic beside add and mul, each one fused node. */
+tg_node tg_sub(tg_graph *g, tg_node a, tg_node b);       /* a - b */
+tg_node tg_div(tg_graph *g, tg_node a, tg_node b);       /* a / b; d/db = -(a/b)/b */
+tg_node tg_neg(tg_graph *g, tg_node a);                  /* -a */
+/* The book's sigmoid, composed from the calls above so that it appears on
+ * the tape as primitives: a * -1, exp, + 1, recip (four nodes).  The
+ * constants -1 and 1 are recorded by the first call and shared by later
+ * ones while they are alive (a float32 tensor a gets 1 x 1 float32 ones
+ * each call). */
+tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a);   /* 1/(1+exp(a*-1)) */
 
 /* ------------------------------------------------------ user-defined ops */
 

@@ -1,8 +1,9 @@
-/* Ops composed from public calls, so that on the tape they are the
+/* The op composed from public calls, so that on the tape it is the
  * primitives a student would draw: the book's sigmoid is x*-1 -> exp -> +1
- * -> 1/x, four nodes (plus the two constants it reads).  The inputs are
- * checked here first so that an error names the function the caller
- * wrote, and nothing is recorded for it. */
+ * -> 1/x, four nodes (plus the constants -1 and 1, recorded once and
+ * shared by later calls).  The input is checked here first so that an
+ * error names the function the caller wrote, and nothing is recorded for
+ * it. */
 #include "graph.h"
 
 /* Handles and shapes are checked before anything is recorded, so a
@@ -18,12 +19,21 @@ static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
 }
 
 /* The constant `value` in a's dtype: a scalar, or for a float32 tensor a
- * 1 x 1 float32 tensor (scalars are float64, and dtypes do not mix). */
-static tg_node constant_like(tg_graph *g, tg_node a, double value)
+ * 1 x 1 float32 tensor (scalars are float64, and dtypes do not mix).  A
+ * scalar one is shared: *slot remembers the last one recorded, and it is
+ * used again while it is alive and still that constant (a failed call may
+ * have dropped it and another node taken its place). */
+static tg_node constant_like(tg_graph *g, tg_node a, tg_node *slot, double value)
 {
-    if (!tg__is_tensor(g, a.id) || tg_tensor_dtype(g, a) != TG_F32) return tg_const(g, value);
-    float v = (float)value;
-    return tg_tensor_const_ex(g, 1, 1, TG_F32, &v);
+    if (tg__is_tensor(g, a.id) && tg_tensor_dtype(g, a) == TG_F32) {
+        float v = (float)value;
+        return tg_tensor_const_ex(g, 1, 1, TG_F32, &v);
+    }
+    tg_node k = *slot;
+    if (tg__live(g, k) && g->op[k.id] == OP_CONST && g->val[k.id] == value) return k;
+    k = tg_const(g, value);
+    if (!tg_is_none(k)) *slot = k;
+    return k;
 }
 
 /* All or nothing: a failure part way drops the nodes already recorded.
@@ -42,37 +52,13 @@ static tg_node done(tg_graph *g, const char *fn, size_t mark, tg_status before, 
     return y;
 }
 
-tg_node tg_neg(tg_graph *g, tg_node a)
-{
-    if (!usable(g, "tg_neg", a, a)) return TG_NONE;
-    size_t mark = g->n;
-    tg_status before = g->status;
-    return done(g, "tg_neg", mark, before, tg_mul(g, a, constant_like(g, a, -1.0)));
-}
-
-tg_node tg_sub(tg_graph *g, tg_node a, tg_node b)
-{
-    if (!usable(g, "tg_sub", a, b)) return TG_NONE;
-    size_t mark = g->n;
-    tg_status before = g->status;
-    return done(g, "tg_sub", mark, before, tg_add(g, a, tg_neg(g, b)));
-}
-
-tg_node tg_div(tg_graph *g, tg_node a, tg_node b)
-{
-    if (!usable(g, "tg_div", a, b)) return TG_NONE;
-    size_t mark = g->n;
-    tg_status before = g->status;
-    return done(g, "tg_div", mark, before, tg_mul(g, a, tg_recip(g, b)));
-}
-
 tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a)
 {
     if (!usable(g, "tg_sigmoid_decomposed", a, a)) return TG_NONE;
     size_t mark = g->n;
     tg_status before = g->status;
-    tg_node t = tg_mul(g, a, constant_like(g, a, -1.0));
+    tg_node t = tg_mul(g, a, constant_like(g, a, &g->minus_one, -1.0));
     tg_node e = tg_exp(g, t);
-    tg_node s = tg_add(g, e, constant_like(g, a, 1.0));
+    tg_node s = tg_add(g, e, constant_like(g, a, &g->one, 1.0));
     return done(g, "tg_sigmoid_decomposed", mark, before, tg_recip(g, s));
 }

@@ -134,6 +134,9 @@ struct tg_graph {
     char *bmem;                    /* tg_eval_batch's lanes (batch.c), bcap bytes */
     size_t bcap;
 
+    /* the constants -1 and 1 that tg_sigmoid_decomposed shares (composed.c) */
+    tg_node minus_one, one;
+
     /* names and groups */
     struct name_table *names;
     group_rec *groups;

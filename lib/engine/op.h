@@ -34,7 +34,7 @@ typedef enum tg_op {
     /* leaves */
     OP_VAR, OP_CONST,
     /* elementwise: scalars, and tensors element by element */
-    OP_ADD, OP_MUL, OP_EXP, OP_RECIP, OP_POW, OP_POWC,
+    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_NEG, OP_EXP, OP_RECIP, OP_POW, OP_POWC,
     OP_LOG, OP_TANH, OP_SIGMOID, OP_RELU,
     OP_SQRT, OP_CBRT, OP_SIN, OP_COS, OP_TAN, OP_ASIN, OP_ACOS, OP_ATAN,
     OP_SINH, OP_COSH, OP_ASINH, OP_ACOSH, OP_ATANH, OP_EXPM1, OP_LOG1P,
@@ -72,7 +72,10 @@ static const op_info op_table[] = {
     [OP_VAR]      = { "var", "var", 0, OPK_LEAF, false },
     [OP_CONST]    = { "const", "const", 0, OPK_LEAF, false },
     [OP_ADD]      = { "add", "+", 2, OPK_ELEMENTWISE, false },
+    [OP_SUB]      = { "sub", "&#8722;", 2, OPK_ELEMENTWISE, false },
     [OP_MUL]      = { "mul", "&#215;", 2, OPK_ELEMENTWISE, false },
+    [OP_DIV]      = { "div", "&#247;", 2, OPK_ELEMENTWISE, false },
+    [OP_NEG]      = { "neg", "&#8722;x", 1, OPK_ELEMENTWISE, false },
     [OP_EXP]      = { "exp", "exp", 1, OPK_ELEMENTWISE, false },
     [OP_RECIP]    = { "recip", "/", 1, OPK_ELEMENTWISE, false },
     [OP_POW]      = { "pow", "^", 2, OPK_ELEMENTWISE, false },
@@ -139,7 +142,10 @@ op_dispatch(tg_op op, void (*step)(tg_op op, void *ctx), void *ctx)
     case OP_VAR:      step(OP_VAR, ctx); return;
     case OP_CONST:    step(OP_CONST, ctx); return;
     case OP_ADD:      step(OP_ADD, ctx); return;
+    case OP_SUB:      step(OP_SUB, ctx); return;
     case OP_MUL:      step(OP_MUL, ctx); return;
+    case OP_DIV:      step(OP_DIV, ctx); return;
+    case OP_NEG:      step(OP_NEG, ctx); return;
     case OP_EXP:      step(OP_EXP, ctx); return;
     case OP_RECIP:    step(OP_RECIP, ctx); return;
     case OP_POW:      step(OP_POW, ctx); return;

@@ -144,13 +144,26 @@ static inline double inv_sqrt_one_plus_square(double a)
     return r / sqrt(1.0 + r * r);
 }
 
+/* d(a/b)/db = -a/b^2 as -y/b from y = a/b, which has no b^2 to overflow;
+ * where y is subnormal it has lost bits that dividing by a small b would
+ * magnify, so there the quotient is formed 2^64 higher and scaled back
+ * in one rounding. */
+static inline double div_db(double a, double b, double y)
+{
+    if (__builtin_expect(fabs(y) >= DBL_MIN || y == 0 || y != y, 1)) return -y / b;
+    return -(a * 0x1p64 / b / b) * 0x1p-64;
+}
+
 /* The value of an elementwise op at inputs a, b (b repeats a for a unary
  * op).  The others have no scalar formula and are never asked. */
 static inline __attribute__((always_inline)) double op_value(tg_op op, double a, double b)
 {
     switch (op) {
     case OP_ADD:      return a + b;
+    case OP_SUB:      return a - b;
     case OP_MUL:      return a * b;
+    case OP_DIV:      return a / b;
+    case OP_NEG:      return -a;
     case OP_EXP:      return exp(a);
     case OP_RECIP:    return 1.0 / a;
     case OP_POW:      return pow(a, b);
@@ -202,8 +215,14 @@ static inline __attribute__((always_inline)) int op_partials(tg_op op, double a,
     switch (op) {
     case OP_ADD:      /* d(a+b) = 1, 1 */
         *da = 1.0; *db = 1.0; return 2;
+    case OP_SUB:      /* d(a-b) = 1, -1 */
+        *da = 1.0; *db = -1.0; return 2;
     case OP_MUL:      /* d(ab) = b, a */
         *da = b; *db = a; return 2;
+    case OP_DIV:      /* d(a/b) = 1/b, -a/b^2 = -y/b (no b^2 to overflow) */
+        *da = 1.0 / b; *db = div_db(a, b, y); return 2;
+    case OP_NEG:      /* d(-a)/da = -1 */
+        *da = -1.0; return 1;
     case OP_EXP:      /* d exp(a)/da = y */
         *da = y; return 1;
     case OP_RECIP:    /* d(1/a)/da = -y*y */
@@ -327,8 +346,16 @@ op_second(tg_op op, double a, double b, double y, double da, double db, double *
     switch (op) {
     case OP_ADD:      /* linear */
         return 2;
+    case OP_SUB:      /* linear */
+        return 2;
     case OP_MUL:      /* d2(ab)/dadb = 1 */
         *hab = 1.0; return 2;
+    case OP_DIV:      /* a/b: 0; -1/b^2 = -da^2; 2a/b^3 = -2 db/b (no power of b to overflow) */
+        *hab = -da * da;
+        *hbb = -2.0 * db / b;
+        return 2;
+    case OP_NEG:      /* linear */
+        return 1;
     case OP_EXP:      /* exp'' = y */
         *haa = y; return 1;
     case OP_RECIP:    /* (1/a)'' = 2/a^3 = -2 y da */

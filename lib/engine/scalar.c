@@ -95,6 +95,9 @@ tg_node tg_const(tg_graph *g, double value)
 /* The builders: one line an op. */
 tg_node tg_add(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_add", OP_ADD, a, b); }
 tg_node tg_mul(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_mul", OP_MUL, a, b); }
+tg_node tg_sub(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_sub", OP_SUB, a, b); }
+tg_node tg_div(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_div", OP_DIV, a, b); }
+tg_node tg_neg(tg_graph *g, tg_node a)          { return record(g, "tg_neg", OP_NEG, a, a); }
 tg_node tg_pow(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_pow", OP_POW, a, b); }
 tg_node tg_exp(tg_graph *g, tg_node a)          { return record(g, "tg_exp", OP_EXP, a, a); }
 tg_node tg_recip(tg_graph *g, tg_node a)        { return record(g, "tg_recip", OP_RECIP, a, a); }

@@ -21,14 +21,15 @@ static void reference_clear(reference *r)
     mpfr_clears(r->y, r->d[0], r->d[1], r->a, r->b, (mpfr_ptr)0);
 }
 
-/* Evaluate; where the value is NaN (outside the domain) the derivatives
- * are NaN too, as tapegrad.h promises. */
+/* Evaluate; where the value of a function is NaN (outside the domain) the
+ * derivatives are NaN too, as tapegrad.h promises.  Arithmetic keeps its
+ * formulas' partials (d(a - b)/da is 1 at a NaN b). */
 static void reference_eval(reference *r, const op_row *row, double a, double b)
 {
     mpfr_set_d(r->a, a, MPFR_RNDN);
     mpfr_set_d(r->b, b, MPFR_RNDN);
     row->ref(r->y, r->d[0], r->d[1], r->a, r->b);
-    if (mpfr_nan_p(r->y)) {
+    if (mpfr_nan_p(r->y) && !row->arithmetic) {
         mpfr_set_nan(r->d[0]);
         mpfr_set_nan(r->d[1]);
     }

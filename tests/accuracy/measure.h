@@ -7,6 +7,7 @@
 #ifndef ACCURACY_MEASURE_H
 #define ACCURACY_MEASURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <tapegrad/tapegrad.h>
@@ -27,6 +28,8 @@ typedef struct op_row {
     pair_kind pairs;
     double value_ulps;  /* bound on the value's error */
     double deriv_ulps;  /* bound on every derivative's error */
+    bool arithmetic;    /* sub, div, neg: the partials are their formulas' IEEE results also
+                           where the value is NaN, as add's and mul's are */
 } op_row;
 
 /* The point where an error was largest. */

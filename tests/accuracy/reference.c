@@ -348,3 +348,26 @@ void ref_max(mpfr_ptr y, mpfr_ptr da, mpfr_ptr db, mpfr_srcptr a, mpfr_srcptr b)
 {
     min_or_max(1, y, da, db, a, b);
 }
+
+void ref_sub(mpfr_ptr y, mpfr_ptr da, mpfr_ptr db, mpfr_srcptr a, mpfr_srcptr b)
+{
+    mpfr_sub(y, a, b, RN);
+    mpfr_set_si(da, 1, RN);                 /* d(a - b) = 1, -1 */
+    mpfr_set_si(db, -1, RN);
+}
+
+void ref_div(mpfr_ptr y, mpfr_ptr da, mpfr_ptr db, mpfr_srcptr a, mpfr_srcptr b)
+{
+    mpfr_div(y, a, b, RN);
+    mpfr_ui_div(da, 1, b, RN);              /* d(a/b)/da = 1/b */
+    mpfr_sqr(db, b, RN);
+    mpfr_div(db, a, db, RN);
+    mpfr_neg(db, db, RN);                   /* d(a/b)/db = -a/b^2 */
+}
+
+void ref_neg(mpfr_ptr y, mpfr_ptr da, mpfr_ptr db, mpfr_srcptr a, mpfr_srcptr b)
+{
+    (void)db; (void)b;
+    mpfr_neg(y, a, RN);
+    mpfr_set_si(da, -1, RN);                /* d(-a) = -1 */
+}

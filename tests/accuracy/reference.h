@@ -24,6 +24,6 @@ reference_fn ref_exp, ref_log, ref_recip, ref_tanh, ref_sigmoid, ref_relu, ref_p
 reference_fn ref_sqrt, ref_cbrt, ref_sin, ref_cos, ref_tan, ref_asin, ref_acos, ref_atan;
 reference_fn ref_sinh, ref_cosh, ref_asinh, ref_acosh, ref_atanh, ref_expm1, ref_log1p;
 reference_fn ref_log2, ref_log10, ref_erf, ref_erfc, ref_softplus, ref_abs;
-reference_fn ref_atan2, ref_hypot, ref_min, ref_max;
+reference_fn ref_atan2, ref_hypot, ref_min, ref_max, ref_sub, ref_div, ref_neg;
 
 #endif

@@ -74,7 +74,7 @@ START_TEST(a_wrong_partial_is_named_at_its_node)
     tg_node x = tg_var(g, "x", 0.7), y = tg_var(g, "y", -1.3);
     /* before: x y + tanh(x) and friends */
     tg_node a = tg_add(g, tg_mul(g, x, y), tg_tanh(g, x));
-    tg_node b = tg_div(g, tg_exp(g, a), tg_add(g, y, tg_const(g, 3.0)));   /* a mul by a recip */
+    tg_node b = tg_div(g, tg_exp(g, a), tg_add(g, y, tg_const(g, 3.0)));   /* one div node */
     tg_node good = tg_custom(g, &good_sin, &b);
     tg_node bad = tg_custom(g, &bad_sin, &b);
     /* after: the bad node's output used by more ops */
@@ -93,7 +93,7 @@ START_TEST(a_wrong_partial_is_named_at_its_node)
     ck_assert_uint_eq(first.gen, bad.gen);
     ck_assert_int_eq(tg_graph_status(g), TG_ERR_CHECK);
     char prefix[160];
-    snprintf(prefix, sizeof prefix, "tg_check_partials: node %u (bad_sin), input 0 (node %u (mul)): local partial ",
+    snprintf(prefix, sizeof prefix, "tg_check_partials: node %u (bad_sin), input 0 (node %u (div)): local partial ",
              (unsigned)bad.id, (unsigned)b.id);
     const char *msg = tg_graph_errmsg(g);
     ck_assert_msg(strncmp(msg, prefix, strlen(prefix)) == 0, "\"%s\" does not start \"%s\"", msg, prefix);

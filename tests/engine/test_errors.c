@@ -330,9 +330,24 @@ START_TEST(test_checking_names_first_node)
     /* A composed op names the primitive that produced the value. */
     g = tg_graph_new();
     tg_graph_set_checking(g, 1);
-    tg_node one = tg_var(g, "one", 1.0), zero = tg_var(g, "zero", 0.0);
+    tg_node zero = tg_var(g, "zero", 0.0);
+    tg_sigmoid_decomposed(g, tg_recip(g, zero));
+    ck_assert_graph_error(g, TG_ERR_DOMAIN, "tg_recip: node 1 (recip) produced a non-finite value");
+    tg_graph_free(g);
+    g = tg_graph_new();
+    tg_graph_set_checking(g, 1);
+    tg_node low = tg_var(g, "low", -1000.0);
+    tg_sigmoid_decomposed(g, low);
+    ck_assert_graph_error(g, TG_ERR_DOMAIN, "tg_exp: node 3 (exp) produced a non-finite value");
+    tg_graph_free(g);
+
+    /* Division is one node. */
+    g = tg_graph_new();
+    tg_graph_set_checking(g, 1);
+    tg_node one = tg_var(g, "one", 1.0);
+    zero = tg_var(g, "zero", 0.0);
     tg_div(g, one, zero);
-    ck_assert_graph_error(g, TG_ERR_DOMAIN, "tg_recip: node 2 (recip) produced a non-finite value");
+    ck_assert_graph_error(g, TG_ERR_DOMAIN, "tg_div: node 2 (div) produced a non-finite value");
     tg_graph_free(g);
 
     /* Finite values raise nothing; checking can be switched off. */

@@ -707,6 +707,40 @@ START_TEST(test_sigmoid_decomposed_shape)
 }
 END_TEST
 
+/* Its constants -1 and 1 are recorded once and shared by later calls,
+ * while they are alive: after a rewind below them, they are recorded
+ * again, and the values stay right. */
+START_TEST(test_sigmoid_decomposed_shares_constants)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node x = tg_var(g, "x", 0.5);
+    size_t mark = tg_graph_mark(g);
+    tg_node s1 = tg_sigmoid_decomposed(g, x);
+    ck_assert_uint_eq(tg_graph_size(g) - mark, 6);          /* 4 ops, 2 constants */
+    size_t second = tg_graph_size(g);
+    tg_node s2 = tg_sigmoid_decomposed(g, s1);
+    ck_assert_uint_eq(tg_graph_size(g) - second, 4);        /* the ops alone */
+    tg_node in[2];
+    ck_assert_int_eq(tg_node_inputs(g, tg_node_at(g, second), in), 2);
+    ck_assert_str_eq(tg_node_op(g, in[1]), "const");
+    ck_assert_double_eq(tg_value(g, in[1]), -1.0);
+    ck_assert_uint_lt(in[1].id, second);
+    double want = 1.0 / (1.0 + exp(-1.0 / (1.0 + exp(-0.5))));
+    ck_assert_ulps(tg_value(g, s2), want, 4, "sigmoid(sigmoid(0.5))");
+
+    /* a rewind drops them; the next call records them again */
+    ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
+    tg_const(g, 7.0);  /* takes the id the first -1 had */
+    size_t after = tg_graph_size(g);
+    tg_node s3 = tg_sigmoid_decomposed(g, x);
+    ck_assert_uint_eq(tg_graph_size(g) - after, 6);
+    ck_assert_ulps(tg_value(g, s3), 1.0 / (1.0 + exp(-0.5)), 4, "sigmoid(0.5) after a rewind");
+    ck_assert_int_eq(tg_backward(g, s3), TG_OK);
+    ck_assert_graph_ok(g);
+    tg_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_bytes_per_node)
 {
     ck_assert_uint_gt(tg_graph_bytes_per_node(), 0);
@@ -741,6 +775,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_pow_extremes);
     tcase_add_test(tc, test_sigmoid_decomposed_vs_fused);
     tcase_add_test(tc, test_sigmoid_decomposed_shape);
+    tcase_add_test(tc, test_sigmoid_decomposed_shares_constants);
     tcase_add_test(tc, test_bytes_per_node);
     suite_add_tcase(s, tc);
     return s;

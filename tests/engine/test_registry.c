@@ -22,6 +22,9 @@ static tg_node b_var(tg_graph *g, const tg_node *in)     { (void)in; return tg_v
 static tg_node b_const(tg_graph *g, const tg_node *in)   { (void)in; return tg_const(g, 0.5); }
 static tg_node b_add(tg_graph *g, const tg_node *in)     { return tg_add(g, in[0], in[1]); }
 static tg_node b_mul(tg_graph *g, const tg_node *in)     { return tg_mul(g, in[0], in[1]); }
+static tg_node b_sub(tg_graph *g, const tg_node *in)     { return tg_sub(g, in[0], in[1]); }
+static tg_node b_div(tg_graph *g, const tg_node *in)     { return tg_div(g, in[0], in[1]); }
+static tg_node b_neg(tg_graph *g, const tg_node *in)     { return tg_neg(g, in[0]); }
 static tg_node b_exp(tg_graph *g, const tg_node *in)     { return tg_exp(g, in[0]); }
 static tg_node b_recip(tg_graph *g, const tg_node *in)   { return tg_recip(g, in[0]); }
 static tg_node b_pow(tg_graph *g, const tg_node *in)     { return tg_pow(g, in[0], in[1]); }
@@ -86,6 +89,7 @@ static const struct { const char *name; builder build; } builders[] = {
     { "matmul", b_matmul },   { "softmax", b_softmax }, { "sum", b_sum },
     { "mean", b_mean },       { "softmax_cross_entropy", b_xent }, { "custom", b_custom },
     { "convert", b_convert },
+    { "sub", b_sub },         { "div", b_div },         { "neg", b_neg },
     { "sqrt", b_sqrt },
     { "cbrt", b_cbrt },
     { "sin", b_sin },

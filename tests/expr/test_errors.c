@@ -347,10 +347,10 @@ START_TEST(every_op_is_callable_by_its_registry_name)
         called++;
         tg_graph_free(g);
     }
-    /* and the composed ones by the C names without tg_ */
-    const char *composed[] = { "neg(x)", "sub(x, x)", "div(x, x)", "sigmoid_decomposed(x)" };
-    const char *last_op[] = { "mul", "add", "mul", "recip" };
-    for (int k = 0; k < 4; k++) {
+    /* and the composed one by its C name without tg_ */
+    const char *composed[] = { "sigmoid_decomposed(x)" };
+    const char *last_op[] = { "recip" };
+    for (int k = 0; k < 1; k++) {
         tg_graph *g = tg_graph_new();
         tg_var(g, "x", 0.5);
         tg_node n = tg_parse(g, composed[k]);
