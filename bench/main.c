@@ -38,10 +38,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: tgbench [all|s1|s2|s3|s4|t1|h1|m1]... [options]\n"
-        "  s1   apple + orange graph: build, backward, rewind, x 1,000,000\n"
-        "  s2   extended Rosenbrock, n = 1e6: record, reverse, replay; vs a hand-written adjoint\n"
+        "  s1   apple + orange graph: build, backward, read 5 gradients, rewind, x 1,000,000\n"
+        "  s2   chained Rosenbrock, n = 1e6: record, reverse, replay; then the pairwise\n"
+        "       extended Rosenbrock vs a hand-written adjoint\n"
         "  s3   scalar MLP 2-16-16-1 on 100 points, SVM loss: one SGD step\n"
-        "  s4   sum of sigmoid(x_i), n = 1e6: decomposed and fused\n"
+        "  s4   sum of sigmoid(x_i), n = 1e6, x in [-20, 20]: decomposed and fused\n"
+        "  (s1-s4 against an inline tape and a bare tape, in the same run)\n"
         "  t1   TwoLayerNet 784-50-10 on MNIST, 10000 iterations; vs plain CBLAS\n"
         "  h1   Rosenbrock Hessian and H v at n = 1000 and 1e4, the net's H v; vs one gradient\n"
         "  m1   tg_eval_batch at 64 points (Rosenbrock n = 1e4, an MLP) vs 64 single replays\n"

@@ -5,8 +5,9 @@
  *
  * nine nodes: five leaves, three products, one sum.  One repetition is what
  * a loop that rebuilds a small graph per sample does: mark, build, backward,
- * rewind.  It measures the fixed cost of each call, since the arithmetic is
- * four flops.
+ * read the five gradients, rewind.  It measures the fixed cost of each
+ * call, since the arithmetic is four flops.  The inline tape (inltape.h)
+ * and the bare tape (baretape.h) run the same loop in the same run.
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,16 +35,12 @@ static inline shopping shopping_build(tg_graph *g)
     return s;
 }
 
-/* The same graph on the bare tape; returns d price / d apple. */
-static double shopping_bare(bt_tape *t)
-{
-    bt_id apple = bt_leaf(t, 100.0), apple_num = bt_leaf(t, 2.0);
-    bt_id orange = bt_leaf(t, 150.0), orange_num = bt_leaf(t, 3.0);
-    bt_id tax = bt_leaf(t, 1.1);
-    bt_id all = bt_add(t, bt_mul(t, apple, apple_num), bt_mul(t, orange, orange_num));
-    bt_backward(t, bt_mul(t, all, tax));
-    return bt_grad(t, apple);
-}
+/* The same graph on the inline tape and on the bare tape. */
+#define PLAIN_TEMPLATE "s1_plain.h"
+#include "plaintapes.h"
+
+/* The sum of the five gradients the book gives. */
+static const double grad_sum = 2.2 + 110.0 + 3.3 + 165.0 + 650.0;
 
 /* The book's figures: price 715, d/dapple 2.2, d/dapple_num 110,
  * d/dorange 3.3, d/dorange_num 165, d/dtax 650. */
@@ -90,42 +87,53 @@ int bench_s1(const bench_opts *o)
         return 1;
     }
 
-    /* tapegrad and the bare tape take turns, one sample each, so that both
-     * meet the same interference from the rest of the machine */
-    double samples[64], bare_samples[64];
+    /* tapegrad, the inline tape and the bare tape take turns, one sample
+     * each, so that all three meet the same interference from the rest of
+     * the machine */
+    double samples[64], inline_samples[64], bare_samples[64];
     int nsamples = reps < 64 ? reps : 64;
+    il_tape it;
     bt_tape bt;
+    il_init(&it);
     bt_init(&bt);
-    double check = 0.0;
+    double sum = 0.0, inline_sum = 0.0, bare_sum = 0.0;
     for (int r = 0; r < nsamples; r++) {
         uint64_t t0 = bench_now_ns();
         for (long k = 0; k < loops; k++) {
             size_t mark = tg_graph_mark(g);
             shopping s = shopping_build(g);
             tg_backward(g, s.price);
+            sum += tg_grad(g, s.apple) + tg_grad(g, s.apple_num) + tg_grad(g, s.orange) +
+                   tg_grad(g, s.orange_num) + tg_grad(g, s.tax);
             tg_graph_rewind(g, mark);
         }
         uint64_t t1 = bench_now_ns();
-        for (long k = 0; k < loops; k++) {
-            size_t mark = bt_mark(&bt);
-            check += shopping_bare(&bt);
-            bt_rewind(&bt, mark);
-        }
+        for (long k = 0; k < loops; k++) inline_sum += inline_shopping(&it);
         uint64_t t2 = bench_now_ns();
+        for (long k = 0; k < loops; k++) bare_sum += bare_shopping(&bt);
+        uint64_t t3 = bench_now_ns();
         samples[r] = (double)(t1 - t0) / (double)loops;
-        bare_samples[r] = (double)(t2 - t1) / (double)loops;
+        inline_samples[r] = (double)(t2 - t1) / (double)loops;
+        bare_samples[r] = (double)(t3 - t2) / (double)loops;
     }
+    il_free(&it);
     bt_free(&bt);
     if (tg_graph_status(g) != TG_OK) {
         fprintf(stderr, "S1: %s\n", tg_graph_errmsg(g));
         tg_graph_free(g);
         return 1;
     }
-    if (!(fabs(check / ((double)loops * nsamples) - 2.2) < 1e-9)) {
-        fprintf(stderr, "S1: the bare tape got d price/d apple = %g\n",
-                check / ((double)loops * nsamples));
-        tg_graph_free(g);
-        return 1;
+    const double reads = (double)loops * nsamples;
+    const struct { const char *who; double sum; } sums[] = {
+        { "tapegrad", sum }, { "the inline tape", inline_sum }, { "the bare tape", bare_sum },
+    };
+    for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++) {
+        if (!(fabs(sums[i].sum / reads - grad_sum) < 1e-9 * grad_sum)) {
+            fprintf(stderr, "S1: %s's five gradients add up to %.17g, the book's to %g\n",
+                    sums[i].who, sums[i].sum / reads, grad_sum);
+            tg_graph_free(g);
+            return 1;
+        }
     }
     size_t nodes;
     {   /* node count of one repetition, for the table */
@@ -136,26 +144,35 @@ int bench_s1(const bench_opts *o)
     }
     tg_graph_free(g);
     bench_stats st = bench_stats_of(samples, (size_t)nsamples);
+    bench_stats inl = bench_stats_of(inline_samples, (size_t)nsamples);
     bench_stats bare = bench_stats_of(bare_samples, (size_t)nsamples);
 
     const double target_ns = 30.0;
 
-    bench_report *r = bench_report_new("S1", "apple + orange graph: mark, build, backward, rewind");
+    bench_report *r = bench_report_new("S1", "apple + orange graph: mark, build, backward, "
+                                             "read 5 gradients, rewind");
     bench_report_title(r, "apple + orange graph (%zu nodes, unnamed leaves): mark, build, backward, "
-                          "rewind; %ld per repetition, %d repetitions", nodes, loops, nsamples);
+                          "read 5 gradients, rewind; %ld per repetition, %d repetitions",
+                       nodes, loops, nsamples);
     bench_report_num(r, "size", NULL, (double)nodes, 0, NULL);
     bench_report_num(r, "loops", NULL, (double)loops, 0, NULL);
     bench_report_num(r, "repetitions", NULL, nsamples, 0, NULL);
-    bench_report_phase(r, "rep", "mark + build + backward + rewind", st, (double)nodes, "node");
-    bench_report_num(r, "ns_per_rep", "ns per repetition (median)", st.median, 1, "ns");
+    bench_report_phase(r, "rep", "mark + build + backward + read + rewind", st, (double)nodes,
+                       "node");
+    bench_report_phase(r, "inline", "inline tape, same loop", inl, (double)nodes, "node");
     bench_report_phase(r, "bare", "bare C tape, same loop", bare, (double)nodes, "node");
-    bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");
+    bench_report_num(r, "ns_per_rep", "ns per repetition (median)", st.median, 1, "ns");
+    bench_report_num(r, "inline_ns_per_rep", NULL, inl.median, 2, NULL);
     bench_report_num(r, "bare_ns_per_rep", NULL, bare.median, 2, NULL);
-    bench_report_num(r, "target_ns", "target", target_ns, 0, "ns");
-    bench_report_num(r, "ratio", "ratio to target (<= 1 meets it)", st.median / target_ns, 2, "");
+    bench_report_num(r, "inline_ratio", "tapegrad / inline tape", st.median / inl.median, 2,
+                     "(target <= 1.5)");
+    bench_report_num(r, "target_inline_ratio", NULL, 1.5, 2, NULL);
     bench_report_num(r, "bare_ratio", "tapegrad / bare tape", st.median / bare.median, 2,
                      "(target 30 / 24 = 1.25)");
     bench_report_num(r, "target_bare_ratio", NULL, 30.0 / 24.0, 3, NULL);
+    bench_report_num(r, "target_ns", "target", target_ns, 0, "ns");
+    bench_report_num(r, "ratio", "ratio to target (<= 1 meets it)", st.median / target_ns, 2, "");
+    bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");
     bench_report_str(r, "reference", NULL,
                      "issue 5: ADOL-C 2.0 us (replay) / 2.2 us (retape), micrograd 8.7 us, "
                      "PyTorch scalar 41 us, bare C tape 24 ns");

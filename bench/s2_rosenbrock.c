@@ -1,5 +1,7 @@
 /*
- * S2: the extended Rosenbrock function of n variables (n even),
+ * S2: the chained Rosenbrock function of the headline figures (s2_chained.c),
+ * then, with the keys its figures had before, the pairwise extended
+ * Rosenbrock function of n variables (n even),
  *
  *     f(x) = sum_{i < n/2} 100 (x_{2i}^2 - x_{2i+1})^2 + (1 - x_{2i})^2,
  *
@@ -27,6 +29,7 @@
 
 #include "baretape.h"
 #include "harness.h"
+#include "s2.h"
 #include "tapegrad/tapegrad.h"
 
 /* ------------------------------------------------------------ the tape */
@@ -113,7 +116,6 @@ typedef struct s2_result {
     bench_stats bare_record, bare_reverse, bare_taped;
     double rss_bytes_per_node;  /* resident memory the graph holds / nodes */
     double max_grad_diff, max_grad_rel, replay_value_rel;
-    long peak_rss_kib;
 } s2_result;
 
 static void *xmalloc(size_t bytes)
@@ -251,7 +253,6 @@ static int s2_measure(size_t n, int reps, s2_result *res)
     tg_forward(g);
     double f_replay = tg_value(g, f), f_b = rosen_value(xb, n);
     res->replay_value_rel = fabs(f_replay - f_b) / fabs(f_b);
-    res->peak_rss_kib = bench_peak_rss_kib();
     tg_graph_free(g);
     g = NULL;
 
@@ -294,13 +295,18 @@ done:
 /* The targets, per op, and the hand-written figure it quotes. */
 enum { TARGET_TAPED_NS_PER_OP = 5, TARGET_REPLAY_NS_PER_OP = 8, TARGET_BYTES_PER_NODE = 32 };
 
-static void s2_report(const s2_result *s, bool json)
+static void s2_report(const s2_chained *c, const s2_result *s, bool json)
 {
     double ops = (double)s->ops;
     double limit_ratio = s->taped.median / s->by_hand.median;
-    bench_report *r = bench_report_new("S2", "extended Rosenbrock: record + reverse, replay");
-    bench_report_title(r, "extended Rosenbrock, n = %zu (%zu ops, %zu nodes), %d repetitions",
-                       s->n, s->ops, s->nodes, s->reps);
+    bench_report *r = bench_report_new("S2", "chained Rosenbrock: record, reverse, replay; "
+                                             "extended Rosenbrock");
+    bench_report_title(r, "chained Rosenbrock, n = %zu, %d repetitions; then the pairwise "
+                          "extended Rosenbrock (%zu ops, %zu nodes), %d repetitions",
+                       c->n, c->reps, s->ops, s->nodes, s->reps);
+    s2_chained_report(r, c);
+    bench_report_note(r, "pairwise extended Rosenbrock, n = %zu: %zu ops, %zu nodes", s->n,
+                      s->ops, s->nodes);
     bench_report_num(r, "n", NULL, (double)s->n, 0, NULL);
     bench_report_num(r, "size", NULL, (double)s->n, 0, NULL);
     bench_report_num(r, "ops", NULL, ops, 0, NULL);
@@ -333,8 +339,8 @@ static void s2_report(const s2_result *s, bool json)
                      0, "(target <= 32)");
     bench_report_num(r, "rss_bytes_per_node", "resident memory per node", s->rss_bytes_per_node, 1,
                      "bytes");
-    bench_report_num(r, "peak_rss_kib", "peak RSS (with the references)", (double)s->peak_rss_kib, 0,
-                     "KiB");
+    bench_report_num(r, "peak_rss_kib", "peak RSS (both functions, references)",
+                     (double)bench_peak_rss_kib(), 0, "KiB");
     bench_report_num(r, "max_grad_diff", "max |grad - hand-written grad|", s->max_grad_diff, -3, "");
     bench_report_num(r, "max_grad_rel_diff", "  relative to max(1, |grad|)", s->max_grad_rel, -3, "");
     bench_report_num(r, "target_taped_ns_per_op", NULL, TARGET_TAPED_NS_PER_OP, 0, NULL);
@@ -352,20 +358,31 @@ static void s2_report(const s2_result *s, bool json)
 
 static void scaling_header(void)
 {
-    printf("\nS2  scaling: extended Rosenbrock at growing n (medians)\n");
-    printf("  %10s %10s %11s %11s %11s %11s %9s %7s %10s %10s\n", "n", "ops", "record/op",
-           "reverse/op", "rec+rev/op", "replay/op", "limit", "bare", "RSS/node", "peak RSS");
+    printf("\nS2  scaling: chained Rosenbrock at growing n (medians; inline and replay: "
+           "tapegrad / inline tape;\n    RSS/node: the pairwise function's tape)\n");
+    printf("  %10s %10s %11s %11s %11s %11s %8s %8s %10s %10s\n", "n", "ops", "record/op",
+           "reverse/op", "rec+rev/op", "replay/op", "inline", "replay", "RSS/node", "peak RSS");
 }
 
-static void scaling_row(const s2_result *s)
+static void scaling_row(const s2_chained *c, const s2_result *s)
 {
-    double ops = (double)s->ops;
-    printf("  %10zu %10zu %8.2f ns %8.2f ns %8.2f ns %8.2f ns %8.1fx %6.2fx %7.1f B %7.0f MiB\n",
-           s->n, s->ops, s->record.median / ops, s->reverse.median / ops, s->taped.median / ops,
-           s->replay.median / ops, s->taped.median / s->by_hand.median,
-           s->taped.median / s->bare_taped.median, s->rss_bytes_per_node,
-           (double)s->peak_rss_kib / 1024.0);
+    double ops = (double)c->ops;
+    printf("  %10zu %10zu %8.2f ns %8.2f ns %8.2f ns %8.2f ns %7.2fx %7.2fx %7.1f B %7.0f MiB\n",
+           c->n, c->ops, c->tg.ph[S2_RECORD].median / ops, c->tg.ph[S2_REVERSE].median / ops,
+           c->tg.ph[S2_TAPED].median / ops, c->tg.ph[S2_REPLAY].median / ops,
+           c->tg.ph[S2_TAPED].median / c->inl.ph[S2_TAPED].median,
+           c->tg.ph[S2_REPLAY].median / c->inl.ph[S2_REPLAY].median,
+           s->rss_bytes_per_node, (double)bench_peak_rss_kib() / 1024.0);
     fflush(stdout);
+}
+
+/* Both functions at one size; 0, or 1 after saying why. */
+static int s2_both(size_t n, int reps, s2_chained *c, s2_result *s)
+{
+    /* the pairwise function first: its resident memory per node is
+     * measured from a heap that no larger tape has been through */
+    int rc = s2_measure(n & ~(size_t)1, reps, s);
+    return rc ? rc : s2_chained_measure(n, reps, c);
 }
 
 int bench_s2(const bench_opts *o)
@@ -373,11 +390,11 @@ int bench_s2(const bench_opts *o)
     if (!o->scaling) {
         size_t n = o->n ? (size_t)o->n : (o->quick ? 100000 : 1000000);
         if (n < 2) n = 2;
-        n &= ~(size_t)1;
         int reps = o->reps ? o->reps : (o->quick ? 3 : 11);
+        s2_chained c;
         s2_result s;
-        int rc = s2_measure(n, reps, &s);
-        if (rc == 0) s2_report(&s, o->json);
+        int rc = s2_both(n, reps, &c, &s);
+        if (rc == 0) s2_report(&c, &s, o->json);
         return rc;
     }
 
@@ -396,10 +413,11 @@ int bench_s2(const bench_opts *o)
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
+            s2_chained c;
             s2_result s;
-            int rc = s2_measure(n, reps, &s);
-            if (rc == 0 && o->json) s2_report(&s, true);
-            else if (rc == 0) scaling_row(&s);
+            int rc = s2_both(n, reps, &c, &s);
+            if (rc == 0 && o->json) s2_report(&c, &s, true);
+            else if (rc == 0) scaling_row(&c, &s);
             fflush(stdout);
             _exit(rc);
         }

@@ -8,13 +8,15 @@
  * One training step: record forward and loss (about 65k nodes), backward,
  * SGD on the 337 parameters through tg_value/tg_grad/tg_set_value, rewind.
  * The parameters are recorded before the mark, so they survive the rewind.
+ * The inline tape and the bare tape train the same network from the same
+ * start in the same run, and must end at the same loss.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "baretape.h"
 #include "harness.h"
+#include "inltape.h"
 #include "tapegrad/tapegrad.h"
 
 enum { N_IN = 2, N_H1 = 16, N_H2 = 16, N_POINTS = 100, S3_CHUNK = 10 };
@@ -101,70 +103,19 @@ static tg_node svm_loss(tg_graph *g, const tg_node *p, const consts *c,
     return tg_add(g, data, tg_mul(g, reg, c->alpha));
 }
 
-/* ------------------------------------------------- the same on the bare tape */
+/* ------------------------------------- the same on the inline and bare tapes */
 
-static bt_id neuron_bare(bt_tape *t, const bt_id *w, bt_id b, const bt_id *in, int nin, int nonlin)
-{
-    bt_id s = b;
-    for (int i = 0; i < nin; i++) s = bt_add(t, s, bt_mul(t, w[i], in[i]));
-    return nonlin ? bt_tanh(t, s) : s;
-}
-
-static bt_id mlp_score_bare(bt_tape *t, const bt_id *p, const double *x)
-{
-    bt_id in[N_IN], h1[N_H1], h2[N_H2];
-    for (int i = 0; i < N_IN; i++) in[i] = bt_leaf(t, x[i]);
-    for (int j = 0; j < N_H1; j++) h1[j] = neuron_bare(t, p + P_W1 + j * N_IN, p[P_B1 + j], in, N_IN, 1);
-    for (int j = 0; j < N_H2; j++) h2[j] = neuron_bare(t, p + P_W2 + j * N_H1, p[P_B2 + j], h1, N_H1, 1);
-    return neuron_bare(t, p + P_W3, p[P_B3], h2, N_H2, 0);
-}
-
-static bt_id svm_loss_bare(bt_tape *t, const bt_id *p, bt_id one, bt_id inv_points, bt_id alpha_c,
-                           const double *x, const double *y)
-{
-    bt_id data = 0;
-    for (int i = 0; i < N_POINTS; i++) {
-        bt_id score = mlp_score_bare(t, p, x + i * N_IN);
-        bt_id l = bt_relu(t, bt_add(t, one, bt_mul(t, score, bt_leaf(t, -y[i]))));
-        data = i ? bt_add(t, data, l) : l;
-    }
-    data = bt_mul(t, data, inv_points);
-    bt_id reg = 0;
-    for (int k = 0; k < N_PARAMS; k++) {
-        bt_id sq = bt_mul(t, p[k], p[k]);
-        reg = k ? bt_add(t, reg, sq) : sq;
-    }
-    return bt_add(t, data, bt_mul(t, reg, alpha_c));
-}
-
-/* The training of bench_s3 on the bare tape, one step at a time. */
-typedef struct bare_mlp {
-    bt_tape t;
-    bt_id p[N_PARAMS];
-    bt_id one, inv_points, alpha;
+/* The training of bench_s3 on a plain tape, one step at a time. */
+typedef struct plain_mlp {
+    il_tape t;
+    il_id p[N_PARAMS];
+    il_id one, inv_points, alpha;
     size_t mark;
     double last_loss;
-} bare_mlp;
+} plain_mlp;
 
-static void bare_mlp_init(bare_mlp *m, const double *init)
-{
-    bt_init(&m->t);
-    for (int k = 0; k < N_PARAMS; k++) m->p[k] = bt_leaf(&m->t, init[k]);
-    m->one = bt_leaf(&m->t, 1.0);
-    m->inv_points = bt_leaf(&m->t, 1.0 / N_POINTS);
-    m->alpha = bt_leaf(&m->t, alpha);
-    m->mark = bt_mark(&m->t);
-}
-
-static void bare_mlp_step(bare_mlp *m, const double *x, const double *y, double lr)
-{
-    bt_tape *t = &m->t;
-    bt_id loss = svm_loss_bare(t, m->p, m->one, m->inv_points, m->alpha, x, y);
-    bt_backward(t, loss);
-    m->last_loss = bt_val(t, loss);
-    for (int q = 0; q < N_PARAMS; q++) bt_set(t, m->p[q], bt_val(t, m->p[q]) - lr * bt_grad(t, m->p[q]));
-    bt_rewind(t, m->mark);
-}
+#define PLAIN_TEMPLATE "s3_plain.h"
+#include "plaintapes.h"
 
 int bench_s3(const bench_opts *o)
 {
@@ -193,20 +144,22 @@ int bench_s3(const bench_opts *o)
     double *s_backward = malloc((size_t)steps * sizeof *s_backward);
     double *s_update = malloc((size_t)steps * sizeof *s_update);
     double *s_bare = malloc((size_t)steps * sizeof *s_bare);
-    if (!s_step || !s_record || !s_backward || !s_update || !s_bare) {
+    double *s_inline = malloc((size_t)steps * sizeof *s_inline);
+    if (!s_step || !s_record || !s_backward || !s_update || !s_bare || !s_inline) {
         fprintf(stderr, "S3: out of memory\n");
         return 1;
     }
     tg_node scores[N_POINTS];
     double first_loss = NAN, last_loss = NAN, accuracy = NAN;
     size_t nodes = 0;
-    bare_mlp bare_net;
+    plain_mlp inline_net, bare_net;
+    inline_mlp_init(&inline_net, init);
     bare_mlp_init(&bare_net, init);
 
-    /* tapegrad and the bare tape take turns, S3_CHUNK steps each, so that
-     * both meet the same interference from the rest of the machine; chunks
-     * rather than single steps, so that neither keeps finding its tape
-     * evicted by the other's */
+    /* tapegrad, the inline tape and the bare tape take turns, S3_CHUNK
+     * steps each, so that all three meet the same interference from the
+     * rest of the machine; chunks rather than single steps, so that none
+     * keeps finding its tape evicted by another's */
     for (int start = 0; start < steps; start += S3_CHUNK) {
     int end = start + S3_CHUNK < steps ? start + S3_CHUNK : steps;
     for (int k = start; k < end; k++) {
@@ -239,11 +192,19 @@ int bench_s3(const bench_opts *o)
     }
     for (int k = start; k < end; k++) {
         uint64_t t0 = bench_now_ns();
+        inline_mlp_step(&inline_net, x, y, 1.0 - 0.9 * k / steps);
+        s_inline[k] = (double)(bench_now_ns() - t0);
+    }
+    for (int k = start; k < end; k++) {
+        uint64_t t0 = bench_now_ns();
         bare_mlp_step(&bare_net, x, y, 1.0 - 0.9 * k / steps);
         s_bare[k] = (double)(bench_now_ns() - t0);
     }
     }
-    double bare_last_loss = bare_net.last_loss;
+    const struct { const char *who; double loss; } plain_loss[] = {
+        { "inline", inline_net.last_loss }, { "bare", bare_net.last_loss },
+    };
+    il_free(&inline_net.t);
     bt_free(&bare_net.t);
     int rc = 0;
     if (tg_graph_status(g) != TG_OK || !isfinite(last_loss) || !(last_loss < first_loss)) {
@@ -255,10 +216,13 @@ int bench_s3(const bench_opts *o)
     bench_stats step = bench_stats_of(s_step, (size_t)steps);
     bench_stats update = bench_stats_of(s_update, (size_t)steps);
     bench_stats bare = bench_stats_of(s_bare, (size_t)steps);
-    if (rc == 0 && !(fabs(bare_last_loss - last_loss) <= 1e-9 * fabs(last_loss) + 1e-12)) {
-        fprintf(stderr, "S3: the bare tape ends at loss %.17g, tapegrad at %.17g\n", bare_last_loss,
-                last_loss);
-        rc = 1;
+    bench_stats inl = bench_stats_of(s_inline, (size_t)steps);
+    for (size_t i = 0; i < sizeof plain_loss / sizeof plain_loss[0] && rc == 0; i++) {
+        if (!(fabs(plain_loss[i].loss - last_loss) <= 1e-9 * fabs(last_loss) + 1e-12)) {
+            fprintf(stderr, "S3: the %s tape ends at loss %.17g, tapegrad at %.17g\n",
+                    plain_loss[i].who, plain_loss[i].loss, last_loss);
+            rc = 1;
+        }
     }
     const double target_ms = 0.25;
     bench_report *r = bench_report_new("S3", "scalar MLP 2-16-16-1, SVM loss: one SGD step");
@@ -273,12 +237,17 @@ int bench_s3(const bench_opts *o)
                        (double)nodes, "node");
     bench_report_phase(r, "update", "SGD update + rewind", update, N_PARAMS, "param");
     bench_report_phase(r, "step", "one step", step, (double)nodes, "node");
+    bench_report_phase(r, "inline_step", "inline tape: one step", inl, (double)nodes, "node");
+    bench_report_phase(r, "bare_step", "bare C tape: one step", bare, (double)nodes, "node");
     bench_report_num(r, "ms_per_step", "ms per step (median)", step.median / 1e6, 4, "ms");
+    bench_report_num(r, "inline_ms_per_step", NULL, inl.median / 1e6, 4, NULL);
     bench_report_num(r, "first_loss", "loss, first step", first_loss, 4, "");
     bench_report_num(r, "last_loss", "loss, last step", last_loss, 4, "");
     bench_report_num(r, "accuracy", "training accuracy, last step", accuracy, 2, "");
     bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");
-    bench_report_phase(r, "bare_step", "bare C tape: one step", bare, (double)nodes, "node");
+    bench_report_num(r, "inline_ratio", "tapegrad / inline tape", step.median / inl.median, 2,
+                     "(target <= 1.0)");
+    bench_report_num(r, "target_inline_ratio", NULL, 1.0, 2, NULL);
     bench_report_num(r, "target_ms", "target", target_ms, 2, "ms");
     bench_report_num(r, "ratio", "ratio to target (<= 1 meets it)", step.median / 1e6 / target_ms, 2,
                      "");
@@ -297,5 +266,6 @@ int bench_s3(const bench_opts *o)
     free(s_backward);
     free(s_update);
     free(s_bare);
+    free(s_inline);
     return rc;
 }

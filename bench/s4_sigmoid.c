@@ -1,18 +1,19 @@
 /*
- * S4: y = sum_i sigmoid(x_i), n = 1e6, twice: with the book's decomposed
- * sigmoid (tg_sigmoid_decomposed: x*-1, exp, +1, 1/x) and with the fused
- * node (tg_sigmoid).  Each repetition starts from an empty tape that keeps
- * its storage, records the leaves and the sum, and sweeps backward; the two
- * variants alternate so that both see the same machine.  The gradients
- * d y/d x_i = sigmoid'(x_i) of the two must agree: the report gives the
- * largest difference.
+ * S4: y = sum_i sigmoid(x_i), n = 1e6, x uniform in [-20, 20], twice:
+ * with the book's decomposed sigmoid (tg_sigmoid_decomposed: x*-1, exp,
+ * +1, 1/x) and with the fused node (tg_sigmoid).  Each repetition starts
+ * from an empty tape that keeps its storage, records the leaves and the
+ * sum, and sweeps backward.  The inline tape and the bare tape do the same
+ * (their decomposed sigmoid shares its two constants, recorded once), and
+ * all six alternate so that all see the same machine.  The gradients
+ * d y/d x_i = sigmoid'(x_i) of them all must agree: the report gives the
+ * largest difference between tapegrad's two.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "baretape.h"
 #include "harness.h"
 #include "tapegrad/tapegrad.h"
 
@@ -50,36 +51,9 @@ static int s4_once(tg_graph *g, const double *xv, tg_node *x, size_t n, int fuse
     return 0;
 }
 
-/* The same on the bare tape, node for node: the decomposed sigmoid records
- * its two constants each time, as tg_sigmoid_decomposed does. */
-static void s4_bare_once(bt_tape *t, const double *xv, bt_id *x, size_t n, int fused,
-                         s4_samples *s, int r, double *grad)
-{
-    bt_rewind(t, 0);
-    uint64_t t0 = bench_now_ns();
-    for (size_t i = 0; i < n; i++) x[i] = bt_leaf(t, xv[i]);
-    uint64_t t1 = bench_now_ns();
-    bt_id acc = 0;
-    for (size_t i = 0; i < n; i++) {
-        bt_id y;
-        if (fused) {
-            y = bt_sigmoid(t, x[i]);
-        } else {
-            bt_id e = bt_exp(t, bt_mul(t, x[i], bt_leaf(t, -1.0)));
-            y = bt_recip(t, bt_add(t, e, bt_leaf(t, 1.0)));
-        }
-        acc = i ? bt_add(t, acc, y) : y;
-    }
-    uint64_t t2 = bench_now_ns();
-    bt_backward(t, acc);
-    uint64_t t3 = bench_now_ns();
-    s->leaves[r] = (double)(t1 - t0);
-    s->record[r] = (double)(t2 - t0);
-    s->backward[r] = (double)(t3 - t2);
-    s->total[r] = (double)(t3 - t0);
-    if (grad)
-        for (size_t i = 0; i < n; i++) grad[i] = bt_grad(t, x[i]);
-}
+/* The same on the inline tape and on the bare tape. */
+#define PLAIN_TEMPLATE "s4_plain.h"
+#include "plaintapes.h"
 
 static int alloc_samples(s4_samples *s, int reps)
 {
@@ -107,15 +81,22 @@ int bench_s4(const bench_opts *o)
     double *xv = malloc(n * sizeof *xv);
     double *g_dec = malloc(n * sizeof *g_dec), *g_fus = malloc(n * sizeof *g_fus);
     tg_node *x = malloc(n * sizeof *x);
-    bt_id *bx = malloc(n * sizeof *bx);
-    double *g_bare = malloc(n * sizeof *g_bare);
-    s4_samples dec, fus, bdec, bfus;
-    if (!xv || !g_dec || !g_fus || !x || !bx || !g_bare || alloc_samples(&dec, reps) ||
-        alloc_samples(&fus, reps) || alloc_samples(&bdec, reps) || alloc_samples(&bfus, reps)) {
+    il_id *px = malloc(n * sizeof *px);
+    /* the plain tapes: inline decomposed and fused, bare decomposed and fused */
+    enum { NPLAIN = 4 };
+    static const char *const plain_name[NPLAIN] = {
+        "inline tape, decomposed", "inline tape, fused", "bare tape, decomposed", "bare tape, fused",
+    };
+    double *g_plain = malloc(NPLAIN * n * sizeof *g_plain);
+    s4_samples dec, fus, plain[NPLAIN];
+    int nomem = alloc_samples(&dec, reps) | alloc_samples(&fus, reps);
+    for (int k = 0; k < NPLAIN; k++) nomem |= alloc_samples(&plain[k], reps);
+    nomem |= !xv || !g_dec || !g_fus || !x || !px || !g_plain;
+    if (nomem) {
         fprintf(stderr, "S4: out of memory\n");
         return 1;
     }
-    for (size_t i = 0; i < n; i++) xv[i] = bench_rng_uniform(&rng, -8.0, 8.0);
+    for (size_t i = 0; i < n; i++) xv[i] = bench_rng_uniform(&rng, -20.0, 20.0);
 
     tg_graph *g = tg_graph_new();
     if (!g) {
@@ -124,16 +105,24 @@ int bench_s4(const bench_opts *o)
     }
     int rc = 0;
     size_t nodes_dec = 0, nodes_fus = 0;
-    /* tapegrad and the bare tape, each variant, take turns every
-     * repetition; the bare tape's fused gradient lands in g_bare */
-    bt_tape bt;
+    /* tapegrad, the inline tape and the bare tape, each variant, take
+     * turns every repetition.  A first repetition, r = -1, grows every
+     * tape's storage and gives the gradients checked below; repetition 0
+     * overwrites its times. */
+    il_tape it, bt;
+    il_init(&it);
     bt_init(&bt);
-    for (int r = 0; r < reps && rc == 0; r++) {
-        rc |= s4_once(g, xv, x, n, 0, &dec, r, r == 0 ? g_dec : NULL, &nodes_dec);
-        rc |= s4_once(g, xv, x, n, 1, &fus, r, r == 0 ? g_fus : NULL, &nodes_fus);
-        s4_bare_once(&bt, xv, bx, n, 0, &bdec, r, NULL);
-        s4_bare_once(&bt, xv, bx, n, 1, &bfus, r, r == 0 ? g_bare : NULL);
+    for (int r = -1; r < reps && rc == 0; r++) {
+        int at = r < 0 ? 0 : r;
+        rc |= s4_once(g, xv, x, n, 0, &dec, at, r < 0 ? g_dec : NULL, &nodes_dec);
+        rc |= s4_once(g, xv, x, n, 1, &fus, at, r < 0 ? g_fus : NULL, &nodes_fus);
+        for (int k = 0; k < NPLAIN; k++) {
+            double *grad = r < 0 ? g_plain + (size_t)k * n : NULL;
+            if (k < 2) inline_s4_once(&it, xv, px, n, k & 1, &plain[k], at, grad);
+            else bare_s4_once(&bt, xv, px, n, k & 1, &plain[k], at, grad);
+        }
     }
+    il_free(&it);
     bt_free(&bt);
     long peak = bench_peak_rss_kib();
     tg_graph_free(g);
@@ -149,14 +138,18 @@ int bench_s4(const bench_opts *o)
         fprintf(stderr, "S4: the two gradients differ by %.3g (relative %.3g)\n", max_diff, max_rel);
         rc = 1;
     }
-    double bare_diff = 0.0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        double d = fabs(g_bare[i] - g_fus[i]);
-        if (!(d <= bare_diff)) bare_diff = d;
-    }
-    if (rc == 0 && !(bare_diff <= 1e-12)) {
-        fprintf(stderr, "S4: the bare tape's gradient is off by %g\n", bare_diff);
-        rc = 1;
+    /* the plain tapes' fused slope is y (1 - y), which loses relative
+     * accuracy where y nears 1: their gradients are compared absolutely */
+    for (int k = 0; k < NPLAIN && rc == 0; k++) {
+        double plain_diff = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs(g_plain[(size_t)k * n + i] - g_fus[i]);
+            if (!(d <= plain_diff)) plain_diff = d;
+        }
+        if (!(plain_diff <= 1e-12)) {
+            fprintf(stderr, "S4: the gradient of the %s is off by %g\n", plain_name[k], plain_diff);
+            rc = 1;
+        }
     }
 
     if (rc == 0) {
@@ -189,21 +182,35 @@ int bench_s4(const bench_opts *o)
         bench_report_phase(r, "fused_backward", "fused: backward",
                            bench_stats_of(fus.backward, (size_t)reps), (double)nodes_fus, "node");
         bench_report_phase(r, "fused", "fused: record + backward", ftot, (double)nodes_fus, "node");
-        bench_stats bdtot = bench_stats_of(bdec.total, (size_t)reps);
-        bench_stats bftot = bench_stats_of(bfus.total, (size_t)reps);
-        bench_report_phase(r, "bare_decomposed", "bare C tape: decomposed", bdtot, (double)nodes_dec,
-                           "node");
-        bench_report_phase(r, "bare_fused", "bare C tape: fused", bftot, (double)nodes_fus, "node");
+        bench_stats idtot = bench_stats_of(plain[0].total, (size_t)reps);
+        bench_stats iftot = bench_stats_of(plain[1].total, (size_t)reps);
+        bench_stats bdtot = bench_stats_of(plain[2].total, (size_t)reps);
+        bench_stats bftot = bench_stats_of(plain[3].total, (size_t)reps);
+        bench_report_phase(r, "inline_decomposed", "inline tape: decomposed", idtot, (double)n, "x");
+        bench_report_phase(r, "inline_fused", "inline tape: fused", iftot, (double)n, "x");
+        bench_report_phase(r, "bare_decomposed", "bare C tape: decomposed", bdtot, (double)n, "x");
+        bench_report_phase(r, "bare_fused", "bare C tape: fused", bftot, (double)n, "x");
         bench_report_num(r, "decomposed_ms", "decomposed (median)", dtot.median / 1e6, 2,
                          dec_unit);
         bench_report_num(r, "fused_ms", "fused (median)", ftot.median / 1e6, 2, fus_unit);
+        bench_report_num(r, "decomposed_ns_per_x", "decomposed per x", dtot.median / (double)n, 1,
+                         "ns");
+        bench_report_num(r, "fused_ns_per_x", "fused per x", ftot.median / (double)n, 1, "ns");
+        bench_report_num(r, "inline_decomposed_ns_per_x", NULL, idtot.median / (double)n, 2, NULL);
+        bench_report_num(r, "inline_fused_ns_per_x", NULL, iftot.median / (double)n, 2, NULL);
+        bench_report_num(r, "inline_decomposed_ratio", "decomposed: tapegrad / inline tape",
+                         dtot.median / idtot.median, 2, "(target <= 1.0)");
+        bench_report_num(r, "inline_fused_ratio", "fused: tapegrad / inline tape",
+                         ftot.median / iftot.median, 2, "(target <= 1.0)");
+        bench_report_num(r, "target_inline_decomposed_ratio", NULL, 1.0, 2, NULL);
+        bench_report_num(r, "target_inline_fused_ratio", NULL, 1.0, 2, NULL);
         bench_report_num(r, "decomposed_nodes_per_x", "nodes per x: decomposed",
                          (double)nodes_dec / (double)n, 2, "");
         bench_report_num(r, "fused_nodes_per_x", "nodes per x: fused", (double)nodes_fus / (double)n,
                          2, "");
         bench_report_num(r, "max_grad_diff", "max |grad decomposed - grad fused|", max_diff, -3, "");
         bench_report_num(r, "max_grad_rel_diff", "  relative", max_rel, -3, "");
-        bench_report_num(r, "peak_rss_kib", "peak RSS (both tapes)", (double)peak, 0, "KiB");
+        bench_report_num(r, "peak_rss_kib", "peak RSS (all tapes)", (double)peak, 0, "KiB");
         bench_report_num(r, "target_decomposed_ms", NULL, target_dec_ms, 3, NULL);
         bench_report_num(r, "target_fused_ms", NULL, target_fus_ms, 3, NULL);
         bench_report_num(r, "decomposed_ratio", "decomposed / target", dtot.median / 1e6 / target_dec_ms,
@@ -230,9 +237,8 @@ int bench_s4(const bench_opts *o)
     free(x);
     free_samples(&dec);
     free_samples(&fus);
-    free_samples(&bdec);
-    free_samples(&bfus);
-    free(bx);
-    free(g_bare);
+    for (int k = 0; k < NPLAIN; k++) free_samples(&plain[k]);
+    free(px);
+    free(g_plain);
     return rc;
 }
