@@ -437,6 +437,139 @@ tg_status tg_group_end(tg_graph *g);                     /* closes the innermost
  * backward, gradients under them. */
 tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
 
+
+/* ------------------------------------------------- the inline fast path */
+
+/* tg_var and tg_const without a name, tg_add, tg_sub, tg_mul, tg_div,
+ * tg_neg and tg_recip are also defined here as inline functions (under
+ * macros of the same names), so that a program records them without a
+ * call, the way stdio's getc reads a buffer: when both inputs are live
+ * scalar nodes of the current generation (or parameters recorded before
+ * the first rewind), the tape has room and checking mode is off, the node
+ * is appended in the caller's code; anything else calls the library, which
+ * checks, records errors and grows the tape as described above.  The tape
+ * and the handles are the same either way, bit for bit.
+ *
+ * The builders read the first fields of the graph, struct tg__tape_v1: a
+ * private layout, not for programs to touch.  Its version is in its name
+ * and in the names of the library functions the builders call when they
+ * cannot record inline (tg__v1_add, ...): a library with another layout
+ * does not define them, so a program compiled against other headers fails
+ * to link, or to run its first builder (a new graph's first node is always
+ * recorded by the library), instead of misreading a graph.  The public
+ * functions stay: &tg_add is the library's tg_add, and defining
+ * TG_NO_INLINE before including this header makes every call go to the
+ * library. */
+
+/* The fields, also the first ones of the library's graph (lib/engine/graph.h). */
+#define TG__TAPE_V1_FIELDS                                                      \
+    size_t n;            /* nodes on the tape */                                \
+    size_t fast_cap;     /* the tape's capacity, 0 in checking mode */          \
+    uint8_t *op;         /* op codes; 0x80 set on a tensor's */                 \
+    uint32_t *a, *b;     /* input ids */                                        \
+    double *val, *grad;  /* values, adjoints */                                 \
+    size_t lead;         /* nodes [0, lead) are leaves */                       \
+    size_t ntens;        /* tensor records: 0 when no node is a tensor */       \
+    uint32_t gen;        /* the current generation */                           \
+    uint32_t gen0;       /* the graph's first generation */                     \
+    uint32_t low_mark;   /* nodes below it recorded in gen0 are alive */
+struct tg__tape_v1 { TG__TAPE_V1_FIELDS };
+
+/* The op codes the inline builders record (the library checks them). */
+enum {
+    TG__OP_VAR = 0, TG__OP_CONST = 1, TG__OP_ADD = 2, TG__OP_SUB = 3, TG__OP_MUL = 4,
+    TG__OP_DIV = 5, TG__OP_NEG = 6, TG__OP_RECIP = 8, TG__OP_TENSOR = 0x80
+};
+
+/* The builders of layout 1, for the inline ones: the public ones under
+ * their versioned names. */
+tg_node tg__v1_leaf(tg_graph *g, unsigned code, const char *name, double value);  /* tg_var, tg_const */
+tg_node tg__v1_add(tg_graph *g, tg_node a, tg_node b);    /* tg_add */
+tg_node tg__v1_sub(tg_graph *g, tg_node a, tg_node b);    /* tg_sub */
+tg_node tg__v1_mul(tg_graph *g, tg_node a, tg_node b);    /* tg_mul */
+tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b);    /* tg_div */
+tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b);    /* tg_neg(g, a); b is a again */
+tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b);  /* tg_recip(g, a); b is a again */
+
+#if defined(__GNUC__) && !defined(TG_NO_INLINE)
+
+/* Whether h names a live node: the library's own first test. */
+static inline int tg__tape_live(const struct tg__tape_v1 *t, tg_node h)
+{
+    return (h.gen == t->gen && h.id < t->n) || (h.gen == t->gen0 && h.id < t->low_mark);
+}
+
+/* Whether op(a, b) can be recorded inline. */
+static inline int tg__tape_fits(const struct tg__tape_v1 *t, tg_node a, tg_node b)
+{
+    return t->n < t->fast_cap && tg__tape_live(t, a) && tg__tape_live(t, b) &&
+           (t->ntens == 0 || !((t->op[a.id] | t->op[b.id]) & TG__OP_TENSOR));
+}
+
+/* Append a node with room known: every field is loaded before the first
+ * store, as a store through op (a char type) could change any of them. */
+static inline tg_node tg__tape_push(struct tg__tape_v1 *t, unsigned code, uint32_t a, uint32_t b,
+                                    double v)
+{
+    tg_node h;
+    uint8_t *op = t->op;
+    uint32_t *as = t->a, *bs = t->b;
+    double *val = t->val, *grad = t->grad;
+    h.id = (uint32_t)t->n;
+    h.gen = t->gen;
+    t->n = h.id + 1u;
+    as[h.id] = a;
+    bs[h.id] = b;
+    val[h.id] = v;
+    grad[h.id] = 0.0;
+    op[h.id] = (uint8_t)code;
+    return h;
+}
+
+static inline tg_node tg__inline_leaf(tg_graph *g, unsigned code, const char *name, double v)
+{
+    struct tg__tape_v1 *t = (struct tg__tape_v1 *)(void *)g;
+    if (__builtin_expect(g && !name && t->n < t->fast_cap, 1)) {
+        tg_node h = tg__tape_push(t, code, 0, 0, v);
+        if (h.id == t->lead) t->lead = h.id + 1u;
+        return h;
+    }
+    return tg__v1_leaf(g, code, name, v);
+}
+
+/* One inline builder: op(a, b) = expr of x = a's value, y = b's. */
+#define TG__INLINE_OP(name, code, expr)                                         \
+    static inline tg_node tg__inline_##name(tg_graph *g, tg_node a, tg_node b)  \
+    {                                                                           \
+        struct tg__tape_v1 *t = (struct tg__tape_v1 *)(void *)g;                \
+        if (__builtin_expect(g && tg__tape_fits(t, a, b), 1)) {                 \
+            double x = t->val[a.id], y = t->val[b.id];                          \
+            (void)y;                                                            \
+            return tg__tape_push(t, code, a.id, b.id, expr);                    \
+        }                                                                       \
+        return tg__v1_##name(g, a, b);                                          \
+    }
+TG__INLINE_OP(add, TG__OP_ADD, x + y)
+TG__INLINE_OP(sub, TG__OP_SUB, x - y)
+TG__INLINE_OP(mul, TG__OP_MUL, x * y)
+TG__INLINE_OP(div, TG__OP_DIV, x / y)
+TG__INLINE_OP(neg, TG__OP_NEG, -x)
+TG__INLINE_OP(recip, TG__OP_RECIP, 1.0 / x)
+#undef TG__INLINE_OP
+/* The unary ones take their operand once (a macro must not repeat it). */
+static inline tg_node tg__inline_unary_neg(tg_graph *g, tg_node a) { return tg__inline_neg(g, a, a); }
+static inline tg_node tg__inline_unary_recip(tg_graph *g, tg_node a) { return tg__inline_recip(g, a, a); }
+
+#define tg_var(g, name, value) tg__inline_leaf((g), TG__OP_VAR, (name), (value))
+#define tg_const(g, value)     tg__inline_leaf((g), TG__OP_CONST, NULL, (value))
+#define tg_add(g, a, b)        tg__inline_add((g), (a), (b))
+#define tg_sub(g, a, b)        tg__inline_sub((g), (a), (b))
+#define tg_mul(g, a, b)        tg__inline_mul((g), (a), (b))
+#define tg_div(g, a, b)        tg__inline_div((g), (a), (b))
+#define tg_neg(g, a)           tg__inline_unary_neg((g), (a))
+#define tg_recip(g, a)         tg__inline_unary_recip((g), (a))
+#endif
+
 #ifdef __cplusplus
 }
 #endif

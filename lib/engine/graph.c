@@ -9,6 +9,14 @@
 #include "graph.h"
 #include "tapegrad/extend.h"
 
+#define SAME_CODE(x, y) ((int)(x) == (int)(y))
+_Static_assert(SAME_CODE(TG__OP_VAR, OP_VAR) && SAME_CODE(TG__OP_CONST, OP_CONST) &&
+               SAME_CODE(TG__OP_ADD, OP_ADD) && SAME_CODE(TG__OP_SUB, OP_SUB) &&
+               SAME_CODE(TG__OP_MUL, OP_MUL) && SAME_CODE(TG__OP_DIV, OP_DIV) &&
+               SAME_CODE(TG__OP_NEG, OP_NEG) && SAME_CODE(TG__OP_RECIP, OP_RECIP) &&
+               SAME_CODE(TG__OP_TENSOR, TENSOR_CODE),
+               "the inline builders' op codes are the registry's");
+
 const char *tg_status_str(tg_status s)
 {
     switch (s) {
@@ -187,7 +195,7 @@ tg_graph *tg_graph_new_with(const tg_allocator *alloc)
         mem.free(mem.ctx, g);
         return NULL;
     }
-    g->gen = g->runs[0].lo;
+    g->gen = g->gen0 = g->runs[0].lo;
     return g;
 }
 

@@ -79,35 +79,40 @@ typedef struct custom_rec {
 struct name_table;
 
 struct tg_graph {
+    /* First, the fields the public header's inline builders read and write
+     * (struct tg__tape_v1, tapegrad.h): the tape's size n, fast_cap (cap,
+     * or 0 to send every builder down its slow path: checking mode), the
+     * node arrays op, a, b, val, grad, lead and ntens (below), the current
+     * generation gen, the first one gen0 (runs[0].lo) and low_mark (below).
+     * A union, so that the library reads them by name. */
+    union {
+        struct tg__tape_v1 tape;
+        struct { TG__TAPE_V1_FIELDS };
+    };
     tg_allocator mem;
 
     /* the tape */
-    size_t n, cap;
-    size_t fast_cap;       /* cap, or 0 to send every builder down its slow path
-                              (checking mode) */
-    uint8_t *op;
-    uint32_t *a, *b;
-    double *val, *grad;
+    size_t cap;
     uint64_t *touched;     /* backward: bit i set when a flow left node i's adjoint at 0 */
     uint64_t *branch;      /* bit i: the side of its kink a branch op was recorded on */
 
-    /* generations: every handle carries the one its node was recorded in */
-    uint32_t gen;          /* the current generation */
+    /* generations: every handle carries the one its node was recorded in
+     * (gen, the current one, is in the tape's fields above) */
     gen_run runs[GEN_RUNS];/* the generations this graph owns, increasing */
     uint32_t nruns;
     rewind_rec *rew;       /* the rewind stack, see rewind_rec */
     size_t nrew, rew_cap;
-    uint32_t low_mark;     /* the lowest mark ever rewound to (rew[0]), or UINT32_MAX */
+    /* low_mark, above: the lowest mark ever rewound to (rew[0]), or UINT32_MAX */
 
-    size_t lead;           /* nodes [0, lead) are all leaves (parameters recorded first) */
+    /* lead, above: nodes [0, lead) are all leaves (parameters recorded first) */
     size_t dirty;          /* adjoints [0, dirty) may be non-zero: those a backward left */
     size_t stale_at;       /* 1 + node whose branch a replay flipped, or 0 */
     bool values_old;       /* a leaf changed after nodes computed from it: sweeps replay first */
     uint32_t changed_leaf; /* the lowest leaf changed since, while values_old */
 
     /* tensors: records in node order, element storage in two arenas */
-    tensor_rec *tens;
-    size_t ntens, tens_cap;
+    tensor_rec *tens;      /* ntens of them (above) */
+    size_t tens_cap;
     double *tval, *tgrad;  /* slots; a float32 record's are read as floats */
     size_t ttop, tcap;
 
@@ -181,7 +186,7 @@ static inline tg_node tg__handle(const tg_graph *g, uint32_t id)
  * false means "ask tg__live_old". */
 static inline bool tg__live_fast(const tg_graph *g, tg_node h)
 {
-    return (h.gen == g->gen && h.id < g->n) || (h.gen == g->runs[0].lo && h.id < g->low_mark);
+    return (h.gen == g->gen && h.id < g->n) || (h.gen == g->gen0 && h.id < g->low_mark);
 }
 /* Whether h names a live node of g. */
 static inline bool tg__live(const tg_graph *g, tg_node h)

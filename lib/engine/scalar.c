@@ -131,6 +131,19 @@ tg_node tg_hypot(tg_graph *g, tg_node a, tg_node b) { return record(g, "tg_hypot
 tg_node tg_min(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_min", OP_MIN, a, b); }
 tg_node tg_max(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_max", OP_MAX, a, b); }
 
+/* The same under the names the public header's inline builders call, which
+ * version their layout (tapegrad.h, "the inline fast path"). */
+tg_node tg__v1_leaf(tg_graph *g, unsigned code, const char *name, double value)
+{
+    return code == OP_VAR ? tg_var(g, name, value) : tg_const(g, value);
+}
+tg_node tg__v1_add(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_add", OP_ADD, a, b); }
+tg_node tg__v1_sub(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_sub", OP_SUB, a, b); }
+tg_node tg__v1_mul(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_mul", OP_MUL, a, b); }
+tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_div", OP_DIV, a, b); }
+tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b)   { (void)b; return record(g, "tg_neg", OP_NEG, a, a); }
+tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b) { (void)b; return record(g, "tg_recip", OP_RECIP, a, a); }
+
 /* a^k records k as a constant input, so replay and drawing see it: for a
  * float32 tensor a, a 1 x 1 float32 constant (dtypes do not mix). */
 tg_node tg_powc(tg_graph *g, tg_node a, double k)
