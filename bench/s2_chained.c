@@ -47,7 +47,7 @@ static tg_node tg_chained_record(tg_graph *g, const double *xv, tg_node *x, size
 static void tg_chained_reverse(tg_graph *g, tg_node f, const tg_node *x, size_t n, double *grad)
 {
     tg_backward(g, f);
-    for (size_t i = 0; i < n; i++) grad[i] = tg_grad(g, x[i]);
+    tg_grads(g, n, x, grad);
 }
 
 /* As the plain tapes' chained_once; returns the graph's status. */
@@ -61,7 +61,7 @@ static tg_status tg_chained_once(tg_graph *g, const double *xa, const double *xb
     uint64_t t2 = bench_now_ns();
     fv[0] = tg_value(g, f);
     uint64_t t3 = bench_now_ns();
-    for (size_t i = 0; i < n; i++) tg_set_value(g, x[i], xb[i]);
+    tg_set_values(g, n, x, xb);
     tg_forward(g);
     tg_chained_reverse(g, f, x, n, gb);
     uint64_t t4 = bench_now_ns();

@@ -317,6 +317,15 @@ tg_status tg_backward(tg_graph *g, tg_node out);
  * tg_forward, or the next tg_backward, replays the tape.  A constant is
  * TG_ERR_ARG, a tensor TG_ERR_SHAPE. */
 tg_status tg_set_value(tg_graph *g, tg_node leaf, double v);
+/* Many at once: set variables x[0..n) to v[0..n) as tg_set_value does, all
+ * or nothing (every handle is checked first: a bad one, in the message as
+ * x[i], leaves every value as it was); and read the gradients of x[0..n)
+ * into out as tg_grad does, NaN for a handle it refuses, returning TG_OK
+ * or the first such handle's status (TG_ERR_HANDLE, TG_ERR_STALE, or
+ * TG_ERR_SHAPE for a tensor; nothing is recorded: the graph is const).
+ * NULL arrays with n > 0 are TG_ERR_ARG. */
+tg_status tg_set_values(tg_graph *g, size_t n, const tg_node *x, const double *v);
+tg_status tg_grads(const tg_graph *g, size_t n, const tg_node *x, double *out);  /* see tg_set_values */
 /* Replay: recompute every value along the tape without re-recording.  Where
  * an op's derivative depends on a branch taken when it was recorded (relu's
  * side of 0), a flipped branch gives TG_ERR_STALE naming the node: the tape

@@ -1,6 +1,7 @@
 /* Builders of the elementwise ops and leaves, and the accessors of scalar
  * nodes.  An op on a tensor operand is handed to the tensor layer. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "graph.h"
@@ -173,26 +174,72 @@ double tg_grad(const tg_graph *g, tg_node n)
     return g->grad[n.id];
 }
 
+/* Whether leaf_node, argument `arg` of fn, is a scalar variable; the
+ * error recorded and returned when not. */
+static tg_status settable(tg_graph *g, const char *fn, const char *arg, tg_node leaf_node)
+{
+    if (__builtin_expect(tg__live_fast(g, leaf_node) && g->op[leaf_node.id] == OP_VAR, 1)) return TG_OK;
+    int k = tg__check(g, fn, arg, leaf_node);
+    if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "%s: %s is the empty handle", fn, arg);
+    if (k < 0) return tg__classify(g, leaf_node);
+    uint32_t id = leaf_node.id;
+    char d[128];
+    /* "node 3 (const)", or where an array was given "x[2] = node 3 (const)" */
+    size_t at = strcmp(arg, "leaf") ? (size_t)snprintf(d, sizeof d, "%s = ", arg) : 0;
+    tg__describe(g, id, d + at, sizeof d - at);
+    if (tg__is_tensor(g, id) && tg__is_leaf(g, id))
+        return tg__fail(g, TG_ERR_SHAPE, "%s: %s is a tensor; use tg_tensor_set", fn, d);
+    if (g->op[id] == OP_CONST) return tg__fail(g, TG_ERR_ARG, "%s: %s is a constant", fn, d);
+    if (g->op[id] != OP_VAR) return tg__fail(g, TG_ERR_ARG, "%s: %s is not a variable", fn, d);
+    return TG_OK;
+}
+
 tg_status tg_set_value(tg_graph *g, tg_node leaf_node, double v)
 {
     if (!g) return TG_ERR_ARG;
-    int k = tg__check(g, "tg_set_value", "leaf", leaf_node);
-    if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "tg_set_value: leaf is the empty handle");
-    if (k < 0) return tg__classify(g, leaf_node);
-    uint32_t id = leaf_node.id;
-    char d[96];
-    if (tg__is_tensor(g, id) && tg__is_leaf(g, id))
-        return tg__fail(g, TG_ERR_SHAPE, "tg_set_value: %s is a tensor; use tg_tensor_set",
-                        tg__describe(g, id, d, sizeof d));
-    if (g->op[id] == OP_CONST)
-        return tg__fail(g, TG_ERR_ARG, "tg_set_value: %s is a constant",
-                        tg__describe(g, id, d, sizeof d));
-    if (g->op[id] != OP_VAR)
-        return tg__fail(g, TG_ERR_ARG, "tg_set_value: %s is not a variable",
-                        tg__describe(g, id, d, sizeof d));
-    g->val[id] = v;
-    tg__leaf_changed(g, id);
+    tg_status s = settable(g, "tg_set_value", "leaf", leaf_node);
+    if (s != TG_OK) return s;
+    g->val[leaf_node.id] = v;
+    tg__leaf_changed(g, leaf_node.id);
     return TG_OK;
+}
+
+tg_status tg_set_values(tg_graph *g, size_t n, const tg_node *x, const double *v)
+{
+    if (!g) return TG_ERR_ARG;
+    if (n && (!x || !v)) return tg__fail(g, TG_ERR_ARG, "tg_set_values: %s is NULL", x ? "v" : "x");
+    /* all checked before any is written: a failure changes nothing */
+    uint32_t lowest = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (__builtin_expect(!tg__live_fast(g, x[i]) || g->op[x[i].id] != OP_VAR, 0)) {
+            char arg[32];
+            snprintf(arg, sizeof arg, "x[%zu]", i);
+            return settable(g, "tg_set_values", arg, x[i]);
+        }
+        if (x[i].id < lowest) lowest = x[i].id;
+    }
+    double *val = g->val;
+    for (size_t i = 0; i < n; i++) val[x[i].id] = v[i];
+    if (n) tg__leaf_changed(g, lowest);
+    return TG_OK;
+}
+
+tg_status tg_grads(const tg_graph *g, size_t n, const tg_node *x, double *out)
+{
+    if (!g || (n && (!x || !out))) return TG_ERR_ARG;
+    tg_status first = TG_OK;
+    const double *grad = g->grad;
+    for (size_t i = 0; i < n; i++) {
+        tg_node h = x[i];
+        if (__builtin_expect(tg__live_fast(g, h) && !(g->op[h.id] & TENSOR_CODE), 1)) {
+            out[i] = grad[h.id];
+            continue;
+        }
+        out[i] = tg_grad(g, h);  /* a live scalar of an older generation, or NaN */
+        tg_status s = !tg__live(g, h) ? tg__classify(g, h) : tg__is_tensor(g, h.id) ? TG_ERR_SHAPE : TG_OK;
+        if (first == TG_OK) first = s;
+    }
+    return first;
 }
 
 const char *tg_node_op(const tg_graph *g, tg_node n)

@@ -358,6 +358,58 @@ START_TEST(test_foreign_handles)
 }
 END_TEST
 
+/* tg_set_values and tg_grads give what tg_set_value and tg_grad give one
+ * by one, and a bad handle among them changes nothing. */
+START_TEST(bulk_set_and_read_match_one_by_one)
+{
+    enum { N = 50 };
+    tg_graph *g = tg_graph_new(), *h = tg_graph_new();
+    tg_node xg[N], xh[N];
+    double v[N], ga[N], gb[N];
+    for (int i = 0; i < N; i++) {
+        xg[i] = tg_var(g, NULL, 0.1 * i);
+        xh[i] = tg_var(h, NULL, 0.1 * i);
+        v[i] = 0.7 - 0.013 * i;
+    }
+    tg_node yg = tg_const(g, 0.0), yh = tg_const(h, 0.0);
+    for (int i = 0; i + 1 < N; i++) {
+        yg = tg_add(g, yg, tg_mul(g, tg_sin(g, xg[i]), tg_sub(g, xg[i + 1], xg[i])));
+        yh = tg_add(h, yh, tg_mul(h, tg_sin(h, xh[i]), tg_sub(h, xh[i + 1], xh[i])));
+    }
+    ck_assert_int_eq(tg_set_values(g, N, xg, v), TG_OK);
+    for (int i = 0; i < N; i++) ck_assert_int_eq(tg_set_value(h, xh[i], v[i]), TG_OK);
+    ck_assert_int_eq(tg_backward(g, yg), TG_OK);
+    ck_assert_int_eq(tg_backward(h, yh), TG_OK);
+    ck_assert_int_eq(tg_grads(g, N, xg, ga), TG_OK);
+    for (int i = 0; i < N; i++) gb[i] = tg_grad(h, xh[i]);
+    ck_assert_mem_eq(ga, gb, sizeof ga);
+    ck_assert_double_eq(tg_value(g, yg), tg_value(h, yh));
+
+    /* a constant as x[3]: refused, named, nothing written */
+    tg_node bad[4] = { xg[0], xg[1], xg[2], tg_const(g, 1.0) };
+    double w[4] = { 9, 9, 9, 9 };
+    ck_assert_int_eq(tg_set_values(g, 4, bad, w), TG_ERR_ARG);
+    ck_assert_msg(strstr(tg_graph_errmsg(g), "tg_set_values: x[3]") != NULL, "%s", tg_graph_errmsg(g));
+    ck_assert_double_eq(tg_value(g, xg[0]), v[0]);
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_set_values(g, 2, NULL, w), TG_ERR_ARG);
+    tg_graph_clear_error(g);
+    ck_assert_int_eq(tg_set_values(g, 0, NULL, NULL), TG_OK);
+
+    /* a handle of another graph reads NaN and says so; the rest are read */
+    tg_node mixed[3] = { xg[0], xh[1], xg[2] };
+    double out[3];
+    ck_assert_int_eq(tg_grads(g, 3, mixed, out), TG_ERR_HANDLE);
+    ck_assert_double_eq(out[0], ga[0]);
+    ck_assert(isnan(out[1]));
+    ck_assert_double_eq(out[2], ga[2]);
+    ck_assert_int_eq(tg_graph_status(g), TG_OK);  /* an accessor records nothing */
+    ck_assert_int_eq(tg_grads(g, 1, NULL, out), TG_ERR_ARG);
+    tg_graph_free(g);
+    tg_graph_free(h);
+}
+END_TEST
+
 static Suite *replay_suite(void)
 {
     Suite *s = suite_create("engine replay");
@@ -375,6 +427,7 @@ static Suite *replay_suite(void)
     tcase_add_test(tc, test_stale_handles);
     tcase_add_test(tc, test_rewind_to_size_keeps_handles);
     tcase_add_test(tc, test_foreign_handles);
+    tcase_add_test(tc, bulk_set_and_read_match_one_by_one);
     suite_add_tcase(s, tc);
     return s;
 }
