@@ -452,7 +452,8 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
 /* tg_var and tg_const without a name, tg_add, tg_sub, tg_mul, tg_div,
  * tg_neg and tg_recip are also defined here as inline functions (under
  * macros of the same names), so that a program records them without a
- * call, the way stdio's getc reads a buffer: when both inputs are live
+ * call, the way stdio's getc reads a buffer, and tg_value and tg_grad read
+ * a live scalar node without one: when both inputs are live
  * scalar nodes of the current generation (or parameters recorded before
  * the first rewind), the tape has room and checking mode is off, the node
  * is appended in the caller's code; anything else calls the library, which
@@ -499,6 +500,8 @@ tg_node tg__v1_mul(tg_graph *g, tg_node a, tg_node b);    /* tg_mul */
 tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b);    /* tg_div */
 tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b);    /* tg_neg(g, a); b is a again */
 tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b);  /* tg_recip(g, a); b is a again */
+double tg__v1_value(const tg_graph *g, tg_node n);        /* tg_value */
+double tg__v1_grad(const tg_graph *g, tg_node n);         /* tg_grad */
 
 #if defined(__GNUC__) && !defined(TG_NO_INLINE)
 
@@ -546,6 +549,22 @@ static inline tg_node tg__inline_leaf(tg_graph *g, unsigned code, const char *na
     return tg__v1_leaf(g, code, name, v);
 }
 
+/* tg_value and tg_grad: a live node that is not a tensor is read here. */
+static inline double tg__inline_value(const tg_graph *g, tg_node n)
+{
+    const struct tg__tape_v1 *t = (const struct tg__tape_v1 *)(const void *)g;
+    if (__builtin_expect(g && tg__tape_live(t, n) && !(t->op[n.id] & TG__OP_TENSOR), 1))
+        return t->val[n.id];
+    return tg__v1_value(g, n);
+}
+static inline double tg__inline_grad(const tg_graph *g, tg_node n)
+{
+    const struct tg__tape_v1 *t = (const struct tg__tape_v1 *)(const void *)g;
+    if (__builtin_expect(g && tg__tape_live(t, n) && !(t->op[n.id] & TG__OP_TENSOR), 1))
+        return t->grad[n.id];
+    return tg__v1_grad(g, n);
+}
+
 /* One inline builder: op(a, b) = expr of x = a's value, y = b's. */
 #define TG__INLINE_OP(name, code, expr)                                         \
     static inline tg_node tg__inline_##name(tg_graph *g, tg_node a, tg_node b)  \
@@ -577,6 +596,8 @@ static inline tg_node tg__inline_unary_recip(tg_graph *g, tg_node a) { return tg
 #define tg_div(g, a, b)        tg__inline_div((g), (a), (b))
 #define tg_neg(g, a)           tg__inline_unary_neg((g), (a))
 #define tg_recip(g, a)         tg__inline_unary_recip((g), (a))
+#define tg_value(g, n)         tg__inline_value((g), (n))
+#define tg_grad(g, n)          tg__inline_grad((g), (n))
 #endif
 
 #ifdef __cplusplus

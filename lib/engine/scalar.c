@@ -145,6 +145,9 @@ tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_d
 tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b)   { (void)b; return record(g, "tg_neg", OP_NEG, a, a); }
 tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b) { (void)b; return record(g, "tg_recip", OP_RECIP, a, a); }
 
+double tg__v1_value(const tg_graph *g, tg_node n) { return tg_value(g, n); }
+double tg__v1_grad(const tg_graph *g, tg_node n)  { return tg_grad(g, n); }
+
 /* a^k records k as a constant input, so replay and drawing see it: for a
  * float32 tensor a, a 1 x 1 float32 constant (dtypes do not mix). */
 tg_node tg_powc(tg_graph *g, tg_node a, double k)
