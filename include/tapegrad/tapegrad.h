@@ -55,6 +55,7 @@
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -450,15 +451,18 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
 /* ------------------------------------------------- the inline fast path */
 
 /* tg_var and tg_const without a name, tg_add, tg_sub, tg_mul, tg_div,
- * tg_neg and tg_recip are also defined here as inline functions (under
- * macros of the same names), so that a program records them without a
- * call, the way stdio's getc reads a buffer, and tg_value and tg_grad read
- * a live scalar node without one: when both inputs are live
+ * tg_neg, tg_recip, tg_exp and tg_tanh are also defined here as inline
+ * functions (under macros of the same names), so that a program records
+ * them without a call, the way stdio's getc reads a buffer; tg_value and
+ * tg_grad likewise read a live scalar node.  When the inputs are live
  * scalar nodes of the current generation (or parameters recorded before
  * the first rewind), the tape has room and checking mode is off, the node
  * is appended in the caller's code; anything else calls the library, which
  * checks, records errors and grows the tape as described above.  The tape
- * and the handles are the same either way, bit for bit.
+ * and the handles are the same either way, bit for bit, as long as the
+ * program's exp and tanh are the C library's (a program built with
+ * -ffast-math may get others, which can differ from a replay's in the last
+ * bit: define TG_NO_INLINE there).
  *
  * The builders read the first fields of the graph, struct tg__tape_v1: a
  * private layout, not for programs to touch.  Its version is in its name
@@ -488,7 +492,8 @@ struct tg__tape_v1 { TG__TAPE_V1_FIELDS };
 /* The op codes the inline builders record (the library checks them). */
 enum {
     TG__OP_VAR = 0, TG__OP_CONST = 1, TG__OP_ADD = 2, TG__OP_SUB = 3, TG__OP_MUL = 4,
-    TG__OP_DIV = 5, TG__OP_NEG = 6, TG__OP_RECIP = 8, TG__OP_TENSOR = 0x80
+    TG__OP_DIV = 5, TG__OP_NEG = 6, TG__OP_EXP = 7, TG__OP_RECIP = 8, TG__OP_TANH = 12,
+    TG__OP_TENSOR = 0x80
 };
 
 /* The builders of layout 1, for the inline ones: the public ones under
@@ -500,6 +505,8 @@ tg_node tg__v1_mul(tg_graph *g, tg_node a, tg_node b);    /* tg_mul */
 tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b);    /* tg_div */
 tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b);    /* tg_neg(g, a); b is a again */
 tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b);  /* tg_recip(g, a); b is a again */
+tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b);    /* tg_exp(g, a); b is a again */
+tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b);   /* tg_tanh(g, a); b is a again */
 double tg__v1_value(const tg_graph *g, tg_node n);        /* tg_value */
 double tg__v1_grad(const tg_graph *g, tg_node n);         /* tg_grad */
 
@@ -583,10 +590,14 @@ TG__INLINE_OP(mul, TG__OP_MUL, x * y)
 TG__INLINE_OP(div, TG__OP_DIV, x / y)
 TG__INLINE_OP(neg, TG__OP_NEG, -x)
 TG__INLINE_OP(recip, TG__OP_RECIP, 1.0 / x)
+TG__INLINE_OP(exp, TG__OP_EXP, exp(x))
+TG__INLINE_OP(tanh, TG__OP_TANH, tanh(x))
 #undef TG__INLINE_OP
 /* The unary ones take their operand once (a macro must not repeat it). */
 static inline tg_node tg__inline_unary_neg(tg_graph *g, tg_node a) { return tg__inline_neg(g, a, a); }
 static inline tg_node tg__inline_unary_recip(tg_graph *g, tg_node a) { return tg__inline_recip(g, a, a); }
+static inline tg_node tg__inline_unary_exp(tg_graph *g, tg_node a) { return tg__inline_exp(g, a, a); }
+static inline tg_node tg__inline_unary_tanh(tg_graph *g, tg_node a) { return tg__inline_tanh(g, a, a); }
 
 #define tg_var(g, name, value) tg__inline_leaf((g), TG__OP_VAR, (name), (value))
 #define tg_const(g, value)     tg__inline_leaf((g), TG__OP_CONST, NULL, (value))
@@ -596,6 +607,8 @@ static inline tg_node tg__inline_unary_recip(tg_graph *g, tg_node a) { return tg
 #define tg_div(g, a, b)        tg__inline_div((g), (a), (b))
 #define tg_neg(g, a)           tg__inline_unary_neg((g), (a))
 #define tg_recip(g, a)         tg__inline_unary_recip((g), (a))
+#define tg_exp(g, a)           tg__inline_unary_exp((g), (a))
+#define tg_tanh(g, a)          tg__inline_unary_tanh((g), (a))
 #define tg_value(g, n)         tg__inline_value((g), (n))
 #define tg_grad(g, n)          tg__inline_grad((g), (n))
 #endif

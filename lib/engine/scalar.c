@@ -145,6 +145,8 @@ tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_d
 tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b)   { (void)b; return record(g, "tg_neg", OP_NEG, a, a); }
 tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b) { (void)b; return record(g, "tg_recip", OP_RECIP, a, a); }
 
+tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b)   { (void)b; return record(g, "tg_exp", OP_EXP, a, a); }
+tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b)  { (void)b; return record(g, "tg_tanh", OP_TANH, a, a); }
 double tg__v1_value(const tg_graph *g, tg_node n) { return tg_value(g, n); }
 double tg__v1_grad(const tg_graph *g, tg_node n)  { return tg_grad(g, n); }
 

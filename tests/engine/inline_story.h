@@ -54,13 +54,15 @@ void STORY(inline_log *log)
         for (int i = 0; i < 3000; i++) {
             tg_node a = p[i % 4], b = p[(i + 1) % 4];
             tg_node t;
-            switch (i % 6) {
+            switch (i % 8) {
             case 0: t = tg_add(g, a, b); break;
             case 1: t = tg_sub(g, a, k); break;
             case 2: t = tg_mul(g, a, b); break;
             case 3: t = tg_div(g, k, b); break;
             case 4: t = tg_neg(g, a); break;
-            default: t = tg_recip(g, tg_add(g, a, tg_var(g, NULL, 1.0 + step))); break;
+            case 5: t = tg_recip(g, tg_add(g, a, tg_var(g, NULL, 1.0 + step))); break;
+            case 6: t = tg_exp(g, tg_mul(g, a, b)); break;
+            default: t = tg_tanh(g, tg_sub(g, a, b)); break;
             }
             acc = tg_add(g, acc, tg_mul(g, t, tg_const(g, 1e-3 * (i % 7))));
             if (i % 97 == 0) note(log, g, acc);
