@@ -1,12 +1,13 @@
 /* tg_eval_batch: the recorded scalar tape at many points at once.
  *
- * The tape up to y is first turned into a plan, once per call: every node
- * gets a row of LANES doubles (a point per lane), the leaves of x first
- * (in the order of their columns in xs), then one per op node in tape
- * order, then the other leaves, whose values are the same at every point
- * and are written once.  Each op node becomes an instruction (op, the
- * rows of its inputs, flags), so the sweeps read a short record per op
- * and never look at a leaf.
+ * The tape up to y is first turned into a plan, once per call.  Each op
+ * node becomes an instruction (op, the rows of its inputs, flags), so the
+ * sweeps read a short record per op and never look at a leaf.  A row
+ * holds LANES doubles, a point per lane.  The values have a row per leaf
+ * of x (in the order of their columns in xs), then one per op in tape
+ * order, then one per distinct value of the other leaves (the same at
+ * every point, written once per call); the adjoints have rows of their
+ * own (RING below).
  *
  * Points go through the plan in blocks of LANES, side by side: each
  * instruction is dispatched once per block (op_dispatch, the op a
@@ -22,13 +23,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The block's code is compiled for the baseline ISA and, on x86-64, for
+ * AVX2 and AVX-512 too, picked at run time: a row of lanes is then a
+ * vector or two.  A wider ISA changes no number only while a*b + c stays
+ * two roundings, as in the baseline code of tg_backward: GCC in ISO C
+ * mode (this project's -std=c11) contracts nothing, and clang nothing
+ * after this pragma (before the headers: op_math.h's expressions too);
+ * GCC in GNU C mode would, so there the baseline code only. */
+#if defined(__x86_64__) && !defined(__FAST_MATH__) && (defined(__clang__) || defined(__STRICT_ANSI__))
+#define WIDE_BLOCKS 1
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+#endif
+
 #include "graph.h"
 
-enum { LANES = 8 };
+enum { LANES = 16 };
 /* A thread costs tens of microseconds to start (and its stack's page
  * faults): only batches of at least WORK_PER_THREAD node-points get one
  * more, and a thread at least MIN_POINTS points. */
-enum { MAX_THREADS = 8, MIN_POINTS = 4 * LANES };
+enum { MAX_THREADS = 8, MIN_POINTS = 32 };
 #define WORK_PER_THREAD (1u << 21)
 
 /* ------------------------------------------------------------ the plan */
@@ -48,16 +63,32 @@ enum {
     IN_SIDE = 32    /* a branch op: the side of its kink recorded */
 };
 
+/* Adjoints have rows of their own: those of x are its value rows; an
+ * op's adjoint lives from its first flow (its last use, the sweep being
+ * reverse) to its own step, mostly a short while, so it takes the row of
+ * a ring of RING by its place (two ops RING apart never live at once);
+ * one that lives longer, y's, and a custom op's input (zeroed before the
+ * sweep) have rows of their own after the ring.  A block's adjoints thus
+ * stay in cache while its values stream. */
+enum { RING = 512 };
+
+/* Instruction i's value row is nx + i. */
 typedef struct instr {
-    uint32_t a, b;  /* rows of the inputs (a unary op: b == a); a custom op:
-                       a is its record's index, its inputs are in the tape */
+    uint32_t a, b;    /* value rows of the inputs (a unary op: b == a); a custom
+                         op: a is its record's index, its inputs are in the tape */
+    uint32_t ga, gb;  /* adjoint rows of the inputs (where the adjoint flows) */
+    uint32_t gy;      /* its own adjoint row (when active) */
     uint8_t op, flags;
 } instr;
 
-/* Node marks while planning; NEED stays for the custom ops' inputs. */
-enum { M_NEED = 1, M_LIVE = 2, M_SEEN = 4 };
+/* Row marks while planning; NEED stays for the custom ops' inputs. */
+enum {
+    M_NEED = 1,  /* a leaf of x, or an op that depends on one */
+    M_LIVE = 2,  /* y depends on it */
+    M_SEEN = 4   /* a flow into its adjoint was met (in reverse order) */
+};
 
-/* One thread's rows: values (every row) and adjoints (x and op rows). */
+/* One thread's rows: values and adjoints. */
 typedef struct lanes {
     double *val, *adj;
     unsigned char flip[LANES];
@@ -68,16 +99,17 @@ typedef struct plan plan;
 struct plan {
     const tg_graph *g;
     void (*block)(const plan *P, lanes *L, size_t first, size_t count);  /* this machine's code */
-    const instr *ins;        /* ni of them; instruction i's row is nx + i */
-    size_t ni, nx, nc;       /* rows: x leaves [0, nx), ops, other leaves (nc) */
-    const uint32_t *rowof;   /* node id -> row */
-    const uint8_t *mark;     /* node id -> M_NEED when its adjoint is returned or flows on */
+    const instr *ins;        /* ni of them */
+    size_t ni, nx, nc;       /* rows: x [0, nx), ops [nx, nx + ni), the other leaves' (nc) */
+    const uint32_t *rowof;   /* node id -> value row (a custom op's inputs) */
+    const uint32_t *grow;    /* value row -> adjoint row (a custom op's inputs) */
+    const uint8_t *mark;     /* row -> M_NEED when its adjoint is returned or flows on */
     const uint32_t *xcol;    /* x row -> column of xs */
     const uint32_t *colrow;  /* column of xs -> row, or UINT32_MAX (a variable after y) */
     const double *cval;      /* the values of the other leaves' rows */
-    const uint32_t *zero;    /* adjoint rows zeroed before the reverse sweep */
+    const uint32_t *zero;    /* adjoint rows zeroed before the reverse sweep (no op starts them) */
     size_t nzero;
-    uint32_t top;            /* y's row */
+    uint32_t top, gtop;      /* y's value row and adjoint row */
     bool reverse;            /* y depends on a variable of x */
     size_t n;                /* variables */
     const double *xs;
@@ -87,13 +119,22 @@ struct plan {
 
 /* ------------------------------------------------------------ the sweeps */
 
-/* The step functions' state: the instruction and its row. */
+/* The step functions' state: the instruction and its value row. */
 typedef struct step_ctx {
     const plan *P;
     const instr *in;
-    size_t y;  /* its row's first cell */
+    size_t y;  /* its value row's first cell */
     lanes *L;
 } step_ctx;
+
+/* Dispatch instruction i's step. */
+static inline __attribute__((always_inline)) void
+run_step(step_ctx *c, size_t i, void (*step)(tg_op op, void *ctx))
+{
+    c->in = &c->P->ins[i];
+    c->y = (c->P->nx + i) * LANES;
+    op_dispatch((tg_op)c->in->op, step, c);
+}
 
 static void custom_forward(const step_ctx *c)
 {
@@ -108,35 +149,6 @@ static void custom_forward(const step_ctx *c)
     }
 }
 
-/* An instruction's values: op_value's at each lane's inputs; a branch op
- * off its recorded side takes the recorded branch's value (branch_value)
- * and flags its lane. */
-static inline __attribute__((always_inline)) void forward_step(tg_op op, void *ctx)
-{
-    step_ctx *c = ctx;
-    if (op_table[op].kind == OPK_CUSTOM) {
-        custom_forward(c);
-        return;
-    }
-    if (op_table[op].kind != OPK_ELEMENTWISE) return;  /* leaves and tensors make no instruction */
-    const instr *in = c->in;
-    double *val = c->L->val;
-    double a[LANES], b[LANES], y[LANES];
-    memcpy(a, val + (size_t)in->a * LANES, sizeof a);
-    memcpy(b, val + (size_t)in->b * LANES, sizeof b);
-    if (op_table[op].branch) {
-        bool side = in->flags & IN_SIDE;
-        for (int l = 0; l < LANES; l++) {
-            bool on = op_side(op, a[l], b[l]) == side;
-            y[l] = on ? op_value(op, a[l], b[l]) : branch_value(op, side, a[l], b[l]);
-            c->L->flip[l] |= !on;
-        }
-    } else {
-        for (int l = 0; l < LANES; l++) y[l] = op_value(op, a[l], b[l]);
-    }
-    memcpy(val + c->y, y, sizeof y);
-}
-
 /* The zero-adjoint rule.  tg_backward visits a node whose adjoint is
  * non-zero or was left at exactly zero by a flow (its `touched` bit); a
  * node off the path keeps a zero adjoint and passes nothing on, even
@@ -147,42 +159,89 @@ static inline __attribute__((always_inline)) void forward_step(tg_op op, void *c
  * they are both zero, and (-0.0) d and (+0.0) d only in the sign of a
  * zero or not at all (0 x inf is the same NaN either way).  A returned
  * gradient that is -0.0 is +0.0. */
-static inline __attribute__((always_inline)) double mark_zero(double s)
-{
-    return s == 0.0 ? -0.0 : s;
-}
 
-static inline __attribute__((always_inline)) bool was_visited(double adj)
-{
-    uint64_t bits;
-    memcpy(&bits, &adj, sizeof bits);
-    return bits != 0;
-}
-
-/* Lanes in vectors of VEC (the compiler splits one into what the target
- * has), for the flows: the same IEEE operations, lane by lane. */
-enum { VEC = 8 };
-_Static_assert(LANES % VEC == 0, "whole vectors of lanes");
-typedef double vrow __attribute__((vector_size(VEC * sizeof(double))));
-typedef int64_t vbits __attribute__((vector_size(VEC * sizeof(double))));
-
-/* row += gy d in the lanes that were visited (gy not +0.0), a zero sum
- * marked; the other lanes keep the row as it was.  The row starts at 0
- * when init. */
-static inline __attribute__((always_inline)) void
-flow(double *row, const double *gy, const double *d, bool init)
-{
-    for (int l = 0; l < LANES; l += VEC) {
-        vrow r = { 0 }, g, x;
-        if (!init) memcpy(&r, row + l, sizeof r);
-        memcpy(&g, gy + l, sizeof g);
-        memcpy(&x, d + l, sizeof x);
-        vbits vis = (vbits)g != 0;
-        vrow s = r + g * x;
-        vbits sb = (vbits)s | ((s == 0.0) & INT64_MIN);  /* 0 -> -0.0 */
-        sb = (sb & vis) | ((vbits)r & ~vis);
-        memcpy(row + l, &sb, sizeof sb);
+/* The lanes' loops read their input rows in place and write local arrays
+ * (so that the compiler sees no aliasing and vectorises them), copied to
+ * their rows, or combined with them, in vectors of w doubles: w is the
+ * widest that the block's target has (2, 4 or 8), a literal in each
+ * block's code (the steps are compiled per width).  Wider vectors would
+ * be split by the compiler, their comparisons into scalar code, and a
+ * plain 64-byte memcpy into halves of a vector.  Every width does the
+ * same IEEE operations, lane by lane. */
+#define LANE_VECTORS(w)                                                                         \
+    typedef double vrow##w __attribute__((vector_size(w * sizeof(double))));                   \
+    typedef int64_t vbits##w __attribute__((vector_size(w * sizeof(double))));                 \
+    _Static_assert(LANES % w == 0, "whole vectors of lanes");                                   \
+    static inline __attribute__((always_inline)) void copy##w(double *dst, const double *src)   \
+    {                                                                                           \
+        for (int l = 0; l < LANES; l += w) {                                                    \
+            vrow##w v;                                                                          \
+            memcpy(&v, src + l, sizeof v);                                                      \
+            memcpy(dst + l, &v, sizeof v);                                                      \
+        }                                                                                       \
+    }                                                                                           \
+    /* row += gy d in the lanes that were visited (gy not +0.0), a zero sum                    \
+     * marked; the other lanes keep the row as it was (0 when init). */                         \
+    static inline __attribute__((always_inline)) void                                          \
+    flow##w(double *row, const double *gy, const double *d, bool init)                         \
+    {                                                                                           \
+        for (int l = 0; l < LANES; l += w) {                                                    \
+            vrow##w r = { 0 }, g, x;                                                            \
+            if (!init) memcpy(&r, row + l, sizeof r);                                           \
+            memcpy(&g, gy + l, sizeof g);                                                       \
+            memcpy(&x, d + l, sizeof x);                                                        \
+            vbits##w vis = (vbits##w)g != 0;                                                    \
+            vrow##w s = r + g * x;                                                              \
+            vbits##w sb = (vbits##w)s | ((s == 0.0) & INT64_MIN); /* 0 -> -0.0 */              \
+            sb = (sb & vis) | ((vbits##w)r & ~vis);                                             \
+            memcpy(row + l, &sb, sizeof sb);                                                    \
+        }                                                                                       \
     }
+LANE_VECTORS(2)
+LANE_VECTORS(4)
+LANE_VECTORS(8)
+#undef LANE_VECTORS
+
+static inline __attribute__((always_inline)) void copy_row(double *dst, const double *src, int w)
+{
+    if (w == 8) copy8(dst, src);
+    else if (w == 4) copy4(dst, src);
+    else copy2(dst, src);
+}
+
+static inline __attribute__((always_inline)) void
+flow(double *row, const double *gy, const double *d, bool init, int w)
+{
+    if (w == 8) flow8(row, gy, d, init);
+    else if (w == 4) flow4(row, gy, d, init);
+    else flow2(row, gy, d, init);
+}
+
+/* An instruction's values: op_value's in every lane; a branch op off its
+ * recorded side takes the recorded branch's value (branch_value) and
+ * flags its lane. */
+static inline __attribute__((always_inline)) void forward_step(tg_op op, void *ctx, int w)
+{
+    step_ctx *c = ctx;
+    if (op_table[op].kind == OPK_CUSTOM) {
+        custom_forward(c);
+        return;
+    }
+    if (op_table[op].kind != OPK_ELEMENTWISE) return;  /* leaves and tensors make no instruction */
+    const instr *in = c->in;
+    double *val = c->L->val, y[LANES];
+    const double *a = val + (size_t)in->a * LANES, *b = val + (size_t)in->b * LANES;
+    if (op_table[op].branch) {
+        bool side = in->flags & IN_SIDE;
+        for (int l = 0; l < LANES; l++) {
+            bool on = op_side(op, a[l], b[l]) == side;
+            y[l] = on ? op_value(op, a[l], b[l]) : branch_value(op, side, a[l], b[l]);
+            c->L->flip[l] |= !on;
+        }
+    } else {
+        for (int l = 0; l < LANES; l++) y[l] = op_value(op, a[l], b[l]);
+    }
+    copy_row(val + c->y, y, w);
 }
 
 static void custom_backward(const step_ctx *c)
@@ -194,26 +253,31 @@ static void custom_backward(const step_ctx *c)
     const double *val = c->L->val;
     double *adj = c->L->adj;
     double x[TG_CUSTOM_MAX_ARITY], d[TG_CUSTOM_MAX_ARITY];
+    size_t gy = (size_t)c->in->gy * LANES;
     for (int l = 0; l < LANES; l++) {
-        double gi = adj[c->y + l];
-        if (!was_visited(gi)) continue;
+        double gi = adj[gy + l];
+        uint64_t bits;
+        memcpy(&bits, &gi, sizeof bits);
+        if (!bits) continue;  /* +0.0: not visited */
         for (size_t k = 0; k < op->arity; k++) {
             x[k] = val[(size_t)P->rowof[g->cin[r->in + k]] * LANES + l];
             d[k] = 0.0;
         }
         op->partials(op->ctx, x, val[c->y + l], d);
         for (size_t k = 0; k < op->arity; k++) {
-            uint32_t in = g->cin[r->in + k];
+            uint32_t in = P->rowof[g->cin[r->in + k]];
             if (!(P->mark[in] & M_NEED)) continue;
-            size_t at = (size_t)P->rowof[in] * LANES + l;
-            adj[at] = mark_zero(adj[at] + gi * d[k]);
+            size_t at = (size_t)P->grow[in] * LANES + l;
+            double s = adj[at] + gi * d[k];
+            adj[at] = s == 0.0 ? -0.0 : s;
         }
     }
 }
 
 /* An instruction's reverse step: its adjoint times each local derivative
- * into its inputs' adjoints, in the lanes that tg_backward would visit. */
-static inline __attribute__((always_inline)) void backward_step(tg_op op, void *ctx)
+ * (the recorded branch's off its side) into its inputs' adjoints, in the
+ * lanes that tg_backward would visit. */
+static inline __attribute__((always_inline)) void backward_step(tg_op op, void *ctx, int w)
 {
     step_ctx *c = ctx;
     if (op_table[op].kind == OPK_CUSTOM) {
@@ -225,11 +289,8 @@ static inline __attribute__((always_inline)) void backward_step(tg_op op, void *
     const double *val = c->L->val;
     double *adj = c->L->adj;
     size_t ra = (size_t)in->a * LANES, rb = (size_t)in->b * LANES;
-    double a[LANES], b[LANES], y[LANES], gy[LANES], da[LANES], db[LANES];
-    memcpy(a, val + ra, sizeof a);
-    memcpy(b, val + rb, sizeof b);
-    memcpy(y, val + c->y, sizeof y);
-    memcpy(gy, adj + c->y, sizeof gy);
+    const double *a = val + ra, *b = val + rb, *y = val + c->y;
+    double da[LANES], db[LANES];
     int k = 0;
     if (op_table[op].branch) {
         bool side = in->flags & IN_SIDE;
@@ -245,14 +306,32 @@ static inline __attribute__((always_inline)) void backward_step(tg_op op, void *
         for (int l = 0; l < LANES; l++) k = op_partials(op, a[l], b[l], y[l], &da[l], &db[l]);
     }
     uint8_t f = in->flags;
-    if (k >= 1 && (f & IN_FLOW_A)) flow(adj + ra, gy, da, f & IN_INIT_A);
-    if (k == 2 && (f & IN_FLOW_B)) flow(adj + rb, gy, db, f & IN_INIT_B);
+    const double *gy = adj + (size_t)in->gy * LANES;
+    if (k >= 1 && (f & IN_FLOW_A)) flow(adj + (size_t)in->ga * LANES, gy, da, f & IN_INIT_A, w);
+    if (k == 2 && (f & IN_FLOW_B)) flow(adj + (size_t)in->gb * LANES, gy, db, f & IN_INIT_B, w);
 }
+
+/* The steps for each width, to hand to op_dispatch. */
+#define STEPS(w)                                                                            \
+    static inline __attribute__((always_inline)) void forward_step##w(tg_op op, void *ctx)  \
+    {                                                                                       \
+        forward_step(op, ctx, w);                                                           \
+    }                                                                                       \
+    static inline __attribute__((always_inline)) void backward_step##w(tg_op op, void *ctx) \
+    {                                                                                       \
+        backward_step(op, ctx, w);                                                          \
+    }
+STEPS(2)
+STEPS(4)
+STEPS(8)
+#undef STEPS
+
+typedef void step_fn(tg_op op, void *ctx);
 
 /* The block's values: its points' x into their rows, then every
  * instruction in tape order.  Lanes past count repeat the first point. */
 static inline __attribute__((always_inline)) void
-forward_sweep(const plan *P, lanes *L, size_t first, size_t count)
+forward_sweep(const plan *P, lanes *L, size_t first, size_t count, step_fn *step)
 {
     memset(L->flip, 0, sizeof L->flip);
     const double *src[LANES];
@@ -263,36 +342,28 @@ forward_sweep(const plan *P, lanes *L, size_t first, size_t count)
         memcpy(L->val + r * LANES, v, sizeof v);
     }
     step_ctx c = { P, NULL, 0, L };
-    for (size_t i = 0; i < P->ni; i++) {
-        c.in = &P->ins[i];
-        c.y = (P->nx + i) * LANES;
-        op_dispatch((tg_op)c.in->op, forward_step, &c);
-    }
+    for (size_t i = 0; i < P->ni; i++) run_step(&c, i, step);
 }
 
 /* The block's adjoints: y's is 1, rows that no instruction starts are 0,
  * then the active instructions in reverse order. */
-static inline __attribute__((always_inline)) void backward_sweep(const plan *P, lanes *L)
+static inline __attribute__((always_inline)) void backward_sweep(const plan *P, lanes *L, step_fn *step)
 {
     for (size_t z = 0; z < P->nzero; z++) memset(L->adj + (size_t)P->zero[z] * LANES, 0, LANES * sizeof *L->adj);
-    for (int l = 0; l < LANES; l++) L->adj[(size_t)P->top * LANES + l] = 1.0;
+    for (int l = 0; l < LANES; l++) L->adj[(size_t)P->gtop * LANES + l] = 1.0;
     step_ctx c = { P, NULL, 0, L };
-    for (size_t i = P->ni; i-- > 0;) {
-        c.in = &P->ins[i];
-        if (!(c.in->flags & IN_ACTIVE)) continue;
-        c.y = (P->nx + i) * LANES;
-        op_dispatch((tg_op)c.in->op, backward_step, &c);
-    }
+    for (size_t i = P->ni; i-- > 0;)
+        if (P->ins[i].flags & IN_ACTIVE) run_step(&c, i, step);
 }
 
 /* One block of points [first, first + count): values, adjoints, and
  * the block's outputs. */
 static inline __attribute__((always_inline)) void
-block(const plan *P, lanes *L, size_t first, size_t count)
+block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, step_fn *backward)
 {
-    forward_sweep(P, L, first, count);
+    forward_sweep(P, L, first, count, forward);
     bool reverse = P->grads && P->reverse;
-    if (reverse) backward_sweep(P, L);
+    if (reverse) backward_sweep(P, L, backward);
     for (size_t l = 0; l < count; l++) {
         P->ys[first + l] = L->val[(size_t)P->top * LANES + l];
         if (P->flipped) P->flipped[first + l] = L->flip[l];
@@ -301,46 +372,32 @@ block(const plan *P, lanes *L, size_t first, size_t count)
     for (size_t k = 0; k < P->n; k++) {
         uint32_t r = P->colrow[k];
         double out[LANES];
-        for (int l = 0; l < LANES; l += VEC) {
-            vrow v = { 0 };
-            if (reverse && r != UINT32_MAX) memcpy(&v, L->adj + (size_t)r * LANES + l, sizeof v);
-            vbits b = (vbits)v & ~((v == 0.0) & INT64_MIN);  /* -0.0, a zero adjoint that was visited, is +0.0 */
-            memcpy(out + l, &b, sizeof b);
-        }
+        /* -0.0, a zero adjoint that was visited, is +0.0; the others
+         * stay (adjoints are sums, never signalling NaNs) */
+        for (int l = 0; l < LANES; l++) out[l] = reverse && r != UINT32_MAX ? L->adj[(size_t)r * LANES + l] + 0.0 : 0.0;
         for (size_t l = 0; l < count; l++) P->grads[(first + l) * P->n + k] = out[l];
     }
 }
 
 /* The blocks are compiled for the baseline ISA and, on x86-64, for AVX2
- * and AVX-512 too, picked at run time: a row of lanes is then a vector
- * or two.  A wider ISA changes no number only while a*b + c stays two
- * roundings, as in the baseline code of tg_backward: GCC in ISO C mode
- * (this project's -std=c11) and clang with the pragma below contract
- * nothing; GCC in GNU C mode would, so there the baseline code only. */
-#if defined(__x86_64__) && !defined(__FAST_MATH__) && (defined(__clang__) || defined(__STRICT_ANSI__))
-#define WIDE_BLOCKS 1
-#ifdef __clang__
-#pragma clang fp contract(off)
-#endif
-#endif
-
+ * and AVX-512 too, picked at run time (WIDE_BLOCKS, at the top). */
 typedef void block_fn(const plan *P, lanes *L, size_t first, size_t count);
 
 static void block_base(const plan *P, lanes *L, size_t first, size_t count)
 {
-    block(P, L, first, count);
+    block(P, L, first, count, forward_step2, backward_step2);
 }
 
 #ifdef WIDE_BLOCKS
 __attribute__((target("avx2"))) static void block_avx2(const plan *P, lanes *L, size_t first, size_t count)
 {
-    block(P, L, first, count);
+    block(P, L, first, count, forward_step4, backward_step4);
 }
 
 __attribute__((target("avx512f"))) static void block_avx512(const plan *P, lanes *L, size_t first,
                                                                size_t count)
 {
-    block(P, L, first, count);
+    block(P, L, first, count, forward_step8, backward_step8);
 }
 #endif
 
@@ -358,9 +415,8 @@ static block_fn *pick_block(void)
 /* Points [from, to) in blocks of LANES, with rows L. */
 static void run_points(const plan *P, lanes *L, size_t from, size_t to)
 {
-    size_t fixed = (P->nx + P->ni) * LANES;  /* the other leaves' rows: the same at every point */
-    for (size_t r = 0; r < P->nc; r++)
-        for (int l = 0; l < LANES; l++) L->val[fixed + r * LANES + l] = P->cval[r];
+    for (size_t r = 0; r < P->nc; r++)  /* the other leaves' rows: the same at every point */
+        for (int l = 0; l < LANES; l++) L->val[(P->nx + P->ni + r) * LANES + l] = P->cval[r];
     for (size_t p = from; p < to; p += LANES) P->block(P, L, p, to - p < LANES ? to - p : LANES);
 }
 
@@ -380,49 +436,83 @@ static void *run_part(void *arg)
 /* ------------------------------------------------------------ planning */
 
 /* How many inputs take a derivative (op_partials' count), per op. */
+static int flows_of[OP_COUNT];
+static pthread_once_t flows_once = PTHREAD_ONCE_INIT;
+
 static inline __attribute__((always_inline)) void count_step(tg_op op, void *ctx)
 {
     double da, db;
     *(int *)ctx = op_table[op].kind == OPK_ELEMENTWISE ? op_partials(op, 0.5, 0.5, 0.5, &da, &db) : 0;
 }
 
-/* Rows, instructions and flags for nodes [0, top].  The scratch arrays
- * become P's. */
-static void make_plan(plan *P, const tg_node *x, uint32_t *xmap, uint32_t *rowof, uint8_t *mark, instr *ins,
-                      uint32_t *xcol, uint32_t *colrow, double *cval, uint32_t *zero)
+static void count_flows(void)
+{
+    for (int op = 0; op < OP_COUNT; op++) op_dispatch((tg_op)op, count_step, &flows_of[op]);
+}
+
+/* The plan's arrays while it is made: a slot per node (rowof), per row
+ * (mark, grow, zero), per instruction, constant, x row, and per variable
+ * (colrow). */
+typedef struct plan_mem {
+    uint32_t *rowof, *grow, *xcol, *colrow, *zero;
+    uint8_t *mark;
+    instr *ins;
+    double *cval;
+} plan_mem;
+
+enum { CONST_WAYS = 64 };  /* distinct constants remembered while planning */
+
+/* Rows, instructions and flags for nodes [0, P->top], of which P->ni are
+ * ops, and variables x. */
+static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
 {
     const tg_graph *g = P->g;
-    uint32_t top = P->top, nx = 0, nc = 0, ni = 0;
-    for (uint32_t i = 0; i <= top; i++) {
-        xmap[i] = UINT32_MAX;
-        ni += op_table[g->op[i]].kind != OPK_LEAF;
-    }
-    for (size_t k = 0; k < P->n; k++)
-        if (x[k].id <= top) xmap[x[k].id] = (uint32_t)k;  /* a variable listed twice: the last */
-    for (size_t k = 0; k < P->n; k++) {
+    uint32_t top = P->top, nx = 0, nc = 0, ni = (uint32_t)P->ni, *rowof = m->rowof;
+    uint8_t *mark = m->mark;
+
+    /* x rows in column order; a variable listed twice takes its last
+     * column (found first from the end, its row assigned after). */
+    memset(rowof, 0xff, ((size_t)top + 1) * sizeof *rowof);
+    for (size_t k = P->n; k-- > 0;) {
         uint32_t id = x[k].id;
-        if (id <= top && xmap[id] == k) {
-            rowof[id] = nx;
-            xcol[nx++] = (uint32_t)k;
+        if (id <= top && rowof[id] == UINT32_MAX) {
+            rowof[id] = 0;
+            m->colrow[nx++] = (uint32_t)k;  /* descending */
         }
     }
-    for (size_t k = 0; k < P->n; k++) colrow[k] = x[k].id <= top ? rowof[x[k].id] : UINT32_MAX;
+    for (uint32_t r = 0; r < nx; r++) {
+        uint32_t k = m->colrow[nx - 1 - r];
+        m->xcol[r] = k;
+        rowof[x[k].id] = r;
+        mark[r] = M_NEED;
+    }
+    for (size_t k = 0; k < P->n; k++) m->colrow[k] = x[k].id <= top ? rowof[x[k].id] : UINT32_MAX;
 
-    /* Forward: rows, instructions, and which nodes depend on x. */
-    uint32_t op_rows = 0;
+    /* Forward: the other leaves' rows (equal bits, one row, as far as
+     * CONST_WAYS remember), the instructions, which depend on x. */
+    uint64_t seen_bits[CONST_WAYS];
+    uint32_t seen_row[CONST_WAYS];
+    for (int w = 0; w < CONST_WAYS; w++) seen_row[w] = UINT32_MAX;
     size_t crec = 0;
-    for (uint32_t i = 0; i <= top; i++) {
+    for (uint32_t i = 0, j = 0; i <= top; i++) {
         tg_op op = (tg_op)g->op[i];
         if (op_table[op].kind == OPK_LEAF) {
-            mark[i] = xmap[i] != UINT32_MAX ? M_NEED : 0;
-            if (!mark[i]) {
-                rowof[i] = nx + ni + nc;
-                cval[nc++] = g->val[i];
+            if (rowof[i] != UINT32_MAX) continue;  /* of x */
+            uint64_t bits;
+            memcpy(&bits, &g->val[i], sizeof bits);
+            unsigned w = (unsigned)((bits * 0x9e3779b97f4a7c15u) >> 58) % CONST_WAYS;
+            if (seen_row[w] == UINT32_MAX || seen_bits[w] != bits) {
+                seen_bits[w] = bits;
+                seen_row[w] = nx + ni + nc;
+                mark[nx + ni + nc] = 0;
+                m->cval[nc++] = g->val[i];
             }
+            rowof[i] = seen_row[w];
             continue;
         }
-        instr *in = &ins[op_rows];
-        rowof[i] = nx + op_rows++;
+        instr *in = &m->ins[j];
+        uint32_t row = nx + j++;
+        rowof[i] = row;
         in->op = (uint8_t)op;
         in->flags = op_table[op].branch && tg__branch(g, i) ? IN_SIDE : 0;
         uint8_t need = 0;
@@ -431,63 +521,76 @@ static void make_plan(plan *P, const tg_node *x, uint32_t *xmap, uint32_t *rowof
             const custom_rec *r = &g->crecs[crec];
             in->a = (uint32_t)crec;
             in->b = 0;
-            for (size_t k = 0; k < g->cdefs[r->def].op.arity; k++) need |= mark[g->cin[r->in + k]];
+            for (size_t k = 0; k < g->cdefs[r->def].op.arity; k++) need |= mark[rowof[g->cin[r->in + k]]];
         } else {
             in->a = rowof[g->a[i]];
             in->b = rowof[g->b[i]];
-            need = mark[g->a[i]] | mark[g->b[i]];
+            need = mark[in->a] | mark[in->b];
         }
-        mark[i] = need & M_NEED;
+        mark[row] = need & M_NEED;
     }
 
-    /* Reverse: which nodes y depends on, and where each adjoint starts:
-     * at its first flow in reverse order, or before the sweep when that
-     * is a custom op's (or there is none). */
-    P->reverse = mark[top] & M_NEED;
-    mark[top] |= M_LIVE | M_SEEN;
+    /* Reverse: which rows y depends on, where each adjoint starts (at its
+     * first flow in reverse order, or before the sweep when that is a
+     * custom op's or there is none), and its row. */
+    pthread_once(&flows_once, count_flows);
+    uint32_t ytop = rowof[top], *grow = m->grow, nadj = nx + (ni < RING ? ni : RING);
+    for (uint32_t r = 0; r < nx; r++) grow[r] = r;
+    if (ytop >= nx) grow[ytop] = nadj++;
+    P->reverse = mark[ytop] & M_NEED;
+    mark[ytop] |= M_LIVE | M_SEEN;
     size_t nzero = 0;
-    int flows[OP_COUNT];
-    for (int op = 0; op < OP_COUNT; op++) op_dispatch((tg_op)op, count_step, &flows[op]);
-    for (uint32_t i = top + 1, k = ni; i-- > 0;) {
-        tg_op op = (tg_op)g->op[i];
-        if (op_table[op].kind == OPK_LEAF) continue;
-        instr *in = &ins[--k];
-        if ((mark[i] & (M_NEED | M_LIVE)) != (M_NEED | M_LIVE)) continue;
+    for (uint32_t j = ni; j-- > 0;) {
+        instr *in = &m->ins[j];
+        if ((mark[nx + j] & (M_NEED | M_LIVE)) != (M_NEED | M_LIVE)) continue;
         in->flags |= IN_ACTIVE;
-        if (op == OP_CUSTOM) {
+        in->gy = grow[nx + j];
+        if (in->op == OP_CUSTOM) {
             const custom_rec *r = &g->crecs[in->a];
-            for (size_t j = 0; j < g->cdefs[r->def].op.arity; j++) {
-                uint32_t c = g->cin[r->in + j];
+            for (size_t k = 0; k < g->cdefs[r->def].op.arity; k++) {
+                uint32_t c = rowof[g->cin[r->in + k]];
                 if (!(mark[c] & M_NEED)) continue;
-                if (!(mark[c] & M_SEEN)) zero[nzero++] = rowof[c];
+                if (!(mark[c] & M_SEEN)) {
+                    if (c >= nx) grow[c] = nadj++;
+                    m->zero[nzero++] = grow[c];
+                }
                 mark[c] |= M_LIVE | M_SEEN;
             }
             continue;
         }
-        uint32_t a = g->a[i], b = g->b[i];
-        if (flows[op] >= 1 && (mark[a] & M_NEED)) {
-            in->flags |= IN_FLOW_A | (mark[a] & M_SEEN ? 0 : IN_INIT_A);
-            mark[a] |= M_LIVE | M_SEEN;
-        }
-        if (flows[op] == 2 && (mark[b] & M_NEED)) {
-            in->flags |= IN_FLOW_B | (mark[b] & M_SEEN ? 0 : IN_INIT_B);
-            mark[b] |= M_LIVE | M_SEEN;
+        int flows = flows_of[in->op];
+        for (int k = 0; k < flows; k++) {
+            uint32_t c = k ? in->b : in->a;
+            if (!(mark[c] & M_NEED)) continue;
+            if (!(mark[c] & M_SEEN)) {
+                in->flags |= k ? IN_INIT_B : IN_INIT_A;
+                if (c >= nx) grow[c] = j - (c - nx) < RING ? nx + (c - nx) % RING : nadj++;
+            }
+            in->flags |= k ? IN_FLOW_B : IN_FLOW_A;
+            *(k ? &in->gb : &in->ga) = grow[c];
+            mark[c] |= M_LIVE | M_SEEN;
         }
     }
     for (uint32_t r = 0; r < nx; r++)  /* a variable y does not depend on: gradient 0 */
-        if (!(mark[x[xcol[r]].id] & M_SEEN)) zero[nzero++] = r;
-    P->top = rowof[top];
-    P->ins = ins;
-    P->ni = ni;
+        if (!(mark[r] & M_SEEN)) m->zero[nzero++] = r;
+    P->top = ytop;
+    P->gtop = grow[ytop];
     P->nx = nx;
     P->nc = nc;
-    P->rowof = rowof;
-    P->mark = mark;
-    P->xcol = xcol;
-    P->colrow = colrow;
-    P->cval = cval;
-    P->zero = zero;
     P->nzero = nzero;
+}
+
+/* The plan's arrays, at m. */
+static void plan_at(plan *P, const plan_mem *m)
+{
+    P->ins = m->ins;
+    P->rowof = m->rowof;
+    P->grow = m->grow;
+    P->mark = m->mark;
+    P->xcol = m->xcol;
+    P->colrow = m->colrow;
+    P->cval = m->cval;
+    P->zero = m->zero;
 }
 
 /* ------------------------------------------------------------ the call */
@@ -497,12 +600,42 @@ static tg_status batch_fail(tg_graph *g, tg_status s, const char *what, size_t k
     return tg__fail(g, s, "tg_eval_batch: %s %zu", what, k);
 }
 
-/* Room for count items of size bytes at *at, 64-byte aligned; its offset. */
+/* Where the plan's arrays and each thread's rows are in g->bmem: offsets,
+ * 64-byte aligned from an aligned base. */
+typedef struct batch_layout {
+    size_t rowof, grow, mark, ins, xcol, colrow, cval, zero, rows, end;
+} batch_layout;
+
 static size_t take(size_t *at, size_t count, size_t size)
 {
     size_t off = (*at + 63) & ~(size_t)63;
     *at = off + count * size;
     return off;
+}
+
+static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_thread)
+{
+    batch_layout o;
+    size_t at = 0;
+    o.rowof = take(&at, nodes, sizeof(uint32_t));
+    o.grow = take(&at, nodes, sizeof(uint32_t));
+    o.mark = take(&at, nodes, 1);
+    o.ins = take(&at, nodes, sizeof(instr));
+    o.xcol = take(&at, nodes, sizeof(uint32_t));
+    o.colrow = take(&at, n, sizeof(uint32_t));
+    o.cval = take(&at, nodes, sizeof(double));
+    o.zero = take(&at, nodes, sizeof(uint32_t));
+    o.rows = take(&at, threads * per_thread, sizeof(double));
+    o.end = at;
+    return o;
+}
+
+static plan_mem plan_mem_at(char *base, const batch_layout *o)
+{
+    return (plan_mem){ (uint32_t *)(base + o->rowof), (uint32_t *)(base + o->grow), (uint32_t *)(base + o->xcol),
+                       (uint32_t *)(base + o->colrow),
+                       (uint32_t *)(base + o->zero), (uint8_t *)(base + o->mark), (instr *)(base + o->ins),
+                       (double *)(base + o->cval) };
 }
 
 tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size_t k,
@@ -536,55 +669,57 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         return tg__fail(g, TG_ERR_ARG, "%s: %zu points of %zu values overflow", fn, k, n);
     if (k && n && !xs) return tg__fail(g, TG_ERR_ARG, "%s: xs is NULL", fn);
     if (k && !ys) return tg__fail(g, TG_ERR_ARG, "%s: ys is NULL", fn);
-    for (uint32_t i = 0; i <= y.id; i++)
+    size_t ni = 0;  /* ops */
+    for (uint32_t i = 0; i <= y.id; i++) {
         if (g->op[i] & TENSOR_CODE)
             return batch_fail(g, TG_ERR_SHAPE, "y depends on a tensor node: the batch evaluates scalar tapes; node",
                               i);
+        ni += op_table[g->op[i]].kind != OPK_LEAF;
+    }
     if (k == 0) return TG_OK;
 
     size_t nodes = (size_t)y.id + 1;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t work = nodes * k / WORK_PER_THREAD, threads = k / MIN_POINTS;
     if (threads > work) threads = work;
-    if (threads > (size_t)(cpus > 0 ? cpus : 1)) threads = (size_t)(cpus > 0 ? cpus : 1);
     if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > 1) {  /* (the count of processors is a file read) */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (threads > (size_t)(cpus > 0 ? cpus : 1)) threads = (size_t)(cpus > 0 ? cpus : 1);
+    }
     if (threads < 1) threads = 1;
-    /* Per node at most: a plan of 3 words, 2 marks and an instruction, and
-     * per thread 2 rows; per variable a word. */
-    size_t per_node = 3 * sizeof(uint32_t) + 2 + sizeof(instr) + sizeof(double) + threads * 2 * LANES * sizeof(double);
-    if (nodes > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
+    /* Per node at most: the plan's words, mark, instruction and constant,
+     * and per thread 2 rows and a gap; per variable a word. */
+    size_t per_node = 5 * sizeof(uint32_t) + 1 + sizeof(instr) + sizeof(double) + threads * 3 * LANES * sizeof(double);
+    if (nodes + RING > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
         return tg__fail(g, TG_ERR_ARG, "%s: a tape of %zu nodes is too long to batch", fn, nodes);
 
-    /* Storage, all kept for the next call: the plan, then each thread's rows. */
-    size_t at = 0;
-    size_t o_xmap = take(&at, nodes, sizeof(uint32_t)), o_rowof = take(&at, nodes, sizeof(uint32_t));
-    size_t o_mark = take(&at, nodes, 1), o_ins = take(&at, nodes, sizeof(instr));
-    size_t o_xcol = take(&at, nodes, sizeof(uint32_t)), o_colrow = take(&at, n, sizeof(uint32_t));
-    size_t o_cval = take(&at, nodes, sizeof(double)), o_zero = take(&at, nodes, sizeof(uint32_t));
-    size_t o_rows[MAX_THREADS];
-    for (size_t t = 0; t < threads; t++) o_rows[t] = take(&at, nodes * 2 * LANES, sizeof(double));
-    size_t need = at + 64;
-    if (need > g->bcap) {  /* kept for the next call: no page faults then */
-        char *more = tg__realloc(g, g->bmem, need);
+    /* Storage, all kept for the next call (no page faults then): the plan,
+     * then each thread's values and adjoints, a row apart from a multiple
+     * of 4 KiB (a load of one would wait on a store to the other). */
+    size_t per_thread = (2 * nodes + RING + 1) * LANES;  /* doubles: values, a gap, adjoints */
+    batch_layout o = layout(nodes, n, threads, per_thread);
+    if (o.end + 64 > g->bcap) {
+        char *more = tg__realloc(g, g->bmem, o.end + 64);
         if (!more) return tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for %zu lanes of %zu nodes", fn,
                                    threads * LANES, nodes);
         g->bmem = more;
-        g->bcap = need;
+        g->bcap = o.end + 64;
     }
     char *mem = g->bmem + (-(uintptr_t)g->bmem & 63);
-
-    plan P = { .g = g, .block = pick_block(), .top = y.id, .n = n, .xs = xs, .ys = ys, .grads = grads, .flipped = flipped };
-    make_plan(&P, x, (uint32_t *)(mem + o_xmap), (uint32_t *)(mem + o_rowof), (uint8_t *)(mem + o_mark),
-              (instr *)(mem + o_ins), (uint32_t *)(mem + o_xcol), (uint32_t *)(mem + o_colrow),
-              (double *)(mem + o_cval), (uint32_t *)(mem + o_zero));
+    plan P = { .g = g, .block = pick_block(), .ni = ni, .top = y.id, .n = n, .xs = xs, .ys = ys, .grads = grads,
+               .flipped = flipped };
+    plan_mem pm = plan_mem_at(mem, &o);
+    make_plan(&P, x, &pm);
+    plan_at(&P, &pm);
+    double *rows = (double *)(mem + o.rows);
 
     part parts[MAX_THREADS];
     size_t blocks = (k + LANES - 1) / LANES;
     for (size_t t = 0; t < threads; t++) {
-        double *base = (double *)(mem + o_rows[t]);
+        double *base = rows + t * per_thread;
         parts[t].P = &P;
         parts[t].L.val = base;
-        parts[t].L.adj = base + nodes * LANES;
+        parts[t].L.adj = base + (nodes + 1) * LANES;
         parts[t].from = blocks * t / threads * LANES;
         parts[t].to = blocks * (t + 1) / threads * LANES;
         if (parts[t].to > k) parts[t].to = k;
