@@ -60,7 +60,8 @@ enum {
     IN_INIT_A = 8,  /* this is the first flow into a's adjoint (the sweep is
                        reverse, so a's last use): its row starts at 0 here */
     IN_INIT_B = 16,
-    IN_SIDE = 32    /* a branch op: the side of its kink recorded */
+    IN_SIDE = 32,   /* a branch op: the side of its kink recorded */
+    IN_SHARED = 64  /* its value row is its segment's: recomputed (SEG below) */
 };
 
 /* Adjoints have rows of their own: those of x are its value rows; an
@@ -72,20 +73,33 @@ enum {
  * stay in cache while its values stream. */
 enum { RING = 512 };
 
-/* Instruction i's value row is nx + i. */
+/* A long tape's values would not stay in cache: its instructions are cut
+ * into segments of SEG, and an op whose value is read only inside its own
+ * segment has the row of its place in a segment, shared with the other
+ * segments; the reverse sweep recomputes a segment's values before it
+ * goes back through it (a second forward sweep, in cache).  Values read
+ * across segments, y's, and a custom op's (not called twice) keep rows
+ * of their own.  Taken when a block's values would pass SEG_BYTES. */
+enum { SEG = 1024 };
+#define SEG_BYTES ((size_t)4 << 20)
+
 typedef struct instr {
     uint32_t a, b;    /* value rows of the inputs (a unary op: b == a); a custom
                          op: a is its record's index, its inputs are in the tape */
+    uint32_t y;       /* its value row */
     uint32_t ga, gb;  /* adjoint rows of the inputs (where the adjoint flows) */
     uint32_t gy;      /* its own adjoint row (when active) */
     uint8_t op, flags;
 } instr;
 
-/* Row marks while planning; NEED stays for the custom ops' inputs. */
+/* Marks of a node's place while planning (x leaves [0, nx), ops [nx, nx
+ * + ni), then the other leaves); NEED stays for the custom ops' inputs. */
 enum {
     M_NEED = 1,  /* a leaf of x, or an op that depends on one */
     M_LIVE = 2,  /* y depends on it */
-    M_SEEN = 4   /* a flow into its adjoint was met (in reverse order) */
+    M_SEEN = 4,  /* a flow into its adjoint was met (in reverse order) */
+    M_OWN = 8    /* an op read in a later segment, y, or a custom op: with
+                    segments, its value keeps a row of its own */
 };
 
 /* One thread's rows: values and adjoints. */
@@ -100,13 +114,16 @@ struct plan {
     const tg_graph *g;
     void (*block)(const plan *P, lanes *L, size_t first, size_t count);  /* this machine's code */
     const instr *ins;        /* ni of them */
-    size_t ni, nx, nc;       /* rows: x [0, nx), ops [nx, nx + ni), the other leaves' (nc) */
-    const uint32_t *rowof;   /* node id -> value row (a custom op's inputs) */
-    const uint32_t *grow;    /* value row -> adjoint row (a custom op's inputs) */
-    const uint8_t *mark;     /* row -> M_NEED when its adjoint is returned or flows on */
+    size_t ni, nx, nc;       /* ops, x leaves (rows [0, nx)), other leaves' values */
+    bool seg;                /* segments (SEG) */
+    size_t cbase;            /* the other leaves' first value row */
+    /* a custom op's inputs: */
+    const uint32_t *place;   /* node id -> place (value_row) */
+    const uint32_t *grow;    /* place -> adjoint row */
+    const uint8_t *mark;     /* place -> M_NEED when its adjoint is returned or flows on */
     const uint32_t *xcol;    /* x row -> column of xs */
     const uint32_t *colrow;  /* column of xs -> row, or UINT32_MAX (a variable after y) */
-    const double *cval;      /* the values of the other leaves' rows */
+    const double *cval;      /* the other leaves' values */
     const uint32_t *zero;    /* adjoint rows zeroed before the reverse sweep (no op starts them) */
     size_t nzero;
     uint32_t top, gtop;      /* y's value row and adjoint row */
@@ -132,8 +149,26 @@ static inline __attribute__((always_inline)) void
 run_step(step_ctx *c, size_t i, void (*step)(tg_op op, void *ctx))
 {
     c->in = &c->P->ins[i];
-    c->y = (c->P->nx + i) * LANES;
+    c->y = (size_t)c->in->y * LANES;
     op_dispatch((tg_op)c->in->op, step, c);
+}
+
+/* The value row of place p: the place itself, or with segments (SEG)
+ * x's, the other leaves', then op j's, its segment's (shared) or its own
+ * at SEG + j. */
+static inline uint32_t value_row(const plan *P, uint32_t p, bool shared)
+{
+    uint32_t j = p - (uint32_t)P->nx;
+    if (!P->seg || p < P->nx) return p;
+    if (j >= P->ni) return (uint32_t)(P->nx + (j - P->ni));
+    return (uint32_t)(P->nx + P->nc + (shared ? j % SEG : SEG + j));
+}
+
+/* The value row of a custom op's input k. */
+static inline size_t custom_input(const plan *P, const custom_rec *r, size_t k)
+{
+    uint32_t p = P->place[P->g->cin[r->in + k]], j = p - (uint32_t)P->nx;
+    return (size_t)value_row(P, p, j < P->ni && (P->ins[j].flags & IN_SHARED)) * LANES;
 }
 
 static void custom_forward(const step_ctx *c)
@@ -144,7 +179,7 @@ static void custom_forward(const step_ctx *c)
     const double *val = c->L->val;
     double x[TG_CUSTOM_MAX_ARITY];
     for (int l = 0; l < LANES; l++) {
-        for (size_t k = 0; k < op->arity; k++) x[k] = val[(size_t)c->P->rowof[g->cin[r->in + k]] * LANES + l];
+        for (size_t k = 0; k < op->arity; k++) x[k] = val[custom_input(c->P, r, k) + l];
         c->L->val[c->y + l] = op->value(op->ctx, x);
     }
 }
@@ -260,12 +295,12 @@ static void custom_backward(const step_ctx *c)
         memcpy(&bits, &gi, sizeof bits);
         if (!bits) continue;  /* +0.0: not visited */
         for (size_t k = 0; k < op->arity; k++) {
-            x[k] = val[(size_t)P->rowof[g->cin[r->in + k]] * LANES + l];
+            x[k] = val[custom_input(P, r, k) + l];
             d[k] = 0.0;
         }
         op->partials(op->ctx, x, val[c->y + l], d);
         for (size_t k = 0; k < op->arity; k++) {
-            uint32_t in = P->rowof[g->cin[r->in + k]];
+            uint32_t in = P->place[g->cin[r->in + k]];
             if (!(P->mark[in] & M_NEED)) continue;
             size_t at = (size_t)P->grow[in] * LANES + l;
             double s = adj[at] + gi * d[k];
@@ -346,14 +381,25 @@ forward_sweep(const plan *P, lanes *L, size_t first, size_t count, step_fn *step
 }
 
 /* The block's adjoints: y's is 1, rows that no instruction starts are 0,
- * then the active instructions in reverse order. */
-static inline __attribute__((always_inline)) void backward_sweep(const plan *P, lanes *L, step_fn *step)
+ * then the active instructions in reverse order, segment by segment with
+ * segments: the last one's shared rows still hold its values, an earlier
+ * one's are recomputed first (the same values: a branch flags the same
+ * lanes). */
+static inline __attribute__((always_inline)) void
+backward_sweep(const plan *P, lanes *L, step_fn *forward, step_fn *backward)
 {
     for (size_t z = 0; z < P->nzero; z++) memset(L->adj + (size_t)P->zero[z] * LANES, 0, LANES * sizeof *L->adj);
     for (int l = 0; l < LANES; l++) L->adj[(size_t)P->gtop * LANES + l] = 1.0;
     step_ctx c = { P, NULL, 0, L };
-    for (size_t i = P->ni; i-- > 0;)
-        if (P->ins[i].flags & IN_ACTIVE) run_step(&c, i, step);
+    for (size_t end = P->ni; end > 0;) {
+        size_t start = P->seg ? (end - 1) / SEG * SEG : 0;
+        if (end != P->ni)
+            for (size_t i = start; i < end; i++)
+                if (P->ins[i].flags & IN_SHARED) run_step(&c, i, forward);
+        for (size_t i = end; i-- > start;)
+            if (P->ins[i].flags & IN_ACTIVE) run_step(&c, i, backward);
+        end = start;
+    }
 }
 
 /* One block of points [first, first + count): values, adjoints, and
@@ -363,7 +409,7 @@ block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, ste
 {
     forward_sweep(P, L, first, count, forward);
     bool reverse = P->grads && P->reverse;
-    if (reverse) backward_sweep(P, L, backward);
+    if (reverse) backward_sweep(P, L, forward, backward);
     for (size_t l = 0; l < count; l++) {
         P->ys[first + l] = L->val[(size_t)P->top * LANES + l];
         if (P->flipped) P->flipped[first + l] = L->flip[l];
@@ -416,7 +462,7 @@ static block_fn *pick_block(void)
 static void run_points(const plan *P, lanes *L, size_t from, size_t to)
 {
     for (size_t r = 0; r < P->nc; r++)  /* the other leaves' rows: the same at every point */
-        for (int l = 0; l < LANES; l++) L->val[(P->nx + P->ni + r) * LANES + l] = P->cval[r];
+        for (int l = 0; l < LANES; l++) L->val[(P->cbase + r) * LANES + l] = P->cval[r];
     for (size_t p = from; p < to; p += LANES) P->block(P, L, p, to - p < LANES ? to - p : LANES);
 }
 
@@ -450,11 +496,11 @@ static void count_flows(void)
     for (int op = 0; op < OP_COUNT; op++) op_dispatch((tg_op)op, count_step, &flows_of[op]);
 }
 
-/* The plan's arrays while it is made: a slot per node (rowof), per row
- * (mark, grow, zero), per instruction, constant, x row, and per variable
- * (colrow). */
+/* The plan's arrays while it is made: a slot per node (place), per place
+ * (mark, grow, zero), per instruction, constant, x row, and
+ * per variable (colrow). */
 typedef struct plan_mem {
-    uint32_t *rowof, *grow, *xcol, *colrow, *zero;
+    uint32_t *place, *grow, *xcol, *colrow, *zero;
     uint8_t *mark;
     instr *ins;
     double *cval;
@@ -467,29 +513,30 @@ enum { CONST_WAYS = 64 };  /* distinct constants remembered while planning */
 static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
 {
     const tg_graph *g = P->g;
-    uint32_t top = P->top, nx = 0, nc = 0, ni = (uint32_t)P->ni, *rowof = m->rowof;
+    uint32_t top = P->top, nx = 0, nc = 0, ni = (uint32_t)P->ni, *place = m->place;
     uint8_t *mark = m->mark;
 
     /* x rows in column order; a variable listed twice takes its last
-     * column (found first from the end, its row assigned after). */
-    memset(rowof, 0xff, ((size_t)top + 1) * sizeof *rowof);
+     * column (found first from the end, its place assigned after). */
+    memset(place, 0xff, ((size_t)top + 1) * sizeof *place);
     for (size_t k = P->n; k-- > 0;) {
         uint32_t id = x[k].id;
-        if (id <= top && rowof[id] == UINT32_MAX) {
-            rowof[id] = 0;
+        if (id <= top && place[id] == UINT32_MAX) {
+            place[id] = 0;
             m->colrow[nx++] = (uint32_t)k;  /* descending */
         }
     }
     for (uint32_t r = 0; r < nx; r++) {
         uint32_t k = m->colrow[nx - 1 - r];
         m->xcol[r] = k;
-        rowof[x[k].id] = r;
+        place[x[k].id] = r;
         mark[r] = M_NEED;
     }
-    for (size_t k = 0; k < P->n; k++) m->colrow[k] = x[k].id <= top ? rowof[x[k].id] : UINT32_MAX;
+    for (size_t k = 0; k < P->n; k++) m->colrow[k] = x[k].id <= top ? place[x[k].id] : UINT32_MAX;
 
-    /* Forward: the other leaves' rows (equal bits, one row, as far as
-     * CONST_WAYS remember), the instructions, which depend on x. */
+    /* Forward: the other leaves' places (equal bits, one place, as far as
+     * CONST_WAYS remember), the instructions, which depend on x, and which
+     * are read in a later segment. */
     uint64_t seen_bits[CONST_WAYS];
     uint32_t seen_row[CONST_WAYS];
     for (int w = 0; w < CONST_WAYS; w++) seen_row[w] = UINT32_MAX;
@@ -497,7 +544,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
     for (uint32_t i = 0, j = 0; i <= top; i++) {
         tg_op op = (tg_op)g->op[i];
         if (op_table[op].kind == OPK_LEAF) {
-            if (rowof[i] != UINT32_MAX) continue;  /* of x */
+            if (place[i] != UINT32_MAX) continue;  /* of x */
             uint64_t bits;
             memcpy(&bits, &g->val[i], sizeof bits);
             unsigned w = (unsigned)((bits * 0x9e3779b97f4a7c15u) >> 58) % CONST_WAYS;
@@ -507,12 +554,13 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
                 mark[nx + ni + nc] = 0;
                 m->cval[nc++] = g->val[i];
             }
-            rowof[i] = seen_row[w];
+            place[i] = seen_row[w];
             continue;
         }
         instr *in = &m->ins[j];
-        uint32_t row = nx + j++;
-        rowof[i] = row;
+        uint32_t row = nx + j;
+        place[i] = row;
+        in->y = row;
         in->op = (uint8_t)op;
         in->flags = op_table[op].branch && tg__branch(g, i) ? IN_SIDE : 0;
         uint8_t need = 0;
@@ -521,20 +569,37 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
             const custom_rec *r = &g->crecs[crec];
             in->a = (uint32_t)crec;
             in->b = 0;
-            for (size_t k = 0; k < g->cdefs[r->def].op.arity; k++) need |= mark[rowof[g->cin[r->in + k]]];
+            for (size_t k = 0; k < g->cdefs[r->def].op.arity; k++) {
+                uint32_t c = place[g->cin[r->in + k]];
+                need |= mark[c];
+                if (c - nx < ni && (c - nx) / SEG != j / SEG) mark[c] |= M_OWN;
+            }
         } else {
-            in->a = rowof[g->a[i]];
-            in->b = rowof[g->b[i]];
+            in->a = place[g->a[i]];
+            in->b = place[g->b[i]];
             need = mark[in->a] | mark[in->b];
+            if (in->a - nx < ni && (in->a - nx) / SEG != j / SEG) mark[in->a] |= M_OWN;
+            if (in->b - nx < ni && (in->b - nx) / SEG != j / SEG) mark[in->b] |= M_OWN;
         }
-        mark[row] = need & M_NEED;
+        mark[row] = (need & M_NEED) | (op == OP_CUSTOM ? M_OWN : 0);
+        j++;
     }
 
-    /* Reverse: which rows y depends on, where each adjoint starts (at its
-     * first flow in reverse order, or before the sweep when that is a
-     * custom op's or there is none), and its row. */
+    /* With segments, the value rows are x's, the other leaves', a
+     * segment's, then op j's own at SEG + j (value_row). */
+    uint32_t ytop = place[top];
+    P->nx = nx;
+    P->nc = nc;
+    P->seg = (size_t)(nx + ni + nc) * LANES * sizeof(double) > SEG_BYTES && ni > SEG;
+    P->cbase = P->seg ? nx : nx + ni;
+    P->top = value_row(P, ytop, false);
+    mark[ytop] |= M_OWN;
+
+    /* Reverse: the value rows; which places y depends on, where each
+     * adjoint starts (at its first flow in reverse order, or before the
+     * sweep when that is a custom op's or there is none), and its row. */
     pthread_once(&flows_once, count_flows);
-    uint32_t ytop = rowof[top], *grow = m->grow, nadj = nx + (ni < RING ? ni : RING);
+    uint32_t *grow = m->grow, nadj = nx + (ni < RING ? ni : RING);
     for (uint32_t r = 0; r < nx; r++) grow[r] = r;
     if (ytop >= nx) grow[ytop] = nadj++;
     P->reverse = mark[ytop] & M_NEED;
@@ -542,13 +607,23 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
     size_t nzero = 0;
     for (uint32_t j = ni; j-- > 0;) {
         instr *in = &m->ins[j];
+        uint32_t pa = in->a, pb = in->b;  /* places (not a custom op's) */
+        if (P->seg) {
+            bool shared = !(mark[nx + j] & M_OWN);
+            in->flags |= shared ? IN_SHARED : 0;
+            in->y = value_row(P, nx + j, shared);
+            if (in->op != OP_CUSTOM) {
+                in->a = value_row(P, pa, !(mark[pa] & M_OWN));
+                in->b = value_row(P, pb, !(mark[pb] & M_OWN));
+            }
+        }
         if ((mark[nx + j] & (M_NEED | M_LIVE)) != (M_NEED | M_LIVE)) continue;
         in->flags |= IN_ACTIVE;
         in->gy = grow[nx + j];
         if (in->op == OP_CUSTOM) {
             const custom_rec *r = &g->crecs[in->a];
             for (size_t k = 0; k < g->cdefs[r->def].op.arity; k++) {
-                uint32_t c = rowof[g->cin[r->in + k]];
+                uint32_t c = place[g->cin[r->in + k]];
                 if (!(mark[c] & M_NEED)) continue;
                 if (!(mark[c] & M_SEEN)) {
                     if (c >= nx) grow[c] = nadj++;
@@ -560,7 +635,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
         }
         int flows = flows_of[in->op];
         for (int k = 0; k < flows; k++) {
-            uint32_t c = k ? in->b : in->a;
+            uint32_t c = k ? pb : pa;
             if (!(mark[c] & M_NEED)) continue;
             if (!(mark[c] & M_SEEN)) {
                 in->flags |= k ? IN_INIT_B : IN_INIT_A;
@@ -573,10 +648,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
     }
     for (uint32_t r = 0; r < nx; r++)  /* a variable y does not depend on: gradient 0 */
         if (!(mark[r] & M_SEEN)) m->zero[nzero++] = r;
-    P->top = ytop;
     P->gtop = grow[ytop];
-    P->nx = nx;
-    P->nc = nc;
     P->nzero = nzero;
 }
 
@@ -584,7 +656,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
 static void plan_at(plan *P, const plan_mem *m)
 {
     P->ins = m->ins;
-    P->rowof = m->rowof;
+    P->place = m->place;
     P->grow = m->grow;
     P->mark = m->mark;
     P->xcol = m->xcol;
@@ -603,7 +675,7 @@ static tg_status batch_fail(tg_graph *g, tg_status s, const char *what, size_t k
 /* Where the plan's arrays and each thread's rows are in g->bmem: offsets,
  * 64-byte aligned from an aligned base. */
 typedef struct batch_layout {
-    size_t rowof, grow, mark, ins, xcol, colrow, cval, zero, rows, end;
+    size_t place, grow, mark, ins, xcol, colrow, cval, zero, rows, end;
 } batch_layout;
 
 static size_t take(size_t *at, size_t count, size_t size)
@@ -617,7 +689,7 @@ static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_th
 {
     batch_layout o;
     size_t at = 0;
-    o.rowof = take(&at, nodes, sizeof(uint32_t));
+    o.place = take(&at, nodes, sizeof(uint32_t));
     o.grow = take(&at, nodes, sizeof(uint32_t));
     o.mark = take(&at, nodes, 1);
     o.ins = take(&at, nodes, sizeof(instr));
@@ -632,8 +704,8 @@ static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_th
 
 static plan_mem plan_mem_at(char *base, const batch_layout *o)
 {
-    return (plan_mem){ (uint32_t *)(base + o->rowof), (uint32_t *)(base + o->grow), (uint32_t *)(base + o->xcol),
-                       (uint32_t *)(base + o->colrow),
+    return (plan_mem){ (uint32_t *)(base + o->place), (uint32_t *)(base + o->grow),
+                       (uint32_t *)(base + o->xcol), (uint32_t *)(base + o->colrow),
                        (uint32_t *)(base + o->zero), (uint8_t *)(base + o->mark), (instr *)(base + o->ins),
                        (double *)(base + o->cval) };
 }
@@ -690,13 +762,13 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
     /* Per node at most: the plan's words, mark, instruction and constant,
      * and per thread 2 rows and a gap; per variable a word. */
     size_t per_node = 5 * sizeof(uint32_t) + 1 + sizeof(instr) + sizeof(double) + threads * 3 * LANES * sizeof(double);
-    if (nodes + RING > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
+    if (nodes + SEG + RING > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
         return tg__fail(g, TG_ERR_ARG, "%s: a tape of %zu nodes is too long to batch", fn, nodes);
 
     /* Storage, all kept for the next call (no page faults then): the plan,
      * then each thread's values and adjoints, a row apart from a multiple
      * of 4 KiB (a load of one would wait on a store to the other). */
-    size_t per_thread = (2 * nodes + RING + 1) * LANES;  /* doubles: values, a gap, adjoints */
+    size_t per_thread = (2 * nodes + SEG + RING + 1) * LANES;  /* doubles: values, a gap, adjoints */
     batch_layout o = layout(nodes, n, threads, per_thread);
     if (o.end + 64 > g->bcap) {
         char *more = tg__realloc(g, g->bmem, o.end + 64);
@@ -719,7 +791,7 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         double *base = rows + t * per_thread;
         parts[t].P = &P;
         parts[t].L.val = base;
-        parts[t].L.adj = base + (nodes + 1) * LANES;
+        parts[t].L.adj = base + (nodes + SEG + 1) * LANES;
         parts[t].from = blocks * t / threads * LANES;
         parts[t].to = blocks * (t + 1) / threads * LANES;
         if (parts[t].to > k) parts[t].to = k;
