@@ -61,17 +61,18 @@ static tg_node random_expr(tg_graph *g, const tg_node *x, uint64_t *s, int depth
     }
 }
 
-/* Point p by the single-point path: set, forward, backward. */
-static int one_point(tg_graph *g, tg_node y, const tg_node *x, const double *xs, double *val,
-                     double *grad)
+/* A point by the single-point path: x[0..n) set from row xs (a variable
+ * listed twice takes its last column), forward, backward; the value, the
+ * gradient row, and whether a branch flipped. */
+static int replay_point(tg_graph *g, tg_node y, size_t n, const tg_node *x, const double *xs, double *val,
+                        double *grad)
 {
-    for (int k = 0; k < NV; k++) tg_set_value(g, x[k], xs[k]);
-    tg_status s = tg_forward(g);
-    int flipped = s == TG_ERR_STALE;
+    for (size_t k = 0; k < n; k++) tg_set_value(g, x[k], xs[k]);
+    int flipped = tg_forward(g) == TG_ERR_STALE;
     tg_graph_clear_error(g);
     *val = tg_value(g, y);
     tg_backward(g, y);
-    for (int k = 0; k < NV; k++) grad[k] = tg_grad(g, x[k]);
+    for (size_t k = 0; k < n; k++) grad[k] = tg_grad(g, x[k]);
     tg_graph_clear_error(g);
     return flipped;
 }
@@ -100,7 +101,7 @@ START_TEST(batch_equals_single_points_bit_for_bit)
         for (int k = 0; k < NV; k++) ck_assert_double_eq(tg_value(g, x[k]), x0[k]);
         for (int p = 0; p < K; p++) {
             double v, gr[NV];
-            int f = one_point(g, y, x, xs + p * NV, &v, gr);
+            int f = replay_point(g, y, NV, x, xs + p * NV, &v, gr);
             ck_assert_int_eq(flipped[p], f);
             if (f) continue;  /* the replay computed the other branch; checked below */
             ck_assert_msg(memcmp(&v, &ys[p], sizeof v) == 0, "trial %d point %d: %a vs %a", trial, p,
@@ -111,6 +112,108 @@ START_TEST(batch_equals_single_points_bit_for_bit)
         }
         tg_graph_free(g);
     }
+}
+END_TEST
+
+/* A long tape whose nodes read recent nodes mostly and far ones
+ * sometimes (adjoints that live across most of the sweep), with kinks, a
+ * custom op, constants with equal and distinct values, a variable listed
+ * thrice, one left out of x, and a dead branch: every point equals its
+ * replay bit for bit.  The last tape is long enough for the batch to
+ * recompute its values segment by segment. */
+START_TEST(long_tape_equals_single_points_bit_for_bit)
+{
+    static const tg_custom_op cube = { "cube", 2, cube_value, cube_partials, NULL, NULL };
+    enum { NVAR = 6, NX = 7, K = 45 };
+    const size_t NODES = _i < 2 ? 3000 : 30000;
+    uint64_t s = 77 + (uint64_t)_i;
+    tg_graph *g = tg_graph_new();
+    tg_node v[NVAR], *pool = malloc(NODES * sizeof *pool);
+    double v0[NVAR];
+    size_t np = 0;
+    for (int k = 0; k < NVAR; k++) {
+        v0[k] = rng_uniform(&s, -1, 1);
+        pool[np++] = v[k] = tg_var(g, NULL, v0[k]);
+    }
+    while (np < NODES) {
+        size_t far = rng_below(&s, np), near = np - 1 - rng_below(&s, np < 12 ? np : 12);
+        tg_node a = pool[near], b = pool[rng_below(&s, 4) == 0 ? far : np - 1 - rng_below(&s, np < 12 ? np : 12)];
+        tg_node t;
+        switch (rng_below(&s, 12)) {
+        case 0: t = tg_add(g, a, b); break;
+        case 1: t = tg_tanh(g, tg_mul(g, a, b)); break;
+        case 2: t = tg_sub(g, a, tg_const(g, rng_below(&s, 2) ? 0.5 : rng_uniform(&s, -1, 1))); break;
+        case 3: t = tg_sin(g, a); break;
+        case 4: t = tg_relu(g, a); break;
+        case 5: t = tg_abs(g, tg_mul(g, a, tg_const(g, 0.75))); break;
+        case 6: t = tg_min(g, a, b); break;
+        case 7: t = tg_max(g, a, b); break;
+        case 8: t = tg_atan2(g, a, tg_add(g, b, tg_const(g, 2.0))); break;
+        case 9: t = tg_sigmoid(g, a); break;
+        case 10: t = tg_tanh(g, tg_custom(g, &cube, (tg_node[]){ a, b })); break;
+        default: t = tg_mul(g, a, tg_const(g, 0.5)); break;
+        }
+        pool[np++] = t;
+        if (rng_below(&s, 50) == 0) tg_relu(g, tg_sub(g, t, tg_const(g, 0.1)));  /* dead: y does not read it */
+    }
+    tg_node y = tg_add(g, pool[np - 1], tg_mul(g, pool[NODES / 3], pool[NODES / 2]));
+    ck_assert_graph_ok(g);
+    ck_assert_uint_gt(tg_graph_size(g), 4 * NODES / 3);
+
+    /* x: v0..v4 with v1 thrice (v5 keeps its recorded value) */
+    static const int var_of[NX] = { 0, 1, 2, 3, 1, 4, 1 };
+    tg_node x[NX];
+    for (int k = 0; k < NX; k++) x[k] = v[var_of[k]];
+    double *xs = malloc(K * NX * sizeof *xs), ys[K], *grads = malloc(K * NX * sizeof *grads);
+    unsigned char flipped[K];
+    for (int p = 0; p < K; p++)  /* point 0 the recorded one, the others near it: few kinks cross */
+        for (int k = 0; k < NX; k++) xs[p * NX + k] = v0[var_of[k]] + (p ? rng_uniform(&s, -0.02, 0.02) : 0.0);
+    ck_assert_int_eq(tg_eval_batch(g, y, NX, x, K, xs, ys, grads, flipped), TG_OK);
+    ck_assert_int_eq(flipped[0], 0);
+    int compared = 0;
+    for (int p = 0; p < K; p++) {
+        double val, grad[NX];
+        int f = replay_point(g, y, NX, x, xs + p * NX, &val, grad);
+        ck_assert_int_eq(flipped[p], f);
+        if (f) continue;
+        compared++;
+        ck_assert_msg(memcmp(&val, &ys[p], sizeof val) == 0, "point %d: %a vs %a", p, val, ys[p]);
+        for (int k = 0; k < NX; k++)
+            ck_assert_msg(memcmp(&grad[k], &grads[p * NX + k], sizeof grad[k]) == 0, "point %d d/dx%d: %a vs %a",
+                          p, k, grad[k], grads[p * NX + k]);
+    }
+    ck_assert_int_gt(compared, K / 2);
+    free(xs);
+    free(grads);
+    free(pool);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* The zero-adjoint rule: an adjoint that flows to exactly 0 is still
+ * visited, so an infinite local derivative under it gives NaN (sqrt at 0
+ * under s - s), as tg_backward's; a gradient of exactly 0 that was
+ * reached is +0.0 (x * 0 and x * -0). */
+START_TEST(zero_adjoints_follow_the_single_point_rule)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node u = tg_var(g, "u", 4.0), x = tg_var(g, "x", 1.0);
+    tg_node sq = tg_sqrt(g, u);
+    tg_node zeros = tg_add(g, tg_mul(g, x, tg_const(g, 0.0)), tg_mul(g, x, tg_const(g, -0.0)));
+    tg_node y = tg_add(g, tg_sub(g, sq, sq), zeros);
+    tg_node in[2] = { u, x };
+    double xs[6] = { 0.0, 2.0, 4.0, -3.0, 0.0, 0.0 }, ys[3], gr[6];
+    ck_assert_int_eq(tg_eval_batch(g, y, 2, in, 3, xs, ys, gr, NULL), TG_OK);
+    ck_assert(isnan(gr[0]));
+    for (int p = 0; p < 3; p++) {
+        double val, grad[2];
+        replay_point(g, y, 2, in, xs + 2 * p, &val, grad);
+        ck_assert_msg(memcmp(&val, &ys[p], sizeof val) == 0, "point %d: %a vs %a", p, val, ys[p]);
+        ck_assert_msg(memcmp(grad, gr + 2 * p, sizeof grad) == 0, "point %d: %a %a vs %a %a", p, grad[0], grad[1],
+                      gr[2 * p], gr[2 * p + 1]);
+        ck_assert(!signbit(gr[2 * p + 1]));
+    }
+    tg_graph_free(g);
 }
 END_TEST
 
@@ -178,7 +281,7 @@ START_TEST(many_points_over_threads)
     ck_assert_mem_eq(ys, ys2, K * sizeof *ys);
     for (int p = 0; p < K; p += 7) {
         double v, one[NV];
-        ck_assert_int_eq(one_point(g, y, x, xs + p * NV, &v, one), 0);
+        ck_assert_int_eq(replay_point(g, y, NV, x, xs + p * NV, &v, one), 0);
         ck_assert_msg(memcmp(&v, &ys[p], sizeof v) == 0, "point %d value", p);
         ck_assert_msg(memcmp(one, gr + p * NV, sizeof one) == 0, "point %d gradient", p);
     }
@@ -239,6 +342,8 @@ int main(void)
     TCase *tc = tcase_create("batch");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, batch_equals_single_points_bit_for_bit, 0, 5);
+    tcase_add_loop_test(tc, long_tape_equals_single_points_bit_for_bit, 0, 3);
+    tcase_add_test(tc, zero_adjoints_follow_the_single_point_rule);
     tcase_add_test(tc, crossed_branches_use_the_recorded_side);
     tcase_add_test(tc, many_points_over_threads);
     tcase_add_test(tc, errors_leave_outputs_alone);
