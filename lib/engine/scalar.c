@@ -138,15 +138,14 @@ tg_node tg__v1_leaf(tg_graph *g, unsigned code, const char *name, double value)
 {
     return code == OP_VAR ? tg_var(g, name, value) : tg_const(g, value);
 }
-tg_node tg__v1_add(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_add", OP_ADD, a, b); }
-tg_node tg__v1_sub(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_sub", OP_SUB, a, b); }
-tg_node tg__v1_mul(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_mul", OP_MUL, a, b); }
-tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b)   { return record(g, "tg_div", OP_DIV, a, b); }
-tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b)   { (void)b; return record(g, "tg_neg", OP_NEG, a, a); }
-tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b) { (void)b; return record(g, "tg_recip", OP_RECIP, a, a); }
-
-tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b)   { (void)b; return record(g, "tg_exp", OP_EXP, a, a); }
-tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b)  { (void)b; return record(g, "tg_tanh", OP_TANH, a, a); }
+tg_node tg__v1_add(tg_graph *g, tg_node a, tg_node b)   { return tg_add(g, a, b); }
+tg_node tg__v1_sub(tg_graph *g, tg_node a, tg_node b)   { return tg_sub(g, a, b); }
+tg_node tg__v1_mul(tg_graph *g, tg_node a, tg_node b)   { return tg_mul(g, a, b); }
+tg_node tg__v1_div(tg_graph *g, tg_node a, tg_node b)   { return tg_div(g, a, b); }
+tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b)   { (void)b; return tg_neg(g, a); }
+tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b) { (void)b; return tg_recip(g, a); }
+tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b)   { (void)b; return tg_exp(g, a); }
+tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b)  { (void)b; return tg_tanh(g, a); }
 double tg__v1_value(const tg_graph *g, tg_node n) { return tg_value(g, n); }
 double tg__v1_grad(const tg_graph *g, tg_node n)  { return tg_grad(g, n); }
 
