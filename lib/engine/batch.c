@@ -116,6 +116,8 @@ struct plan {
     const instr *ins;        /* ni of them */
     size_t ni, nx, nc;       /* ops, x leaves (rows [0, nx)), other leaves' values */
     bool seg;                /* segments (SEG) */
+    bool custom;             /* a custom op up to y */
+    size_t nleaves;          /* the other leaves up to y */
     size_t cbase;            /* the other leaves' first value row */
     /* a custom op's inputs: */
     const uint32_t *place;   /* node id -> place (value_row) */
@@ -501,6 +503,7 @@ static void count_flows(void)
  * per variable (colrow). */
 typedef struct plan_mem {
     uint32_t *place, *grow, *xcol, *colrow, *zero;
+    uint32_t *leaves;  /* the other leaves' nodes, in order (plan_key) */
     uint8_t *mark;
     instr *ins;
     double *cval;
@@ -547,6 +550,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
             if (place[i] != UINT32_MAX) continue;  /* of x */
             uint64_t bits;
             memcpy(&bits, &g->val[i], sizeof bits);
+            m->leaves[P->nleaves++] = i;
             unsigned w = (unsigned)((bits * 0x9e3779b97f4a7c15u) >> 58) % CONST_WAYS;
             if (seen_row[w] == UINT32_MAX || seen_bits[w] != bits) {
                 seen_bits[w] = bits;
@@ -565,6 +569,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
         in->flags = op_table[op].branch && tg__branch(g, i) ? IN_SIDE : 0;
         uint8_t need = 0;
         if (op == OP_CUSTOM) {
+            P->custom = true;
             while (g->crecs[crec].node != i) crec++;
             const custom_rec *r = &g->crecs[crec];
             in->a = (uint32_t)crec;
@@ -672,10 +677,22 @@ static tg_status batch_fail(tg_graph *g, tg_status s, const char *what, size_t k
     return tg__fail(g, s, "tg_eval_batch: %s %zu", what, k);
 }
 
-/* Where the plan's arrays and each thread's rows are in g->bmem: offsets,
- * 64-byte aligned from an aligned base. */
+/* The plan is kept in g->bmem with what it was made from: the nodes up
+ * to y (op codes, inputs, recorded sides) and x, and the values of the
+ * other leaves are checked against the plan's.  A call that finds them
+ * all the same (a batch after a batch on the same tape) reuses it.  Not
+ * with custom ops: their records are not kept. */
+typedef struct plan_key {
+    bool valid;
+    size_t nodes, n;
+    plan P;  /* its counts and rows; the pointers are set per call */
+} plan_key;
+
+/* Where the key, the tape it was made from, the plan's arrays and each
+ * thread's rows are in g->bmem: offsets (from g->bmem, which may move). */
 typedef struct batch_layout {
-    size_t place, grow, mark, ins, xcol, colrow, cval, zero, rows, end;
+    size_t op, a, b, branch, xid;
+    size_t place, grow, mark, ins, xcol, colrow, cval, zero, leaves, rows, end;
 } batch_layout;
 
 static size_t take(size_t *at, size_t count, size_t size)
@@ -688,7 +705,12 @@ static size_t take(size_t *at, size_t count, size_t size)
 static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_thread)
 {
     batch_layout o;
-    size_t at = 0;
+    size_t at = sizeof(plan_key);
+    o.op = take(&at, nodes, 1);
+    o.a = take(&at, nodes, sizeof(uint32_t));
+    o.b = take(&at, nodes, sizeof(uint32_t));
+    o.branch = take(&at, nodes / 64 + 1, sizeof(uint64_t));
+    o.xid = take(&at, n, sizeof(uint32_t));
     o.place = take(&at, nodes, sizeof(uint32_t));
     o.grow = take(&at, nodes, sizeof(uint32_t));
     o.mark = take(&at, nodes, 1);
@@ -697,7 +719,8 @@ static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_th
     o.colrow = take(&at, n, sizeof(uint32_t));
     o.cval = take(&at, nodes, sizeof(double));
     o.zero = take(&at, nodes, sizeof(uint32_t));
-    o.rows = take(&at, threads * per_thread, sizeof(double));
+    o.leaves = take(&at, nodes, sizeof(uint32_t));
+    o.rows = take(&at, threads * per_thread + LANES, sizeof(double));  /* a row more: aligned in it */
     o.end = at;
     return o;
 }
@@ -706,8 +729,42 @@ static plan_mem plan_mem_at(char *base, const batch_layout *o)
 {
     return (plan_mem){ (uint32_t *)(base + o->place), (uint32_t *)(base + o->grow),
                        (uint32_t *)(base + o->xcol), (uint32_t *)(base + o->colrow),
-                       (uint32_t *)(base + o->zero), (uint8_t *)(base + o->mark), (instr *)(base + o->ins),
-                       (double *)(base + o->cval) };
+                       (uint32_t *)(base + o->zero), (uint32_t *)(base + o->leaves), (uint8_t *)(base + o->mark),
+                       (instr *)(base + o->ins), (double *)(base + o->cval) };
+}
+
+/* The tape up to y (nodes of them) and x, as a plan would be made from. */
+static void keep_tape(const tg_graph *g, size_t nodes, size_t n, const tg_node *x, char *base, const batch_layout *o)
+{
+    memcpy(base + o->op, g->op, nodes);
+    memcpy(base + o->a, g->a, nodes * sizeof(uint32_t));
+    memcpy(base + o->b, g->b, nodes * sizeof(uint32_t));
+    memcpy(base + o->branch, g->branch, (nodes + 63) / 64 * sizeof(uint64_t));
+    uint32_t *xid = (uint32_t *)(base + o->xid);
+    for (size_t k = 0; k < n; k++) xid[k] = x[k].id;
+}
+
+/* Whether the kept plan was made from this tape, x and other leaves. */
+static bool same_tape(const tg_graph *g, size_t nodes, size_t n, const tg_node *x, char *base, const batch_layout *o)
+{
+    const plan_key *key = (const plan_key *)base;
+    if (!key->valid || key->nodes != nodes || key->n != n) return false;
+    const uint32_t *xid = (const uint32_t *)(base + o->xid);
+    for (size_t k = 0; k < n; k++)
+        if (xid[k] != x[k].id) return false;
+    size_t words = (nodes - 1) / 64;  /* the last one holds nodes past y too */
+    const uint64_t *branch = (const uint64_t *)(base + o->branch);
+    uint64_t tail = ~0ull >> (63 - (nodes - 1) % 64);
+    if (memcmp(base + o->op, g->op, nodes) || memcmp(base + o->a, g->a, nodes * sizeof(uint32_t)) ||
+        memcmp(base + o->b, g->b, nodes * sizeof(uint32_t)) || memcmp(branch, g->branch, words * sizeof(uint64_t)) ||
+        ((branch[words] ^ g->branch[words]) & tail))
+        return false;
+    const uint32_t *leaves = (const uint32_t *)(base + o->leaves), *place = (const uint32_t *)(base + o->place);
+    const double *cval = (const double *)(base + o->cval);
+    size_t first = key->P.nx + key->P.ni;
+    for (size_t i = 0; i < key->P.nleaves; i++)
+        if (memcmp(&g->val[leaves[i]], &cval[place[leaves[i]] - first], sizeof(double))) return false;
+    return true;
 }
 
 tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size_t k,
@@ -741,13 +798,6 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         return tg__fail(g, TG_ERR_ARG, "%s: %zu points of %zu values overflow", fn, k, n);
     if (k && n && !xs) return tg__fail(g, TG_ERR_ARG, "%s: xs is NULL", fn);
     if (k && !ys) return tg__fail(g, TG_ERR_ARG, "%s: ys is NULL", fn);
-    size_t ni = 0;  /* ops */
-    for (uint32_t i = 0; i <= y.id; i++) {
-        if (g->op[i] & TENSOR_CODE)
-            return batch_fail(g, TG_ERR_SHAPE, "y depends on a tensor node: the batch evaluates scalar tapes; node",
-                              i);
-        ni += op_table[g->op[i]].kind != OPK_LEAF;
-    }
     if (k == 0) return TG_OK;
 
     size_t nodes = (size_t)y.id + 1;
@@ -765,25 +815,51 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
     if (nodes + SEG + RING > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
         return tg__fail(g, TG_ERR_ARG, "%s: a tape of %zu nodes is too long to batch", fn, nodes);
 
-    /* Storage, all kept for the next call (no page faults then): the plan,
-     * then each thread's values and adjoints, a row apart from a multiple
-     * of 4 KiB (a load of one would wait on a store to the other). */
+    /* Storage, all kept for the next call (no page faults then): the plan
+     * (plan_key), then each thread's values and adjoints, a row apart from
+     * a multiple of 4 KiB (a load of one would wait on a store to the
+     * other).  The plan of the last call is reused if it was made from
+     * this tape. */
     size_t per_thread = (2 * nodes + SEG + RING + 1) * LANES;  /* doubles: values, a gap, adjoints */
     batch_layout o = layout(nodes, n, threads, per_thread);
-    if (o.end + 64 > g->bcap) {
-        char *more = tg__realloc(g, g->bmem, o.end + 64);
+    bool kept = g->bmem && same_tape(g, nodes, n, x, g->bmem, &o);
+    size_t ni = 0;  /* ops */
+    if (!kept)
+        for (uint32_t i = 0; i <= y.id; i++) {
+            if (g->op[i] & TENSOR_CODE)
+                return batch_fail(g, TG_ERR_SHAPE,
+                                  "y depends on a tensor node: the batch evaluates scalar tapes; node", i);
+            ni += op_table[g->op[i]].kind != OPK_LEAF;
+        }
+    if (o.end > g->bcap) {
+        char *more = tg__realloc(g, g->bmem, o.end);
         if (!more) return tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for %zu lanes of %zu nodes", fn,
                                    threads * LANES, nodes);
+        if (!g->bmem) ((plan_key *)more)->valid = false;
         g->bmem = more;
-        g->bcap = o.end + 64;
+        g->bcap = o.end;
     }
-    char *mem = g->bmem + (-(uintptr_t)g->bmem & 63);
-    plan P = { .g = g, .block = pick_block(), .ni = ni, .top = y.id, .n = n, .xs = xs, .ys = ys, .grads = grads,
-               .flipped = flipped };
-    plan_mem pm = plan_mem_at(mem, &o);
-    make_plan(&P, x, &pm);
+    plan_key *key = (plan_key *)g->bmem;
+    plan_mem pm = plan_mem_at(g->bmem, &o);
+    if (!kept) {
+        key->valid = false;
+        key->P = (plan){ .g = g, .ni = ni, .top = y.id, .n = n };
+        make_plan(&key->P, x, &pm);
+        keep_tape(g, nodes, n, x, g->bmem, &o);
+        key->nodes = nodes;
+        key->n = n;
+        key->valid = !key->P.custom;
+    }
+    plan P = key->P;
     plan_at(&P, &pm);
-    double *rows = (double *)(mem + o.rows);
+    P.g = g;
+    P.block = pick_block();
+    P.xs = xs;
+    P.ys = ys;
+    P.grads = grads;
+    P.flipped = flipped;
+    char *rowmem = g->bmem + o.rows;
+    double *rows = (double *)(rowmem + (-(uintptr_t)rowmem & 63));
 
     part parts[MAX_THREADS];
     size_t blocks = (k + LANES - 1) / LANES;

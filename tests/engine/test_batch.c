@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tapegrad/extend.h>
 #include <tapegrad/tapegrad.h>
 #include <tapegrad/tensor.h>
 
@@ -217,6 +218,55 @@ START_TEST(zero_adjoints_follow_the_single_point_rule)
 }
 END_TEST
 
+/* tg_eval_batch at xs (k points of x alone) against replays. */
+static void batch_equals_replays(tg_graph *g, tg_node y, tg_node x, size_t k, const double *xs)
+{
+    double ys[8], gr[8];
+    unsigned char f[8];
+    ck_assert_uint_le(k, 8);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &x, k, xs, ys, gr, f), TG_OK);
+    for (size_t p = 0; p < k; p++) {
+        double v, d;
+        int flipped = replay_point(g, y, 1, &x, xs + p, &v, &d);
+        ck_assert_int_eq(f[p], flipped);
+        if (flipped) continue;
+        ck_assert_msg(memcmp(&v, &ys[p], sizeof v) == 0, "point %zu: %a vs %a", p, v, ys[p]);
+        ck_assert_msg(memcmp(&d, &gr[p], sizeof d) == 0, "point %zu: %a vs %a", p, d, gr[p]);
+    }
+}
+
+/* A call keeps its plan for the next on the same tape; the next gives
+ * what replays give all the same when a variable left out of x changed,
+ * when the tape was undone and recorded again with the same handles
+ * (another side of a kink, another op), and with another x. */
+START_TEST(a_kept_plan_follows_the_tape)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node x = tg_var(g, "x", 1.0), v = tg_var(g, "v", 2.0);
+    size_t mark = tg_graph_mark(g);
+    const double xs[4] = { 0.5, -1.5, 3.0, 0.25 };
+    tg_node y = tg_mul(g, tg_relu(g, x), v);
+    batch_equals_replays(g, y, x, 4, xs);
+    batch_equals_replays(g, y, x, 4, xs);
+    tg_set_value(g, v, -3.0);
+    batch_equals_replays(g, y, x, 4, xs);
+
+    ck_assert_int_eq(tg_graph_undo(g, mark), TG_OK);
+    tg_set_value(g, x, -1.0);  /* relu recorded on its other side */
+    tg_node y2 = tg_mul(g, tg_relu(g, x), v);
+    ck_assert(y2.id == y.id && y2.gen == y.gen);
+    batch_equals_replays(g, y2, x, 4, xs);
+
+    ck_assert_int_eq(tg_graph_undo(g, mark), TG_OK);
+    tg_set_value(g, x, -1.0);  /* the same side: only the op differs */
+    tg_node y3 = tg_add(g, tg_relu(g, x), v);
+    ck_assert(y3.id == y.id && y3.gen == y.gen);
+    batch_equals_replays(g, y3, x, 4, xs);
+    batch_equals_replays(g, y3, v, 4, xs);
+    tg_graph_free(g);
+}
+END_TEST
+
 /* A crossed kink is evaluated on the side recorded: relu(x - 1) recorded
  * at x = 2 is x - 1 with slope 1 at x = 0; abs(x) recorded at x = -3 is
  * -x; min(x, 2) recorded at x = 1 is x. */
@@ -344,6 +394,7 @@ int main(void)
     tcase_add_loop_test(tc, batch_equals_single_points_bit_for_bit, 0, 5);
     tcase_add_loop_test(tc, long_tape_equals_single_points_bit_for_bit, 0, 3);
     tcase_add_test(tc, zero_adjoints_follow_the_single_point_rule);
+    tcase_add_test(tc, a_kept_plan_follows_the_tape);
     tcase_add_test(tc, crossed_branches_use_the_recorded_side);
     tcase_add_test(tc, many_points_over_threads);
     tcase_add_test(tc, errors_leave_outputs_alone);
