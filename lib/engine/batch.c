@@ -239,6 +239,77 @@ LANE_VECTORS(4)
 LANE_VECTORS(8)
 #undef LANE_VECTORS
 
+/* Transposes of w x w doubles, for the gradients: r[i][j] to r[j][i]. */
+#ifdef __clang__
+#define SHUFFLE(mask, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUFFLE(mask, a, b, ...) __builtin_shuffle(a, b, (mask){ __VA_ARGS__ })
+#endif
+
+static inline __attribute__((always_inline)) void transpose2(vrow2 *r)
+{
+    vrow2 r0 = r[0];
+    r[0] = SHUFFLE(vbits2, r0, r[1], 0, 2);
+    r[1] = SHUFFLE(vbits2, r0, r[1], 1, 3);
+}
+
+static inline __attribute__((always_inline)) void transpose4(vrow4 *r)
+{
+    vrow4 t[4];
+    for (int i = 0; i < 4; i += 2) {
+        t[i] = SHUFFLE(vbits4, r[i], r[i + 1], 0, 4, 2, 6);
+        t[i + 1] = SHUFFLE(vbits4, r[i], r[i + 1], 1, 5, 3, 7);
+    }
+    for (int j = 0; j < 2; j++) {
+        r[j] = SHUFFLE(vbits4, t[j], t[j + 2], 0, 1, 4, 5);
+        r[j + 2] = SHUFFLE(vbits4, t[j], t[j + 2], 2, 3, 6, 7);
+    }
+}
+
+static inline __attribute__((always_inline)) void transpose8(vrow8 *r)
+{
+    vrow8 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = SHUFFLE(vbits8, r[i], r[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[i + 1] = SHUFFLE(vbits8, r[i], r[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int j = i; j < i + 2; j++) {
+            u[j] = SHUFFLE(vbits8, t[j], t[j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[j + 2] = SHUFFLE(vbits8, t[j], t[j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int j = 0; j < 4; j++) {
+        r[j] = SHUFFLE(vbits8, u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[j + 4] = SHUFFLE(vbits8, u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* Gradients of columns [k, k + w) of xs into the rows of the block's
+ * points, from the x rows (r[i], or UINT32_MAX: 0) of adjoints adj: a
+ * transposed w x w square at a time.  -0.0, a zero adjoint that was
+ * visited, is +0.0 (x + 0.0; adjoints are sums, never signalling NaNs). */
+#define GRADIENTS(w)                                                                                  \
+    static inline __attribute__((always_inline)) void gradients##w(double *out, size_t n, size_t count, \
+                                                                    const double *adj, const uint32_t *r) \
+    {                                                                                                 \
+        for (int l0 = 0; l0 < LANES; l0 += w) {                                                       \
+            vrow##w v[w];                                                                             \
+            for (int i = 0; i < w; i++) {                                                             \
+                v[i] = (vrow##w){ 0 };                                                                \
+                if (r[i] != UINT32_MAX) memcpy(&v[i], adj + (size_t)r[i] * LANES + l0, sizeof v[i]);  \
+                v[i] = v[i] + 0.0;                                                                    \
+            }                                                                                         \
+            transpose##w(v);                                                                          \
+            for (int j = 0; j < w && (size_t)(l0 + j) < count; j++)                                   \
+                memcpy(out + (size_t)(l0 + j) * n, &v[j], sizeof v[j]);                               \
+        }                                                                                             \
+    }
+GRADIENTS(2)
+GRADIENTS(4)
+GRADIENTS(8)
+#undef GRADIENTS
+#undef SHUFFLE
+
 static inline __attribute__((always_inline)) void copy_row(double *dst, const double *src, int w)
 {
     if (w == 8) copy8(dst, src);
@@ -407,7 +478,7 @@ backward_sweep(const plan *P, lanes *L, step_fn *forward, step_fn *backward)
 /* One block of points [first, first + count): values, adjoints, and
  * the block's outputs. */
 static inline __attribute__((always_inline)) void
-block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, step_fn *backward)
+block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, step_fn *backward, int w)
 {
     forward_sweep(P, L, first, count, forward);
     bool reverse = P->grads && P->reverse;
@@ -417,11 +488,16 @@ block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, ste
         if (P->flipped) P->flipped[first + l] = L->flip[l];
     }
     if (!P->grads) return;
-    for (size_t k = 0; k < P->n; k++) {
+    size_t k = 0;
+    for (; reverse && k + (size_t)w <= P->n; k += (size_t)w) {
+        double *out = P->grads + first * P->n + k;
+        if (w == 8) gradients8(out, P->n, count, L->adj, P->colrow + k);
+        else if (w == 4) gradients4(out, P->n, count, L->adj, P->colrow + k);
+        else gradients2(out, P->n, count, L->adj, P->colrow + k);
+    }
+    for (; k < P->n; k++) {  /* the last columns, and all without a reverse sweep; as gradients##w */
         uint32_t r = P->colrow[k];
         double out[LANES];
-        /* -0.0, a zero adjoint that was visited, is +0.0; the others
-         * stay (adjoints are sums, never signalling NaNs) */
         for (int l = 0; l < LANES; l++) out[l] = reverse && r != UINT32_MAX ? L->adj[(size_t)r * LANES + l] + 0.0 : 0.0;
         for (size_t l = 0; l < count; l++) P->grads[(first + l) * P->n + k] = out[l];
     }
@@ -433,19 +509,19 @@ typedef void block_fn(const plan *P, lanes *L, size_t first, size_t count);
 
 static void block_base(const plan *P, lanes *L, size_t first, size_t count)
 {
-    block(P, L, first, count, forward_step2, backward_step2);
+    block(P, L, first, count, forward_step2, backward_step2, 2);
 }
 
 #ifdef WIDE_BLOCKS
 __attribute__((target("avx2"))) static void block_avx2(const plan *P, lanes *L, size_t first, size_t count)
 {
-    block(P, L, first, count, forward_step4, backward_step4);
+    block(P, L, first, count, forward_step4, backward_step4, 4);
 }
 
 __attribute__((target("avx512f"))) static void block_avx512(const plan *P, lanes *L, size_t first,
                                                                size_t count)
 {
-    block(P, L, first, count, forward_step8, backward_step8);
+    block(P, L, first, count, forward_step8, backward_step8, 8);
 }
 #endif
 
