@@ -239,76 +239,65 @@ LANE_VECTORS(4)
 LANE_VECTORS(8)
 #undef LANE_VECTORS
 
-/* Transposes of w x w doubles, for the gradients: r[i][j] to r[j][i]. */
+/* Under AVX-512, the x rows are filled and the gradient rows written by
+ * squares of 8 x 8 doubles, transposed in registers (its shuffles; with
+ * narrower vectors the compiler's code for this was slower than a double
+ * at a time): r[i][j] to r[j][i]. */
 #ifdef __clang__
-#define SHUFFLE(mask, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define SHUFFLE8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
-#define SHUFFLE(mask, a, b, ...) __builtin_shuffle(a, b, (mask){ __VA_ARGS__ })
+#define SHUFFLE8(a, b, ...) __builtin_shuffle(a, b, (vbits8){ __VA_ARGS__ })
 #endif
-
-static inline __attribute__((always_inline)) void transpose2(vrow2 *r)
-{
-    vrow2 r0 = r[0];
-    r[0] = SHUFFLE(vbits2, r0, r[1], 0, 2);
-    r[1] = SHUFFLE(vbits2, r0, r[1], 1, 3);
-}
-
-static inline __attribute__((always_inline)) void transpose4(vrow4 *r)
-{
-    vrow4 t[4];
-    for (int i = 0; i < 4; i += 2) {
-        t[i] = SHUFFLE(vbits4, r[i], r[i + 1], 0, 4, 2, 6);
-        t[i + 1] = SHUFFLE(vbits4, r[i], r[i + 1], 1, 5, 3, 7);
-    }
-    for (int j = 0; j < 2; j++) {
-        r[j] = SHUFFLE(vbits4, t[j], t[j + 2], 0, 1, 4, 5);
-        r[j + 2] = SHUFFLE(vbits4, t[j], t[j + 2], 2, 3, 6, 7);
-    }
-}
 
 static inline __attribute__((always_inline)) void transpose8(vrow8 *r)
 {
     vrow8 t[8], u[8];
     for (int i = 0; i < 8; i += 2) {
-        t[i] = SHUFFLE(vbits8, r[i], r[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
-        t[i + 1] = SHUFFLE(vbits8, r[i], r[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+        t[i] = SHUFFLE8(r[i], r[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[i + 1] = SHUFFLE8(r[i], r[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
     }
     for (int i = 0; i < 8; i += 4)
         for (int j = i; j < i + 2; j++) {
-            u[j] = SHUFFLE(vbits8, t[j], t[j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-            u[j + 2] = SHUFFLE(vbits8, t[j], t[j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+            u[j] = SHUFFLE8(t[j], t[j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[j + 2] = SHUFFLE8(t[j], t[j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
         }
     for (int j = 0; j < 4; j++) {
-        r[j] = SHUFFLE(vbits8, u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        r[j + 4] = SHUFFLE(vbits8, u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        r[j] = SHUFFLE8(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[j + 4] = SHUFFLE8(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+#undef SHUFFLE8
+
+/* Gradients of 8 columns side by side into the rows of the block's
+ * points (count of them, n apart from out), from the x rows (r[i], or
+ * UINT32_MAX: 0) of adjoints adj.  -0.0, a zero adjoint that was visited,
+ * is +0.0 (x + 0.0; adjoints are sums, never signalling NaNs). */
+static inline __attribute__((always_inline)) void
+gradients8(double *out, size_t n, size_t count, const double *adj, const uint32_t *r)
+{
+    for (int l0 = 0; l0 < LANES; l0 += 8) {
+        vrow8 v[8];
+        for (int i = 0; i < 8; i++) {
+            v[i] = (vrow8){ 0 };
+            if (r[i] != UINT32_MAX) memcpy(&v[i], adj + (size_t)r[i] * LANES + l0, sizeof v[i]);
+            v[i] = v[i] + 0.0;
+        }
+        transpose8(v);
+        for (int j = 0; j < 8 && (size_t)(l0 + j) < count; j++) memcpy(out + (size_t)(l0 + j) * n, &v[j], sizeof v[j]);
     }
 }
 
-/* Gradients of columns [k, k + w) of xs into the rows of the block's
- * points, from the x rows (r[i], or UINT32_MAX: 0) of adjoints adj: a
- * transposed w x w square at a time.  -0.0, a zero adjoint that was
- * visited, is +0.0 (x + 0.0; adjoints are sums, never signalling NaNs). */
-#define GRADIENTS(w)                                                                                  \
-    static inline __attribute__((always_inline)) void gradients##w(double *out, size_t n, size_t count, \
-                                                                    const double *adj, const uint32_t *r) \
-    {                                                                                                 \
-        for (int l0 = 0; l0 < LANES; l0 += w) {                                                       \
-            vrow##w v[w];                                                                             \
-            for (int i = 0; i < w; i++) {                                                             \
-                v[i] = (vrow##w){ 0 };                                                                \
-                if (r[i] != UINT32_MAX) memcpy(&v[i], adj + (size_t)r[i] * LANES + l0, sizeof v[i]);  \
-                v[i] = v[i] + 0.0;                                                                    \
-            }                                                                                         \
-            transpose##w(v);                                                                          \
-            for (int j = 0; j < w && (size_t)(l0 + j) < count; j++)                                   \
-                memcpy(out + (size_t)(l0 + j) * n, &v[j], sizeof v[j]);                               \
-        }                                                                                             \
+/* 8 x rows of the block's points (src[l]: lane l's row of xs) from 8
+ * columns side by side from column c. */
+static inline __attribute__((always_inline)) void points8(double *val, const double *const *src, size_t c)
+{
+    for (int l0 = 0; l0 < LANES; l0 += 8) {
+        vrow8 v[8];
+        for (int j = 0; j < 8; j++) memcpy(&v[j], src[l0 + j] + c, sizeof v[j]);
+        transpose8(v);
+        for (int i = 0; i < 8; i++) memcpy(val + (size_t)i * LANES + l0, &v[i], sizeof v[i]);
     }
-GRADIENTS(2)
-GRADIENTS(4)
-GRADIENTS(8)
-#undef GRADIENTS
-#undef SHUFFLE
+}
 
 static inline __attribute__((always_inline)) void copy_row(double *dst, const double *src, int w)
 {
@@ -439,15 +428,21 @@ typedef void step_fn(tg_op op, void *ctx);
 /* The block's values: its points' x into their rows, then every
  * instruction in tape order.  Lanes past count repeat the first point. */
 static inline __attribute__((always_inline)) void
-forward_sweep(const plan *P, lanes *L, size_t first, size_t count, step_fn *step)
+forward_sweep(const plan *P, lanes *L, size_t first, size_t count, step_fn *step, int w)
 {
     memset(L->flip, 0, sizeof L->flip);
     const double *src[LANES];
     for (int l = 0; l < LANES; l++) src[l] = P->xs + (first + ((size_t)l < count ? (size_t)l : 0)) * P->n;
-    for (size_t r = 0; r < P->nx; r++) {
+    for (size_t r = 0; r < P->nx;) {
+        if (w == 8 && r + 8 <= P->nx && P->xcol[r + 7] == P->xcol[r] + 7) {  /* 8 columns side by side */
+            points8(L->val + r * LANES, src, P->xcol[r]);
+            r += 8;
+            continue;
+        }
         double v[LANES];
         for (int l = 0; l < LANES; l++) v[l] = src[l][P->xcol[r]];
         memcpy(L->val + r * LANES, v, sizeof v);
+        r++;
     }
     step_ctx c = { P, NULL, 0, L };
     for (size_t i = 0; i < P->ni; i++) run_step(&c, i, step);
@@ -480,7 +475,7 @@ backward_sweep(const plan *P, lanes *L, step_fn *forward, step_fn *backward)
 static inline __attribute__((always_inline)) void
 block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, step_fn *backward, int w)
 {
-    forward_sweep(P, L, first, count, forward);
+    forward_sweep(P, L, first, count, forward, w);
     bool reverse = P->grads && P->reverse;
     if (reverse) backward_sweep(P, L, forward, backward);
     for (size_t l = 0; l < count; l++) {
@@ -489,13 +484,9 @@ block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, ste
     }
     if (!P->grads) return;
     size_t k = 0;
-    for (; reverse && k + (size_t)w <= P->n; k += (size_t)w) {
-        double *out = P->grads + first * P->n + k;
-        if (w == 8) gradients8(out, P->n, count, L->adj, P->colrow + k);
-        else if (w == 4) gradients4(out, P->n, count, L->adj, P->colrow + k);
-        else gradients2(out, P->n, count, L->adj, P->colrow + k);
-    }
-    for (; k < P->n; k++) {  /* the last columns, and all without a reverse sweep; as gradients##w */
+    for (; w == 8 && reverse && k + 8 <= P->n; k += 8)
+        gradients8(P->grads + first * P->n + k, P->n, count, L->adj, P->colrow + k);
+    for (; k < P->n; k++) {  /* the others, as gradients8 */
         uint32_t r = P->colrow[k];
         double out[LANES];
         for (int l = 0; l < LANES; l++) out[l] = reverse && r != UINT32_MAX ? L->adj[(size_t)r * LANES + l] + 0.0 : 0.0;
