@@ -1,13 +1,14 @@
 /* tg_eval_batch: the recorded scalar tape at many points at once.
  *
- * The tape up to y is first turned into a plan, once per call.  Each op
- * node becomes an instruction (op, the rows of its inputs, flags), so the
- * sweeps read a short record per op and never look at a leaf.  A row
- * holds LANES doubles, a point per lane.  The values have a row per leaf
- * of x (in the order of their columns in xs), then one per op in tape
- * order, then one per distinct value of the other leaves (the same at
- * every point, written once per call); the adjoints have rows of their
- * own (RING below).
+ * The tape up to y is first turned into a plan (kept for the next call on
+ * the same tape, plan_key).  Each op node becomes an instruction (op, the
+ * rows of its inputs, flags), so the sweeps read a short record per op
+ * and never look at a leaf.  A row holds LANES doubles, a point per lane.
+ * The values have a row per leaf of x (in the order of their columns in
+ * xs), one per op in tape order (a long tape's share rows, SEG below),
+ * and one per distinct value of the other leaves (the same at every
+ * point, written once per call); the adjoints have rows of their own
+ * (RING below).
  *
  * Points go through the plan in blocks of LANES, side by side: each
  * instruction is dispatched once per block (op_dispatch, the op a
@@ -70,7 +71,7 @@ enum {
  * a ring of RING by its place (two ops RING apart never live at once);
  * one that lives longer, y's, and a custom op's input (zeroed before the
  * sweep) have rows of their own after the ring.  A block's adjoints thus
- * stay in cache while its values stream. */
+ * stay in cache. */
 enum { RING = 512 };
 
 /* A long tape's values would not stay in cache: its instructions are cut
@@ -173,6 +174,7 @@ static inline size_t custom_input(const plan *P, const custom_rec *r, size_t k)
     return (size_t)value_row(P, p, j < P->ni && (P->ins[j].flags & IN_SHARED)) * LANES;
 }
 
+/* A custom op's values: its callback, lane by lane. */
 static void custom_forward(const step_ctx *c)
 {
     const tg_graph *g = c->P->g;
@@ -341,6 +343,8 @@ static inline __attribute__((always_inline)) void forward_step(tg_op op, void *c
     copy_row(val + c->y, y, w);
 }
 
+/* A custom op's reverse step: its partials callback, lane by lane, in the
+ * lanes that tg_backward would visit (as flow##w, zeros marked). */
 static void custom_backward(const step_ctx *c)
 {
     const plan *P = c->P;
@@ -876,10 +880,11 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         if (threads > (size_t)(cpus > 0 ? cpus : 1)) threads = (size_t)(cpus > 0 ? cpus : 1);
     }
     if (threads < 1) threads = 1;
-    /* Per node at most: the plan's words, mark, instruction and constant,
-     * and per thread 2 rows and a gap; per variable a word. */
-    size_t per_node = 5 * sizeof(uint32_t) + 1 + sizeof(instr) + sizeof(double) + threads * 3 * LANES * sizeof(double);
-    if (nodes + SEG + RING > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
+    /* Per node at most: the kept tape and the plan (words, bytes, an
+     * instruction, a constant), and per thread 3 rows (values, adjoints,
+     * the segments' and the ring's rows); per variable 2 words. */
+    size_t per_node = 7 * sizeof(uint32_t) + 3 + sizeof(instr) + sizeof(double) + threads * 3 * LANES * sizeof(double);
+    if (nodes + SEG + RING > (SIZE_MAX / 2 - n * 2 * sizeof(uint32_t)) / per_node)
         return tg__fail(g, TG_ERR_ARG, "%s: a tape of %zu nodes is too long to batch", fn, nodes);
 
     /* Storage, all kept for the next call (no page faults then): the plan
