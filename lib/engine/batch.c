@@ -1,13 +1,14 @@
 /* tg_eval_batch: the recorded scalar tape at many points at once.
  *
- * The tape up to y is first turned into a plan, once per call.  Each op
- * node becomes an instruction (op, the rows of its inputs, flags), so the
- * sweeps read a short record per op and never look at a leaf.  A row
- * holds LANES doubles, a point per lane.  The values have a row per leaf
- * of x (in the order of their columns in xs), then one per op in tape
- * order, then one per distinct value of the other leaves (the same at
- * every point, written once per call); the adjoints have rows of their
- * own (RING below).
+ * The tape up to y is first turned into a plan (kept for the next call on
+ * the same tape, plan_key).  Each op node becomes an instruction (op, the
+ * rows of its inputs, flags), so the sweeps read a short record per op
+ * and never look at a leaf.  A row holds LANES doubles, a point per lane.
+ * The values have a row per leaf of x (in the order of their columns in
+ * xs), one per op in tape order (a long tape's share rows, SEG below),
+ * and one per distinct value of the other leaves (the same at every
+ * point, written once per call); the adjoints have rows of their own
+ * (RING below).
  *
  * Points go through the plan in blocks of LANES, side by side: each
  * instruction is dispatched once per block (op_dispatch, the op a
@@ -70,7 +71,7 @@ enum {
  * a ring of RING by its place (two ops RING apart never live at once);
  * one that lives longer, y's, and a custom op's input (zeroed before the
  * sweep) have rows of their own after the ring.  A block's adjoints thus
- * stay in cache while its values stream. */
+ * stay in cache. */
 enum { RING = 512 };
 
 /* A long tape's values would not stay in cache: its instructions are cut
@@ -116,6 +117,8 @@ struct plan {
     const instr *ins;        /* ni of them */
     size_t ni, nx, nc;       /* ops, x leaves (rows [0, nx)), other leaves' values */
     bool seg;                /* segments (SEG) */
+    bool custom;             /* a custom op up to y */
+    size_t nleaves;          /* the other leaves up to y */
     size_t cbase;            /* the other leaves' first value row */
     /* a custom op's inputs: */
     const uint32_t *place;   /* node id -> place (value_row) */
@@ -171,6 +174,7 @@ static inline size_t custom_input(const plan *P, const custom_rec *r, size_t k)
     return (size_t)value_row(P, p, j < P->ni && (P->ins[j].flags & IN_SHARED)) * LANES;
 }
 
+/* A custom op's values: its callback, lane by lane. */
 static void custom_forward(const step_ctx *c)
 {
     const tg_graph *g = c->P->g;
@@ -237,6 +241,66 @@ LANE_VECTORS(4)
 LANE_VECTORS(8)
 #undef LANE_VECTORS
 
+/* Under AVX-512, the x rows are filled and the gradient rows written by
+ * squares of 8 x 8 doubles, transposed in registers (its shuffles; with
+ * narrower vectors the compiler's code for this was slower than a double
+ * at a time): r[i][j] to r[j][i]. */
+#ifdef __clang__
+#define SHUFFLE8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUFFLE8(a, b, ...) __builtin_shuffle(a, b, (vbits8){ __VA_ARGS__ })
+#endif
+
+static inline __attribute__((always_inline)) void transpose8(vrow8 *r)
+{
+    vrow8 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = SHUFFLE8(r[i], r[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[i + 1] = SHUFFLE8(r[i], r[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int j = i; j < i + 2; j++) {
+            u[j] = SHUFFLE8(t[j], t[j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[j + 2] = SHUFFLE8(t[j], t[j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int j = 0; j < 4; j++) {
+        r[j] = SHUFFLE8(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[j + 4] = SHUFFLE8(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+#undef SHUFFLE8
+
+/* Gradients of 8 columns side by side into the rows of the block's
+ * points (count of them, n apart from out), from the x rows (r[i], or
+ * UINT32_MAX: 0) of adjoints adj.  -0.0, a zero adjoint that was visited,
+ * is +0.0 (x + 0.0; adjoints are sums, never signalling NaNs). */
+static inline __attribute__((always_inline)) void
+gradients8(double *out, size_t n, size_t count, const double *adj, const uint32_t *r)
+{
+    for (int l0 = 0; l0 < LANES; l0 += 8) {
+        vrow8 v[8];
+        for (int i = 0; i < 8; i++) {
+            v[i] = (vrow8){ 0 };
+            if (r[i] != UINT32_MAX) memcpy(&v[i], adj + (size_t)r[i] * LANES + l0, sizeof v[i]);
+            v[i] = v[i] + 0.0;
+        }
+        transpose8(v);
+        for (int j = 0; j < 8 && (size_t)(l0 + j) < count; j++) memcpy(out + (size_t)(l0 + j) * n, &v[j], sizeof v[j]);
+    }
+}
+
+/* 8 x rows of the block's points (src[l]: lane l's row of xs) from 8
+ * columns side by side from column c. */
+static inline __attribute__((always_inline)) void points8(double *val, const double *const *src, size_t c)
+{
+    for (int l0 = 0; l0 < LANES; l0 += 8) {
+        vrow8 v[8];
+        for (int j = 0; j < 8; j++) memcpy(&v[j], src[l0 + j] + c, sizeof v[j]);
+        transpose8(v);
+        for (int i = 0; i < 8; i++) memcpy(val + (size_t)i * LANES + l0, &v[i], sizeof v[i]);
+    }
+}
+
 static inline __attribute__((always_inline)) void copy_row(double *dst, const double *src, int w)
 {
     if (w == 8) copy8(dst, src);
@@ -279,6 +343,8 @@ static inline __attribute__((always_inline)) void forward_step(tg_op op, void *c
     copy_row(val + c->y, y, w);
 }
 
+/* A custom op's reverse step: its partials callback, lane by lane, in the
+ * lanes that tg_backward would visit (as flow##w, zeros marked). */
 static void custom_backward(const step_ctx *c)
 {
     const plan *P = c->P;
@@ -366,15 +432,21 @@ typedef void step_fn(tg_op op, void *ctx);
 /* The block's values: its points' x into their rows, then every
  * instruction in tape order.  Lanes past count repeat the first point. */
 static inline __attribute__((always_inline)) void
-forward_sweep(const plan *P, lanes *L, size_t first, size_t count, step_fn *step)
+forward_sweep(const plan *P, lanes *L, size_t first, size_t count, step_fn *step, int w)
 {
     memset(L->flip, 0, sizeof L->flip);
     const double *src[LANES];
     for (int l = 0; l < LANES; l++) src[l] = P->xs + (first + ((size_t)l < count ? (size_t)l : 0)) * P->n;
-    for (size_t r = 0; r < P->nx; r++) {
+    for (size_t r = 0; r < P->nx;) {
+        if (w == 8 && r + 8 <= P->nx && P->xcol[r + 7] == P->xcol[r] + 7) {  /* 8 columns side by side */
+            points8(L->val + r * LANES, src, P->xcol[r]);
+            r += 8;
+            continue;
+        }
         double v[LANES];
         for (int l = 0; l < LANES; l++) v[l] = src[l][P->xcol[r]];
         memcpy(L->val + r * LANES, v, sizeof v);
+        r++;
     }
     step_ctx c = { P, NULL, 0, L };
     for (size_t i = 0; i < P->ni; i++) run_step(&c, i, step);
@@ -405,9 +477,9 @@ backward_sweep(const plan *P, lanes *L, step_fn *forward, step_fn *backward)
 /* One block of points [first, first + count): values, adjoints, and
  * the block's outputs. */
 static inline __attribute__((always_inline)) void
-block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, step_fn *backward)
+block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, step_fn *backward, int w)
 {
-    forward_sweep(P, L, first, count, forward);
+    forward_sweep(P, L, first, count, forward, w);
     bool reverse = P->grads && P->reverse;
     if (reverse) backward_sweep(P, L, forward, backward);
     for (size_t l = 0; l < count; l++) {
@@ -415,11 +487,12 @@ block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, ste
         if (P->flipped) P->flipped[first + l] = L->flip[l];
     }
     if (!P->grads) return;
-    for (size_t k = 0; k < P->n; k++) {
+    size_t k = 0;
+    for (; w == 8 && reverse && k + 8 <= P->n; k += 8)
+        gradients8(P->grads + first * P->n + k, P->n, count, L->adj, P->colrow + k);
+    for (; k < P->n; k++) {  /* the others, as gradients8 */
         uint32_t r = P->colrow[k];
         double out[LANES];
-        /* -0.0, a zero adjoint that was visited, is +0.0; the others
-         * stay (adjoints are sums, never signalling NaNs) */
         for (int l = 0; l < LANES; l++) out[l] = reverse && r != UINT32_MAX ? L->adj[(size_t)r * LANES + l] + 0.0 : 0.0;
         for (size_t l = 0; l < count; l++) P->grads[(first + l) * P->n + k] = out[l];
     }
@@ -431,19 +504,19 @@ typedef void block_fn(const plan *P, lanes *L, size_t first, size_t count);
 
 static void block_base(const plan *P, lanes *L, size_t first, size_t count)
 {
-    block(P, L, first, count, forward_step2, backward_step2);
+    block(P, L, first, count, forward_step2, backward_step2, 2);
 }
 
 #ifdef WIDE_BLOCKS
 __attribute__((target("avx2"))) static void block_avx2(const plan *P, lanes *L, size_t first, size_t count)
 {
-    block(P, L, first, count, forward_step4, backward_step4);
+    block(P, L, first, count, forward_step4, backward_step4, 4);
 }
 
 __attribute__((target("avx512f"))) static void block_avx512(const plan *P, lanes *L, size_t first,
                                                                size_t count)
 {
-    block(P, L, first, count, forward_step8, backward_step8);
+    block(P, L, first, count, forward_step8, backward_step8, 8);
 }
 #endif
 
@@ -501,6 +574,7 @@ static void count_flows(void)
  * per variable (colrow). */
 typedef struct plan_mem {
     uint32_t *place, *grow, *xcol, *colrow, *zero;
+    uint32_t *leaves;  /* the other leaves' nodes, in order (plan_key) */
     uint8_t *mark;
     instr *ins;
     double *cval;
@@ -547,6 +621,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
             if (place[i] != UINT32_MAX) continue;  /* of x */
             uint64_t bits;
             memcpy(&bits, &g->val[i], sizeof bits);
+            m->leaves[P->nleaves++] = i;
             unsigned w = (unsigned)((bits * 0x9e3779b97f4a7c15u) >> 58) % CONST_WAYS;
             if (seen_row[w] == UINT32_MAX || seen_bits[w] != bits) {
                 seen_bits[w] = bits;
@@ -565,6 +640,7 @@ static void make_plan(plan *P, const tg_node *x, const plan_mem *m)
         in->flags = op_table[op].branch && tg__branch(g, i) ? IN_SIDE : 0;
         uint8_t need = 0;
         if (op == OP_CUSTOM) {
+            P->custom = true;
             while (g->crecs[crec].node != i) crec++;
             const custom_rec *r = &g->crecs[crec];
             in->a = (uint32_t)crec;
@@ -672,10 +748,22 @@ static tg_status batch_fail(tg_graph *g, tg_status s, const char *what, size_t k
     return tg__fail(g, s, "tg_eval_batch: %s %zu", what, k);
 }
 
-/* Where the plan's arrays and each thread's rows are in g->bmem: offsets,
- * 64-byte aligned from an aligned base. */
+/* The plan is kept in g->bmem with what it was made from: the nodes up
+ * to y (op codes, inputs, recorded sides) and x, and the values of the
+ * other leaves are checked against the plan's.  A call that finds them
+ * all the same (a batch after a batch on the same tape) reuses it.  Not
+ * with custom ops: their records are not kept. */
+typedef struct plan_key {
+    bool valid;
+    size_t nodes, n;
+    plan P;  /* its counts and rows; the pointers are set per call */
+} plan_key;
+
+/* Where the key, the tape it was made from, the plan's arrays and each
+ * thread's rows are in g->bmem: offsets (from g->bmem, which may move). */
 typedef struct batch_layout {
-    size_t place, grow, mark, ins, xcol, colrow, cval, zero, rows, end;
+    size_t op, a, b, branch, xid;
+    size_t place, grow, mark, ins, xcol, colrow, cval, zero, leaves, rows, end;
 } batch_layout;
 
 static size_t take(size_t *at, size_t count, size_t size)
@@ -688,7 +776,12 @@ static size_t take(size_t *at, size_t count, size_t size)
 static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_thread)
 {
     batch_layout o;
-    size_t at = 0;
+    size_t at = sizeof(plan_key);
+    o.op = take(&at, nodes, 1);
+    o.a = take(&at, nodes, sizeof(uint32_t));
+    o.b = take(&at, nodes, sizeof(uint32_t));
+    o.branch = take(&at, nodes / 64 + 1, sizeof(uint64_t));
+    o.xid = take(&at, n, sizeof(uint32_t));
     o.place = take(&at, nodes, sizeof(uint32_t));
     o.grow = take(&at, nodes, sizeof(uint32_t));
     o.mark = take(&at, nodes, 1);
@@ -697,7 +790,8 @@ static batch_layout layout(size_t nodes, size_t n, size_t threads, size_t per_th
     o.colrow = take(&at, n, sizeof(uint32_t));
     o.cval = take(&at, nodes, sizeof(double));
     o.zero = take(&at, nodes, sizeof(uint32_t));
-    o.rows = take(&at, threads * per_thread, sizeof(double));
+    o.leaves = take(&at, nodes, sizeof(uint32_t));
+    o.rows = take(&at, threads * per_thread + LANES, sizeof(double));  /* a row more: aligned in it */
     o.end = at;
     return o;
 }
@@ -706,8 +800,42 @@ static plan_mem plan_mem_at(char *base, const batch_layout *o)
 {
     return (plan_mem){ (uint32_t *)(base + o->place), (uint32_t *)(base + o->grow),
                        (uint32_t *)(base + o->xcol), (uint32_t *)(base + o->colrow),
-                       (uint32_t *)(base + o->zero), (uint8_t *)(base + o->mark), (instr *)(base + o->ins),
-                       (double *)(base + o->cval) };
+                       (uint32_t *)(base + o->zero), (uint32_t *)(base + o->leaves), (uint8_t *)(base + o->mark),
+                       (instr *)(base + o->ins), (double *)(base + o->cval) };
+}
+
+/* The tape up to y (nodes of them) and x, as a plan would be made from. */
+static void keep_tape(const tg_graph *g, size_t nodes, size_t n, const tg_node *x, char *base, const batch_layout *o)
+{
+    memcpy(base + o->op, g->op, nodes);
+    memcpy(base + o->a, g->a, nodes * sizeof(uint32_t));
+    memcpy(base + o->b, g->b, nodes * sizeof(uint32_t));
+    memcpy(base + o->branch, g->branch, (nodes + 63) / 64 * sizeof(uint64_t));
+    uint32_t *xid = (uint32_t *)(base + o->xid);
+    for (size_t k = 0; k < n; k++) xid[k] = x[k].id;
+}
+
+/* Whether the kept plan was made from this tape, x and other leaves. */
+static bool same_tape(const tg_graph *g, size_t nodes, size_t n, const tg_node *x, char *base, const batch_layout *o)
+{
+    const plan_key *key = (const plan_key *)base;
+    if (!key->valid || key->nodes != nodes || key->n != n) return false;
+    const uint32_t *xid = (const uint32_t *)(base + o->xid);
+    for (size_t k = 0; k < n; k++)
+        if (xid[k] != x[k].id) return false;
+    size_t words = (nodes - 1) / 64;  /* the last one holds nodes past y too */
+    const uint64_t *branch = (const uint64_t *)(base + o->branch);
+    uint64_t tail = ~0ull >> (63 - (nodes - 1) % 64);
+    if (memcmp(base + o->op, g->op, nodes) || memcmp(base + o->a, g->a, nodes * sizeof(uint32_t)) ||
+        memcmp(base + o->b, g->b, nodes * sizeof(uint32_t)) || memcmp(branch, g->branch, words * sizeof(uint64_t)) ||
+        ((branch[words] ^ g->branch[words]) & tail))
+        return false;
+    const uint32_t *leaves = (const uint32_t *)(base + o->leaves), *place = (const uint32_t *)(base + o->place);
+    const double *cval = (const double *)(base + o->cval);
+    size_t first = key->P.nx + key->P.ni;
+    for (size_t i = 0; i < key->P.nleaves; i++)
+        if (memcmp(&g->val[leaves[i]], &cval[place[leaves[i]] - first], sizeof(double))) return false;
+    return true;
 }
 
 tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size_t k,
@@ -741,13 +869,6 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         return tg__fail(g, TG_ERR_ARG, "%s: %zu points of %zu values overflow", fn, k, n);
     if (k && n && !xs) return tg__fail(g, TG_ERR_ARG, "%s: xs is NULL", fn);
     if (k && !ys) return tg__fail(g, TG_ERR_ARG, "%s: ys is NULL", fn);
-    size_t ni = 0;  /* ops */
-    for (uint32_t i = 0; i <= y.id; i++) {
-        if (g->op[i] & TENSOR_CODE)
-            return batch_fail(g, TG_ERR_SHAPE, "y depends on a tensor node: the batch evaluates scalar tapes; node",
-                              i);
-        ni += op_table[g->op[i]].kind != OPK_LEAF;
-    }
     if (k == 0) return TG_OK;
 
     size_t nodes = (size_t)y.id + 1;
@@ -759,31 +880,58 @@ tg_status tg_eval_batch(tg_graph *g, tg_node y, size_t n, const tg_node *x, size
         if (threads > (size_t)(cpus > 0 ? cpus : 1)) threads = (size_t)(cpus > 0 ? cpus : 1);
     }
     if (threads < 1) threads = 1;
-    /* Per node at most: the plan's words, mark, instruction and constant,
-     * and per thread 2 rows and a gap; per variable a word. */
-    size_t per_node = 5 * sizeof(uint32_t) + 1 + sizeof(instr) + sizeof(double) + threads * 3 * LANES * sizeof(double);
-    if (nodes + SEG + RING > (SIZE_MAX / 2 - n * sizeof(uint32_t)) / per_node)
+    /* Per node at most: the kept tape and the plan (words, bytes, an
+     * instruction, a constant), and per thread 3 rows (values, adjoints,
+     * the segments' and the ring's rows); per variable 2 words. */
+    size_t per_node = 7 * sizeof(uint32_t) + 3 + sizeof(instr) + sizeof(double) + threads * 3 * LANES * sizeof(double);
+    if (nodes + SEG + RING > (SIZE_MAX / 2 - n * 2 * sizeof(uint32_t)) / per_node)
         return tg__fail(g, TG_ERR_ARG, "%s: a tape of %zu nodes is too long to batch", fn, nodes);
 
-    /* Storage, all kept for the next call (no page faults then): the plan,
-     * then each thread's values and adjoints, a row apart from a multiple
-     * of 4 KiB (a load of one would wait on a store to the other). */
+    /* Storage, all kept for the next call (no page faults then): the plan
+     * (plan_key), then each thread's values and adjoints, a row apart from
+     * a multiple of 4 KiB (a load of one would wait on a store to the
+     * other).  The plan of the last call is reused if it was made from
+     * this tape. */
     size_t per_thread = (2 * nodes + SEG + RING + 1) * LANES;  /* doubles: values, a gap, adjoints */
     batch_layout o = layout(nodes, n, threads, per_thread);
-    if (o.end + 64 > g->bcap) {
-        char *more = tg__realloc(g, g->bmem, o.end + 64);
+    bool kept = g->bmem && same_tape(g, nodes, n, x, g->bmem, &o);
+    size_t ni = 0;  /* ops */
+    if (!kept)
+        for (uint32_t i = 0; i <= y.id; i++) {
+            if (g->op[i] & TENSOR_CODE)
+                return batch_fail(g, TG_ERR_SHAPE,
+                                  "y depends on a tensor node: the batch evaluates scalar tapes; node", i);
+            ni += op_table[g->op[i]].kind != OPK_LEAF;
+        }
+    if (o.end > g->bcap) {
+        char *more = tg__realloc(g, g->bmem, o.end);
         if (!more) return tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for %zu lanes of %zu nodes", fn,
                                    threads * LANES, nodes);
+        if (!g->bmem) ((plan_key *)more)->valid = false;
         g->bmem = more;
-        g->bcap = o.end + 64;
+        g->bcap = o.end;
     }
-    char *mem = g->bmem + (-(uintptr_t)g->bmem & 63);
-    plan P = { .g = g, .block = pick_block(), .ni = ni, .top = y.id, .n = n, .xs = xs, .ys = ys, .grads = grads,
-               .flipped = flipped };
-    plan_mem pm = plan_mem_at(mem, &o);
-    make_plan(&P, x, &pm);
+    plan_key *key = (plan_key *)g->bmem;
+    plan_mem pm = plan_mem_at(g->bmem, &o);
+    if (!kept) {
+        key->valid = false;
+        key->P = (plan){ .g = g, .ni = ni, .top = y.id, .n = n };
+        make_plan(&key->P, x, &pm);
+        keep_tape(g, nodes, n, x, g->bmem, &o);
+        key->nodes = nodes;
+        key->n = n;
+        key->valid = !key->P.custom;
+    }
+    plan P = key->P;
     plan_at(&P, &pm);
-    double *rows = (double *)(mem + o.rows);
+    P.g = g;
+    P.block = pick_block();
+    P.xs = xs;
+    P.ys = ys;
+    P.grads = grads;
+    P.flipped = flipped;
+    char *rowmem = g->bmem + o.rows;
+    double *rows = (double *)(rowmem + (-(uintptr_t)rowmem & 63));
 
     part parts[MAX_THREADS];
     size_t blocks = (k + LANES - 1) / LANES;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tapegrad/extend.h>
 #include <tapegrad/tapegrad.h>
 #include <tapegrad/tensor.h>
 
@@ -217,6 +218,90 @@ START_TEST(zero_adjoints_follow_the_single_point_rule)
 }
 END_TEST
 
+/* tg_eval_batch at xs (k points of x alone) against replays. */
+static void batch_equals_replays(tg_graph *g, tg_node y, tg_node x, size_t k, const double *xs)
+{
+    double ys[8], gr[8];
+    unsigned char f[8];
+    ck_assert_uint_le(k, 8);
+    ck_assert_int_eq(tg_eval_batch(g, y, 1, &x, k, xs, ys, gr, f), TG_OK);
+    for (size_t p = 0; p < k; p++) {
+        double v, d;
+        int flipped = replay_point(g, y, 1, &x, xs + p, &v, &d);
+        ck_assert_int_eq(f[p], flipped);
+        if (flipped) continue;
+        ck_assert_msg(memcmp(&v, &ys[p], sizeof v) == 0, "point %zu: %a vs %a", p, v, ys[p]);
+        ck_assert_msg(memcmp(&d, &gr[p], sizeof d) == 0, "point %zu: %a vs %a", p, d, gr[p]);
+    }
+}
+
+/* A call keeps its plan for the next on the same tape; the next gives
+ * what replays give all the same when a variable left out of x changed,
+ * when the tape was undone and recorded again with the same handles
+ * (another side of a kink, another op), and with another x. */
+START_TEST(a_kept_plan_follows_the_tape)
+{
+    tg_graph *g = tg_graph_new();
+    tg_node x = tg_var(g, "x", 1.0), v = tg_var(g, "v", 2.0);
+    size_t mark = tg_graph_mark(g);
+    const double xs[4] = { 0.5, -1.5, 3.0, 0.25 };
+    tg_node y = tg_mul(g, tg_relu(g, x), v);
+    batch_equals_replays(g, y, x, 4, xs);
+    batch_equals_replays(g, y, x, 4, xs);
+    tg_set_value(g, v, -3.0);
+    batch_equals_replays(g, y, x, 4, xs);
+
+    ck_assert_int_eq(tg_graph_undo(g, mark), TG_OK);
+    tg_set_value(g, x, -1.0);  /* relu recorded on its other side */
+    tg_node y2 = tg_mul(g, tg_relu(g, x), v);
+    ck_assert(y2.id == y.id && y2.gen == y.gen);
+    batch_equals_replays(g, y2, x, 4, xs);
+
+    ck_assert_int_eq(tg_graph_undo(g, mark), TG_OK);
+    tg_set_value(g, x, -1.0);  /* the same side: only the op differs */
+    tg_node y3 = tg_add(g, tg_relu(g, x), v);
+    ck_assert(y3.id == y.id && y3.gen == y.gen);
+    batch_equals_replays(g, y3, x, 4, xs);
+    batch_equals_replays(g, y3, v, 4, xs);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Many variables, in a gradient row of the batch each: some listed twice,
+ * one recorded after y (gradient 0), one y does not read, one whose
+ * gradient is a zero reached (+0.0), in a batch whose last block of
+ * points is partial. */
+START_TEST(wide_gradient_rows)
+{
+    enum { NVAR = 19, NX = 23, K = 37 };
+    uint64_t s = 5;
+    tg_graph *g = tg_graph_new();
+    tg_node v[NVAR + 1], x[NX];
+    for (int k = 0; k < NVAR; k++) v[k] = tg_var(g, NULL, rng_uniform(&s, -1, 1));
+    tg_node y = tg_mul(g, v[2], tg_const(g, -0.0));  /* v[2]: only this */
+    for (int k = 0; k + 1 < NVAR; k++) {              /* v[NVAR - 1] is left out */
+        int m = (k * 7 + 3) % (NVAR - 1);
+        if (k != 2) y = tg_add(g, y, tg_mul(g, tg_tanh(g, v[k]), v[m == 2 ? 0 : m]));
+    }
+    v[NVAR] = tg_var(g, NULL, 0.5);  /* after y */
+    for (int k = 0; k < NX; k++) x[k] = v[k < NVAR ? k : k == NX - 1 ? NVAR : (k * 5) % NVAR];
+    double *xs = malloc(K * NX * sizeof *xs), ys[K], *grads = malloc(K * NX * sizeof *grads);
+    rng_fill(&s, xs, K * NX, -2, 2);
+    ck_assert_int_eq(tg_eval_batch(g, y, NX, x, K, xs, ys, grads, NULL), TG_OK);
+    for (int p = 0; p < K; p++) {
+        double val, grad[NX];
+        replay_point(g, y, NX, x, xs + p * NX, &val, grad);
+        ck_assert_msg(memcmp(&val, &ys[p], sizeof val) == 0, "point %d: %a vs %a", p, val, ys[p]);
+        for (int k = 0; k < NX; k++)
+            ck_assert_msg(memcmp(&grad[k], &grads[p * NX + k], sizeof grad[k]) == 0, "point %d d/dx%d: %a vs %a",
+                          p, k, grad[k], grads[p * NX + k]);
+    }
+    free(xs);
+    free(grads);
+    tg_graph_free(g);
+}
+END_TEST
+
 /* A crossed kink is evaluated on the side recorded: relu(x - 1) recorded
  * at x = 2 is x - 1 with slope 1 at x = 0; abs(x) recorded at x = -3 is
  * -x; min(x, 2) recorded at x = 1 is x. */
@@ -344,6 +429,8 @@ int main(void)
     tcase_add_loop_test(tc, batch_equals_single_points_bit_for_bit, 0, 5);
     tcase_add_loop_test(tc, long_tape_equals_single_points_bit_for_bit, 0, 3);
     tcase_add_test(tc, zero_adjoints_follow_the_single_point_rule);
+    tcase_add_test(tc, a_kept_plan_follows_the_tape);
+    tcase_add_test(tc, wide_gradient_rows);
     tcase_add_test(tc, crossed_branches_use_the_recorded_side);
     tcase_add_test(tc, many_points_over_threads);
     tcase_add_test(tc, errors_leave_outputs_alone);
