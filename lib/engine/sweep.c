@@ -60,8 +60,10 @@ static uint32_t bad_input(const tg_graph *g, uint32_t i)
     return UINT32_MAX;
 }
 
-/* The reverse loop from node `from` down to 0.  Instantiated twice, with
- * checking a constant, so the plain sweep carries no test for it.  Returns
+/* The reverse loop from node `from` down to the leading leaves (a leaf's
+ * step does nothing, and nodes [0, lead) are all leaves).  Instantiated
+ * twice, with checking a constant, so the plain sweep carries no test for
+ * it.  Returns
  * UINT32_MAX, or in checking mode the node whose step made the gradient of
  * *bad non-finite. */
 static inline __attribute__((always_inline)) uint32_t
@@ -69,8 +71,9 @@ sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
 {
     const uint8_t *op = g->op;
     back_ctx c = { g, 0, g->a, g->b, g->val, g->grad, g->touched };
+    const uint32_t lead = (uint32_t)g->lead;
 
-    for (uint32_t i = from + 1; i-- > 0;) {
+    for (uint32_t i = from + 1; i-- > lead;) {
         if (!visited(c.touched, c.grad, i)) continue;
         uint8_t code = op[i];
         if (code & TENSOR_CODE) {
@@ -124,7 +127,13 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     }
     g->dirty = out.id + 1;
 
-    memset(g->touched, 0, (out.id / 64 + 1) * sizeof *g->touched);
+    /* Only the bits the sweep reads, those of nodes [lead, out]: one word
+     * for a small graph, written without a call. */
+    size_t w0 = g->lead / 64, w1 = out.id / 64;
+    if (w0 >= w1)
+        g->touched[w1] = 0;
+    else
+        memset(g->touched + w0, 0, (w1 - w0 + 1) * sizeof *g->touched);
     g->grad[out.id] = 1.0;
 
     uint32_t bad = UINT32_MAX;
