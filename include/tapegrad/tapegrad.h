@@ -454,7 +454,8 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
  * tg_neg, tg_recip, tg_exp and tg_tanh are also defined here as inline
  * functions (under macros of the same names), so that a program records
  * them without a call, the way stdio's getc reads a buffer; tg_value and
- * tg_grad likewise read a live scalar node.  When the inputs are live
+ * tg_grad likewise read a live scalar node, and tg_graph_mark the tape's
+ * size.  When the inputs are live
  * scalar nodes of the current generation (or parameters recorded before
  * the first rewind), the tape has room and checking mode is off, the node
  * is appended in the caller's code; anything else calls the library, which
@@ -509,6 +510,7 @@ tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b);    /* tg_exp(g, a); b is 
 tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b);   /* tg_tanh(g, a); b is a again */
 double tg__v1_value(const tg_graph *g, tg_node n);        /* tg_value */
 double tg__v1_grad(const tg_graph *g, tg_node n);         /* tg_grad */
+size_t tg__v1_mark(const tg_graph *g);                    /* tg_graph_mark */
 
 #if defined(__GNUC__) && !defined(TG_NO_INLINE)
 
@@ -572,6 +574,11 @@ static inline double tg__inline_grad(const tg_graph *g, tg_node n)
     return tg__v1_grad(g, n);
 }
 
+static inline size_t tg__inline_mark(const tg_graph *g)
+{
+    return g ? ((const struct tg__tape_v1 *)(const void *)g)->n : tg__v1_mark(g);
+}
+
 /* One inline builder: op(a, b) = expr of x = a's value, y = b's. */
 #define TG__INLINE_OP(name, code, expr)                                         \
     static inline tg_node tg__inline_##name(tg_graph *g, tg_node a, tg_node b)  \
@@ -611,6 +618,7 @@ static inline tg_node tg__inline_unary_tanh(tg_graph *g, tg_node a) { return tg_
 #define tg_tanh(g, a)          tg__inline_unary_tanh((g), (a))
 #define tg_value(g, n)         tg__inline_value((g), (n))
 #define tg_grad(g, n)          tg__inline_grad((g), (n))
+#define tg_graph_mark(g)       tg__inline_mark((g))
 #endif
 
 #ifdef __cplusplus

@@ -417,13 +417,21 @@ void tg__leaf_changed(tg_graph *g, uint32_t id)
     }
 }
 
-void tg__truncate(tg_graph *g, size_t mark)
+/* The side tables keyed by node: names, groups, tensor and custom records. */
+static void truncate_tables(tg_graph *g, size_t mark)
 {
-    if (mark >= g->n) return;
     if (g->names) tg__names_rewind(g, mark);
     if (g->ngroups) tg__groups_rewind(g, mark);
     if (g->ntens) tg__tensor_rewind(g, mark);
     if (g->ncrecs) tg__custom_rewind(g, mark);
+}
+
+/* tg__truncate, inline in tg_graph_rewind: a scalar graph's rewind is a
+ * few stores. */
+static inline void truncate(tg_graph *g, size_t mark)
+{
+    if (mark >= g->n) return;
+    if (g->names || (g->ngroups | g->ntens | g->ncrecs)) truncate_tables(g, mark);
     g->n = mark;
     if (g->lead > mark) g->lead = mark;
     if (g->dirty > mark) g->dirty = mark;
@@ -431,6 +439,11 @@ void tg__truncate(tg_graph *g, size_t mark)
     /* A training step changes its parameters and rewinds to just after
      * them and its batch: nothing computed from them is left. */
     if (g->values_old && !ops_after(g, g->changed_leaf)) g->values_old = false;
+}
+
+void tg__truncate(tg_graph *g, size_t mark)
+{
+    truncate(g, mark);
 }
 
 tg_status tg_graph_undo(tg_graph *g, size_t mark)
@@ -452,6 +465,8 @@ size_t tg_graph_mark(const tg_graph *g)
 {
     return g ? g->n : 0;
 }
+
+size_t tg__v1_mark(const tg_graph *g) { return tg_graph_mark(g); }
 
 tg_status tg_graph_reserve(tg_graph *g, size_t n)
 {
@@ -480,7 +495,7 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
     if (next == 0)
         return tg__fail(g, TG_ERR_LIMIT,
                         "tg_graph_rewind: the process has used all 2^32 handle generations");
-    tg__truncate(g, mark);
+    truncate(g, mark);
     /* Handles may have escaped: the dropped nodes' generation ends here. */
     g->nrew = keep;
     g->rew[g->nrew].gen = g->gen;
