@@ -451,7 +451,7 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
 /* ------------------------------------------------- the inline fast path */
 
 /* tg_var and tg_const without a name, tg_add, tg_sub, tg_mul, tg_div,
- * tg_neg, tg_recip, tg_exp and tg_tanh are also defined here as inline
+ * tg_neg, tg_recip, tg_exp, tg_tanh and tg_sigmoid are also defined here as inline
  * functions (under macros of the same names), so that a program records
  * them without a call, the way stdio's getc reads a buffer; tg_value and
  * tg_grad likewise read a live scalar node, and tg_graph_mark the tape's
@@ -494,7 +494,7 @@ struct tg__tape_v1 { TG__TAPE_V1_FIELDS };
 enum {
     TG__OP_VAR = 0, TG__OP_CONST = 1, TG__OP_ADD = 2, TG__OP_SUB = 3, TG__OP_MUL = 4,
     TG__OP_DIV = 5, TG__OP_NEG = 6, TG__OP_EXP = 7, TG__OP_RECIP = 8, TG__OP_TANH = 12,
-    TG__OP_TENSOR = 0x80
+    TG__OP_SIGMOID = 13, TG__OP_TENSOR = 0x80
 };
 
 /* The builders of layout 1, for the inline ones: the public ones under
@@ -508,9 +508,19 @@ tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b);    /* tg_neg(g, a); b is 
 tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b);  /* tg_recip(g, a); b is a again */
 tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b);    /* tg_exp(g, a); b is a again */
 tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b);   /* tg_tanh(g, a); b is a again */
+tg_node tg__v1_sigmoid(tg_graph *g, tg_node a, tg_node b);  /* tg_sigmoid(g, a); b is a again */
 double tg__v1_value(const tg_graph *g, tg_node n);        /* tg_value */
 double tg__v1_grad(const tg_graph *g, tg_node n);         /* tg_grad */
 size_t tg__v1_mark(const tg_graph *g);                    /* tg_graph_mark */
+
+/* sigmoid(x), the one definition the library and the inline builder
+ * share: exp only of -|x|, so that it never overflows. */
+static inline double tg__sigmoid_value(double x)
+{
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
 
 #if defined(__GNUC__) && !defined(TG_NO_INLINE)
 
@@ -599,12 +609,14 @@ TG__INLINE_OP(neg, TG__OP_NEG, -x)
 TG__INLINE_OP(recip, TG__OP_RECIP, 1.0 / x)
 TG__INLINE_OP(exp, TG__OP_EXP, exp(x))
 TG__INLINE_OP(tanh, TG__OP_TANH, tanh(x))
+TG__INLINE_OP(sigmoid, TG__OP_SIGMOID, tg__sigmoid_value(x))
 #undef TG__INLINE_OP
 /* The unary ones take their operand once (a macro must not repeat it). */
 static inline tg_node tg__inline_unary_neg(tg_graph *g, tg_node a) { return tg__inline_neg(g, a, a); }
 static inline tg_node tg__inline_unary_recip(tg_graph *g, tg_node a) { return tg__inline_recip(g, a, a); }
 static inline tg_node tg__inline_unary_exp(tg_graph *g, tg_node a) { return tg__inline_exp(g, a, a); }
 static inline tg_node tg__inline_unary_tanh(tg_graph *g, tg_node a) { return tg__inline_tanh(g, a, a); }
+static inline tg_node tg__inline_unary_sigmoid(tg_graph *g, tg_node a) { return tg__inline_sigmoid(g, a, a); }
 
 #define tg_var(g, name, value) tg__inline_leaf((g), TG__OP_VAR, (name), (value))
 #define tg_const(g, value)     tg__inline_leaf((g), TG__OP_CONST, NULL, (value))
@@ -616,6 +628,7 @@ static inline tg_node tg__inline_unary_tanh(tg_graph *g, tg_node a) { return tg_
 #define tg_recip(g, a)         tg__inline_unary_recip((g), (a))
 #define tg_exp(g, a)           tg__inline_unary_exp((g), (a))
 #define tg_tanh(g, a)          tg__inline_unary_tanh((g), (a))
+#define tg_sigmoid(g, a)       tg__inline_unary_sigmoid((g), (a))
 #define tg_value(g, n)         tg__inline_value((g), (n))
 #define tg_grad(g, n)          tg__inline_grad((g), (n))
 #define tg_graph_mark(g)       tg__inline_mark((g))

@@ -23,6 +23,11 @@ static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
  * scalar one is shared: *slot remembers the last one recorded, and it is
  * used again while it is alive and still that constant (a failed call may
  * have dropped it and another node taken its place). */
+static bool still_there(const tg_graph *g, tg_node k, double value)
+{
+    return tg__live(g, k) && g->op[k.id] == OP_CONST && g->val[k.id] == value;
+}
+
 static tg_node constant_like(tg_graph *g, tg_node a, tg_node *slot, double value)
 {
     if (tg__is_tensor(g, a.id) && tg_tensor_dtype(g, a) == TG_F32) {
@@ -30,7 +35,7 @@ static tg_node constant_like(tg_graph *g, tg_node a, tg_node *slot, double value
         return tg_tensor_const_ex(g, 1, 1, TG_F32, &v);
     }
     tg_node k = *slot;
-    if (tg__live(g, k) && g->op[k.id] == OP_CONST && g->val[k.id] == value) return k;
+    if (still_there(g, k, value)) return k;
     k = tg_const(g, value);
     if (!tg_is_none(k)) *slot = k;
     return k;
@@ -52,8 +57,35 @@ static tg_node done(tg_graph *g, const char *fn, size_t mark, tg_status before, 
     return y;
 }
 
+/* The shared scalar constant of *slot, recorded now if it is gone; room
+ * on the tape is the caller's. */
+static inline __attribute__((always_inline)) uint32_t
+shared_constant(tg_graph *g, tg_node *slot, double value)
+{
+    if (still_there(g, *slot, value)) return slot->id;
+    uint32_t id = tg__append(g, OP_CONST, 0, 0, value);
+    tg__leaf_recorded(g, id);
+    *slot = (tg_node){ id, g->gen };
+    return id;
+}
+
 tg_node tg_sigmoid_decomposed(tg_graph *g, tg_node a)
 {
+    /* A live scalar, room for the four nodes and both constants, checking
+     * mode off (fast_cap is 0 then): the nodes the builders below would
+     * record, in their order, without checking a's handle four times. */
+    if (g && tg__live_fast(g, a) && !(g->op[a.id] & TENSOR_CODE) && g->n + 6 <= g->fast_cap) {
+        uint32_t gen = g->gen;
+        uint32_t m1 = shared_constant(g, &g->minus_one, -1.0);
+        double t = op_value(OP_MUL, g->val[a.id], g->val[m1]);
+        uint32_t it = tg__append(g, OP_MUL, a.id, m1, t);
+        double e = op_value(OP_EXP, t, t);
+        uint32_t ie = tg__append(g, OP_EXP, it, it, e);
+        uint32_t one = shared_constant(g, &g->one, 1.0);
+        double s = op_value(OP_ADD, e, g->val[one]);
+        uint32_t is = tg__append(g, OP_ADD, ie, one, s);
+        return (tg_node){ tg__append(g, OP_RECIP, is, is, op_value(OP_RECIP, s, s)), gen };
+    }
     if (!usable(g, "tg_sigmoid_decomposed", a, a)) return TG_NONE;
     size_t mark = g->n;
     tg_status before = g->status;

@@ -15,7 +15,7 @@ _Static_assert(SAME_CODE(TG__OP_VAR, OP_VAR) && SAME_CODE(TG__OP_CONST, OP_CONST
                SAME_CODE(TG__OP_MUL, OP_MUL) && SAME_CODE(TG__OP_DIV, OP_DIV) &&
                SAME_CODE(TG__OP_NEG, OP_NEG) && SAME_CODE(TG__OP_RECIP, OP_RECIP) &&
                SAME_CODE(TG__OP_EXP, OP_EXP) && SAME_CODE(TG__OP_TANH, OP_TANH) &&
-               SAME_CODE(TG__OP_TENSOR, TENSOR_CODE),
+               SAME_CODE(TG__OP_SIGMOID, OP_SIGMOID) && SAME_CODE(TG__OP_TENSOR, TENSOR_CODE),
                "the inline builders' op codes are the registry's");
 
 const char *tg_status_str(tg_status s)

@@ -20,12 +20,10 @@
 #error "op_math.h is included by op.h"
 #endif
 
-/* sigmoid(x) without overflow: exp only of -|x|. */
+/* sigmoid(x) without overflow (tapegrad.h: the inline builder's too). */
 static inline double sigmoid_value(double x)
 {
-    if (x >= 0) return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
+    return tg__sigmoid_value(x);
 }
 
 /* d sigmoid/dx from x and y = sigmoid(x): y(1-y) for x <= 0, where it is

@@ -146,6 +146,7 @@ tg_node tg__v1_neg(tg_graph *g, tg_node a, tg_node b)   { (void)b; return tg_neg
 tg_node tg__v1_recip(tg_graph *g, tg_node a, tg_node b) { (void)b; return tg_recip(g, a); }
 tg_node tg__v1_exp(tg_graph *g, tg_node a, tg_node b)   { (void)b; return tg_exp(g, a); }
 tg_node tg__v1_tanh(tg_graph *g, tg_node a, tg_node b)  { (void)b; return tg_tanh(g, a); }
+tg_node tg__v1_sigmoid(tg_graph *g, tg_node a, tg_node b) { (void)b; return tg_sigmoid(g, a); }
 double tg__v1_value(const tg_graph *g, tg_node n) { return tg_value(g, n); }
 double tg__v1_grad(const tg_graph *g, tg_node n)  { return tg_grad(g, n); }
 

@@ -54,7 +54,7 @@ void STORY(inline_log *log)
         for (int i = 0; i < 3000; i++) {
             tg_node a = p[i % 4], b = p[(i + 1) % 4];
             tg_node t;
-            switch (i % 8) {
+            switch (i % 9) {
             case 0: t = tg_add(g, a, b); break;
             case 1: t = tg_sub(g, a, k); break;
             case 2: t = tg_mul(g, a, b); break;
@@ -62,7 +62,9 @@ void STORY(inline_log *log)
             case 4: t = tg_neg(g, a); break;
             case 5: t = tg_recip(g, tg_add(g, a, tg_var(g, NULL, 1.0 + step))); break;
             case 6: t = tg_exp(g, tg_mul(g, a, b)); break;
-            default: t = tg_tanh(g, tg_sub(g, a, b)); break;
+            case 7: t = tg_tanh(g, tg_sub(g, a, b)); break;
+            /* both signs, and far out where one side rounds to 0 or 1 */
+            default: t = tg_sigmoid(g, tg_mul(g, tg_sub(g, a, b), tg_const(g, (i % 2 ? 4.0 : -90.0) * step))); break;
             }
             acc = tg_add(g, acc, tg_mul(g, t, tg_const(g, 1e-3 * (i % 7))));
             if (i % 97 == 0) note(log, g, acc);
@@ -84,6 +86,8 @@ void STORY(inline_log *log)
         tg_graph_clear_error(g);
         note(log, g, tg_neg(g, bad[i]));
         tg_graph_clear_error(g);
+        note(log, g, tg_sigmoid(g, bad[i]));
+        tg_graph_clear_error(g);
         note(log, g, tg_div(g, bad[i], bad[i]));
         tg_graph_clear_error(g);
     }
@@ -98,6 +102,7 @@ void STORY(inline_log *log)
     note(log, g, y);
     note(log, g, tg_div(g, y, p[2]));
     note(log, g, tg_neg(g, M));
+    note(log, g, tg_sigmoid(g, M));
 
     /* checking mode: every builder checks its value */
     tg_graph_set_checking(g, 1);
