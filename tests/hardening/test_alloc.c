@@ -767,6 +767,72 @@ START_TEST(sweep_affine_checking)
 }
 END_TEST
 
+/* ------------------------------------------ tg_set_values, tg_grads */
+
+/* Neither allocates: they check every handle, then copy values in or
+ * gradients out, and a refusal is recorded in the graph's own message
+ * buffer.  With every allocation after the graph's set-up failing they
+ * succeed, refuse a bad handle as they otherwise would, and ask the
+ * allocator for nothing. */
+START_TEST(bulk_calls_allocate_nothing)
+{
+    enum { N = 100 };
+    inj_alloc a;
+    memset(&a, 0, sizeof a);
+    tg_allocator al = inj_use(&a);
+    tg_graph *g = tg_graph_new_with(&al), *ref = tg_graph_new();
+    ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_nonnull(ref);
+    tg_node x[N], xr[N], y = tg_const(g, 0.0), yr = tg_const(ref, 0.0);
+    double v[N], out[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = tg_var(g, NULL, 0.01 * i);
+        xr[i] = tg_var(ref, NULL, 0.01 * i);
+        v[i] = 0.5 - 0.007 * i;
+    }
+    for (int i = 0; i + 1 < N; i++) {
+        y = tg_add(g, y, tg_mul(g, tg_sin(g, x[i]), x[i + 1]));
+        yr = tg_add(ref, yr, tg_mul(ref, tg_sin(ref, xr[i]), xr[i + 1]));
+    }
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_graph_ok(g);
+
+    size_t calls = a.calls;
+    a.fail_from = calls + 1;
+    ck_assert_int_eq(tg_grads(g, N, x, out), TG_OK);
+    for (int i = 0; i < N; i++) ck_assert(same_bits(out[i], tg_grad(g, x[i])));
+    ck_assert_int_eq(tg_set_values(g, N, x, v), TG_OK);
+    for (int i = 0; i < N; i++) ck_assert(same_bits(tg_value(g, x[i]), v[i]));
+    tg_node keep = x[N / 2];
+    x[N / 2] = TG_NONE;
+    ck_assert_int_eq(tg_set_values(g, N, x, out), TG_ERR_HANDLE);
+    char want[64];
+    snprintf(want, sizeof want, "tg_set_values: x[%d] is the empty handle", N / 2);
+    ck_assert_str_eq(tg_graph_errmsg(g), want);
+    for (int i = 0; i < N; i++) ck_assert(i == N / 2 || same_bits(tg_value(g, x[i]), v[i]));
+    ck_assert_int_eq(tg_grads(g, N, x, out), TG_ERR_HANDLE);
+    ck_assert(isnan(out[N / 2]) && !isnan(out[0]) && !isnan(out[N - 1]));
+    ck_assert_uint_eq(a.calls, calls);
+    ck_assert_uint_eq(a.failures, 0);
+    x[N / 2] = keep;
+
+    /* The values set are those of the point where a graph set one by one
+     * sweeps to the same gradients. */
+    inj_stop_failing(&a);
+    tg_graph_clear_error(g);
+    for (int i = 0; i < N; i++) ck_assert_int_eq(tg_set_value(ref, xr[i], v[i]), TG_OK);
+    ck_assert_int_eq(tg_backward(g, y), TG_OK);
+    ck_assert_int_eq(tg_backward(ref, yr), TG_OK);
+    ck_assert_int_eq(tg_grads(g, N, x, out), TG_OK);
+    for (int i = 0; i < N; i++) ck_assert(same_bits(out[i], tg_grad(ref, xr[i])));
+    ck_assert(same_bits(tg_value(g, y), tg_value(ref, yr)));
+    tg_graph_free(ref);
+    tg_graph_free(g);
+    ck_assert_int_eq(a.live, 0);
+    ck_assert_int_eq(a.bad_frees, 0);
+}
+END_TEST
+
 /* --------------------------------------- malloc-based: MNIST, save/load */
 
 static char dir[512];
@@ -979,6 +1045,7 @@ static Suite *alloc_suite(void)
     tcase_add_loop_test(tc, sweep_net_calls, 0, NCALLS);
     tcase_add_loop_test(tc, sweep_net_calls_f32, 0, NCALLS);
     tcase_add_test(tc, sweep_affine_checking);
+    tcase_add_test(tc, bulk_calls_allocate_nothing);
     tcase_add_test(tc, sweep_mnist);
     tcase_add_test(tc, sweep_model_io);
     suite_add_tcase(s, tc);

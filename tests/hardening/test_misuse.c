@@ -241,11 +241,12 @@ static expect unpack(int code)
       [K_STALE] = E(ERR_STALE, ERR_STALE), [K_REUSED] = E(ERR_STALE, ERR_STALE), \
       [K_TENSOR] = tensor, [K_SCALAR] = scalar }
 /* A status-returning call on a const graph: returns, records nothing. */
-#define CONST_STATUS(scalar) \
+#define CONST_STATUS2(tensor, scalar) \
     { [K_NULLG] = E(OK, ERR_ARG), [K_NONE] = E(OK, ERR_HANDLE), \
       [K_FOREIGN] = E(OK, ERR_HANDLE), [K_FORGED] = E(OK, ERR_HANDLE), \
       [K_STALE] = E(OK, ERR_STALE), [K_REUSED] = E(OK, ERR_STALE), \
-      [K_TENSOR] = NA, [K_SCALAR] = scalar }
+      [K_TENSOR] = tensor, [K_SCALAR] = scalar }
+#define CONST_STATUS(scalar) CONST_STATUS2(NA, scalar)
 
 typedef outcome (*call_fn)(tg_graph *g, fx *f, tg_node h);
 
@@ -331,6 +332,46 @@ static outcome c_node_arity(tg_graph *g, fx *f, tg_node h) { (void)f; return o_i
 static outcome c_node_input(tg_graph *g, fx *f, tg_node h) { (void)f; return o_node(tg_node_input(g, h, 1)); }
 static outcome c_backward(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_backward(g, h)); }
 static outcome c_set_value(tg_graph *g, fx *f, tg_node h) { (void)f; return o_status(tg_set_value(g, h, 4.0)); }
+/* tg_set_values with h as x[0] and y as x[1]: both set, or neither
+ * changed (nor, for a handle of the other graph, its node there).  A bad
+ * handle after good ones is in the one-off table. */
+static outcome c_set_values(tg_graph *g, fx *f, tg_node h)
+{
+    tg_node x[2] = { h, f->y };
+    const double v[2] = { 4.0, 4.5 };
+    double h0 = tg_value(f->g, h), y0 = tg_value(f->g, f->y), o0 = tg_value(f->other, h);
+    tg_status st = tg_set_values(g, 2, x, v);
+    if (st == TG_OK) {
+        ck_assert_msg(same_bits(tg_value(f->g, h), v[0]) && same_bits(tg_value(f->g, f->y), v[1]),
+                      "tg_set_values returned TG_OK; x[0] is %.17g, x[1] %.17g, expected %g and %g",
+                      tg_value(f->g, h), tg_value(f->g, f->y), v[0], v[1]);
+    } else {
+        ck_assert_msg(same_bits(tg_value(f->g, h), h0), "tg_set_values failed but changed x[0]");
+        ck_assert_msg(same_bits(tg_value(f->g, f->y), y0), "tg_set_values failed but changed x[1]");
+        ck_assert_msg(same_bits(tg_value(f->other, h), o0), "tg_set_values changed the other graph");
+    }
+    return o_status(st);
+}
+/* tg_grads with h as x[1] between y and x, after a sweep of s = x*y: the
+ * good entries read what tg_grad reads (d s/dy = x, d s/dx = y), h's what
+ * tg_grad reads when the call succeeds and NaN when it fails. */
+static outcome c_grads(tg_graph *g, fx *f, tg_node h)
+{
+    ck_assert_int_eq(tg_backward(f->g, f->s), TG_OK);
+    tg_node x[3] = { f->y, h, f->x };
+    double out[3] = { -7.25, -7.25, -7.25 };
+    tg_status st = tg_grads(g, 3, x, out);
+    if (g) {
+        ck_assert(same_bits(out[0], tg_grad(f->g, f->y)) && out[0] == tg_value(f->g, f->x));
+        ck_assert(same_bits(out[2], tg_grad(f->g, f->x)) && out[2] == tg_value(f->g, f->y));
+        if (st == TG_OK)
+            ck_assert_msg(same_bits(out[1], tg_grad(f->g, h)), "out[1] is %.17g, tg_grad %.17g",
+                          out[1], tg_grad(f->g, h));
+        else
+            ck_assert_msg(isnan(out[1]), "tg_grads refused x[1] but wrote %.17g", out[1]);
+    }
+    return o_status(st);
+}
 static outcome c_is_tensor(tg_graph *g, fx *f, tg_node h) { (void)f; return o_int(tg_is_tensor(g, h)); }
 static outcome c_shape(tg_graph *g, fx *f, tg_node h)
 {
@@ -454,6 +495,8 @@ static const row rows[] = {
     { "tg_node_input", "n", c_node_input, V_S, ACCESSOR(NA) },
     { "tg_backward", "out", c_backward, V_S, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
     { "tg_set_value", "leaf", c_set_value, V_X, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
+    { "tg_set_values", "x[0]", c_set_values, V_X, RECORDING(E(ERR_SHAPE, ERR_SHAPE), NA) },
+    { "tg_grads", "x[1]", c_grads, V_X, CONST_STATUS2(E(OK, ERR_SHAPE), NA) },
 
     { "tg_is_tensor", "n", c_is_tensor, V_T, ACCESSOR(NA) },
     { "tg_shape", "n", c_shape, V_T, CONST_STATUS(NA) },
@@ -748,6 +791,113 @@ static outcome s_hessian_null_out(fx *f) { return o_status(tg_hessian(f->g, f->s
 static outcome s_hvp_tensor_y(fx *f) { return o_status(tg_hvp(f->g, f->tt, 1, &f->t, T23, buf)); }
 static outcome s_hessian_tensor_y(fx *f) { return o_status(tg_hessian(f->g, f->tt, 1, &f->x, buf)); }
 
+/* tg_set_values and tg_grads: NULL arrays, no entries, bad handles among
+ * good ones. */
+static const double five_vals[5] = { -1.25, -2.25, -3.25, -4.25, -5.25 };
+static outcome s_set_values_null_x(fx *f) { return o_status(tg_set_values(f->g, 2, NULL, five_vals)); }
+static outcome s_set_values_null_v(fx *f) { tg_node x[2] = { f->x, f->y }; return o_status(tg_set_values(f->g, 2, x, NULL)); }
+static outcome s_set_values_none(fx *f)
+{
+    tg_status st = tg_set_values(f->g, 0, NULL, NULL);
+    ck_assert_double_eq(tg_value(f->g, f->x), 2.0);
+    ck_assert_double_eq(tg_value(f->g, f->y), 3.0);
+    return o_status(st);
+}
+/* x = three variables recorded here, bad at x[2], then the fixture's x:
+ * refused naming x[2] with `says` in the message, every variable as it was
+ * (all or nothing).  The three are dropped again. */
+static outcome set_values_middle(fx *f, tg_node bad, const char *says)
+{
+    tg_node a = tg_var(f->g, NULL, 0.5), b = tg_var(f->g, NULL, 1.5), c = tg_var(f->g, NULL, -2.5);
+    ck_assert_graph_ok(f->g);
+    tg_node x[5] = { a, b, bad, c, f->x };
+    double before[5];
+    for (int i = 0; i < 5; i++) before[i] = tg_value(f->g, x[i]);
+    tg_status st = tg_set_values(f->g, 5, x, five_vals);
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(same_bits(tg_value(f->g, x[i]), before[i]),
+                      "tg_set_values refused x[2] but x[%d] went from %g to %g", i, before[i],
+                      tg_value(f->g, x[i]));
+    const char *msg = tg_graph_errmsg(f->g);
+    ck_assert_prefix(msg, "tg_set_values: x[2] ");
+    ck_assert_msg(strstr(msg, says) != NULL, "message \"%s\" does not say \"%s\"", msg, says);
+    ck_assert_int_eq(tg_graph_rewind(f->g, f->size), TG_OK);
+    return o_status(st);
+}
+static outcome s_set_values_mid_none(fx *f) { return set_values_middle(f, TG_NONE, "is the empty handle"); }
+static outcome s_set_values_mid_foreign(fx *f) { return set_values_middle(f, f->foreign, "is not a node of this graph"); }
+static outcome s_set_values_mid_forged(fx *f) { return set_values_middle(f, f->forged, "is not a node of this graph"); }
+static outcome s_set_values_mid_stale(fx *f) { return set_values_middle(f, f->stale, "dropped by a rewind"); }
+static outcome s_set_values_mid_tensor(fx *f) { return set_values_middle(f, f->t, "is a tensor"); }
+static outcome s_set_values_mid_const(fx *f) { return set_values_middle(f, f->c, "is a constant"); }
+static outcome s_set_values_mid_op(fx *f) { return set_values_middle(f, f->s, "is not a variable"); }
+static outcome s_set_values_mid_tensor_op(fx *f) { return set_values_middle(f, f->tt, "is not a variable"); }
+/* The fixture's variables were recorded before its last rewind: they are
+ * as settable as new ones, by tg_set_value and tg_set_values alike. */
+static outcome s_set_values_older(fx *f)
+{
+    tg_node x[2] = { f->x, f->y };
+    tg_status st = tg_set_values(f->g, 2, x, five_vals);
+    ck_assert_msg(same_bits(tg_value(f->g, f->x), five_vals[0]) && same_bits(tg_value(f->g, f->y), five_vals[1]),
+                  "tg_set_values returned %d; x is %g, y %g, expected %g and %g", (int)st,
+                  tg_value(f->g, f->x), tg_value(f->g, f->y), five_vals[0], five_vals[1]);
+    ck_assert_int_eq(tg_set_value(f->g, f->x, 2.0), TG_OK);
+    ck_assert_int_eq(tg_set_value(f->g, f->y, 3.0), TG_OK);
+    return o_status(st);
+}
+static outcome s_set_values_none_after_older(fx *f)
+{
+    tg_node x[2] = { f->x, TG_NONE };
+    tg_status st = tg_set_values(f->g, 2, x, five_vals);
+    ck_assert_double_eq(tg_value(f->g, f->x), 2.0);
+    return o_status(st);
+}
+static outcome s_grads_null_x(fx *f) { double out[2]; return o_status(tg_grads(f->g, 2, NULL, out)); }
+static outcome s_grads_null_out(fx *f) { tg_node x[2] = { f->x, f->y }; return o_status(tg_grads(f->g, 2, x, NULL)); }
+static outcome s_grads_none(fx *f) { return o_status(tg_grads(f->g, 0, NULL, NULL)); }
+/* After a sweep of s = x*y: bad handles of several kinds among good ones.
+ * NaN at exactly the bad entries, tg_grad's number at the others (d s/dx
+ * = y, d s/dy = x, d s/ds = 1), the first bad one's status returned, and
+ * the graph's status and message as they were (tensor_first puts the
+ * tensor before the others). */
+static outcome grads_several_bad(fx *f, int tensor_first)
+{
+    ck_assert_int_eq(tg_backward(f->g, f->s), TG_OK);
+    tg_node x[9] = { f->y, f->stale, f->x, f->foreign, f->t, TG_NONE, f->s, f->tt, f->c };
+    const int bad[9] = { 0, 1, 0, 1, 1, 1, 0, 1, 0 };
+    if (tensor_first) {
+        x[1] = f->t;
+        x[4] = f->stale;
+    }
+    tg_status st0 = tg_graph_status(f->g);
+    char msg0[256];
+    snprintf(msg0, sizeof msg0, "%s", tg_graph_errmsg(f->g));
+    double out[9];
+    for (int i = 0; i < 9; i++) out[i] = -7.25;
+    tg_status st = tg_grads(f->g, 9, x, out);
+    for (int i = 0; i < 9; i++) {
+        if (bad[i])
+            ck_assert_msg(isnan(out[i]), "x[%d] is refused but out[%d] is %.17g", i, i, out[i]);
+        else
+            ck_assert_msg(!isnan(out[i]) && same_bits(out[i], tg_grad(f->g, x[i])),
+                          "out[%d] is %.17g, tg_grad %.17g", i, out[i], tg_grad(f->g, x[i]));
+    }
+    ck_assert(out[0] == tg_value(f->g, f->x) && out[2] == tg_value(f->g, f->y) && out[6] == 1.0);
+    ck_assert_int_eq(tg_graph_status(f->g), st0);
+    ck_assert_str_eq(tg_graph_errmsg(f->g), msg0);
+    return o_status(st);
+}
+static outcome s_grads_several_bad(fx *f) { return grads_several_bad(f, 0); }
+static outcome s_grads_tensor_first(fx *f) { return grads_several_bad(f, 1); }
+/* An error standing: tg_grads reads all the same and leaves it as it was. */
+static outcome s_grads_error_stands(fx *f)
+{
+    ck_assert_int_eq(tg_backward(f->g, f->s), TG_OK);
+    tg_exp(f->g, f->foreign);
+    ck_assert_int_eq(tg_graph_status(f->g), TG_ERR_HANDLE);
+    return grads_several_bad(f, 0);
+}
+
 #define SP(what, prefix, call, r, s) { what, prefix, call, E(r, s) }
 static const special specials[] = {
     SP("rewind past the tape", "tg_graph_rewind:", s_rewind_past, ERR_ARG, ERR_ARG),
@@ -849,6 +999,26 @@ static const special specials[] = {
     SP("hessian into NULL", "tg_hessian:", s_hessian_null_out, ERR_ARG, ERR_ARG),
     SP("hvp of a tensor op", "tg_hvp:", s_hvp_tensor_y, ERR_SHAPE, ERR_SHAPE),
     SP("hessian of a tensor op", "tg_hessian:", s_hessian_tensor_y, ERR_SHAPE, ERR_SHAPE),
+    SP("set_values with x NULL", "tg_set_values: x is NULL", s_set_values_null_x, ERR_ARG, ERR_ARG),
+    SP("set_values with v NULL", "tg_set_values: v is NULL", s_set_values_null_v, ERR_ARG, ERR_ARG),
+    SP("set_values of no variables, arrays NULL", "", s_set_values_none, OK, OK),
+    SP("set_values, the empty handle among variables", "tg_set_values: x[2]", s_set_values_mid_none, ERR_HANDLE, ERR_HANDLE),
+    SP("set_values, a handle of another graph among variables", "tg_set_values: x[2]", s_set_values_mid_foreign, ERR_HANDLE, ERR_HANDLE),
+    SP("set_values, a forged handle among variables", "tg_set_values: x[2]", s_set_values_mid_forged, ERR_HANDLE, ERR_HANDLE),
+    SP("set_values, a handle dropped by a rewind among variables", "tg_set_values: x[2]", s_set_values_mid_stale, ERR_STALE, ERR_STALE),
+    SP("set_values, a tensor among variables", "tg_set_values: x[2]", s_set_values_mid_tensor, ERR_SHAPE, ERR_SHAPE),
+    SP("set_values, a constant among variables", "tg_set_values: x[2]", s_set_values_mid_const, ERR_ARG, ERR_ARG),
+    SP("set_values, an op node among variables", "tg_set_values: x[2]", s_set_values_mid_op, ERR_ARG, ERR_ARG),
+    SP("set_values, a tensor op among variables", "tg_set_values: x[2]", s_set_values_mid_tensor_op, ERR_ARG, ERR_ARG),
+    SP("set_values of variables recorded before a rewind", "", s_set_values_older, OK, OK),
+    SP("set_values, the empty handle after a variable recorded before a rewind",
+       "tg_set_values: x[1] is the empty handle", s_set_values_none_after_older, ERR_HANDLE, ERR_HANDLE),
+    SP("grads with x NULL", "", s_grads_null_x, OK, ERR_ARG),
+    SP("grads into NULL", "", s_grads_null_out, OK, ERR_ARG),
+    SP("grads of no handles, arrays NULL", "", s_grads_none, OK, OK),
+    SP("grads, bad handles among good ones, a stale one first", "", s_grads_several_bad, OK, ERR_STALE),
+    SP("grads, bad handles among good ones, a tensor first", "", s_grads_tensor_first, OK, ERR_SHAPE),
+    SP("grads while an error stands", "tg_exp: a is not a node of this graph", s_grads_error_stands, ERR_HANDLE, ERR_STALE),
 };
 enum { NSPECIALS = sizeof specials / sizeof specials[0] };
 
