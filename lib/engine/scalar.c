@@ -217,9 +217,11 @@ tg_status tg_set_values(tg_graph *g, size_t n, const tg_node *x, const double *v
     uint32_t lowest = UINT32_MAX;
     for (size_t i = 0; i < n; i++) {
         if (__builtin_expect(!tg__live_fast(g, x[i]) || g->op[x[i].id] != OP_VAR, 0)) {
+            /* an older generation's variable is fine; anything else is refused */
             char arg[32];
             snprintf(arg, sizeof arg, "x[%zu]", i);
-            return settable(g, "tg_set_values", arg, x[i]);
+            tg_status s = settable(g, "tg_set_values", arg, x[i]);
+            if (s != TG_OK) return s;
         }
         if (x[i].id < lowest) lowest = x[i].id;
     }
