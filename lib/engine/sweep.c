@@ -96,24 +96,44 @@ void tg__sweep(tg_graph *g, uint32_t from)
     sweep(g, from, false, &bad);
 }
 
-tg_status tg_backward(tg_graph *g, tg_node out)
+/* The uncommon cases before a sweep: out not a live scalar, values to
+ * replay, a branch flipped.  TG_OK after a replay that flipped nothing,
+ * else the error, recorded.  Out of line, so that the common path carries
+ * no message buffers. */
+static __attribute__((noinline, cold)) tg_status backward_refused(tg_graph *g, tg_node out)
 {
-    if (!g) return TG_ERR_ARG;
     int k = tg__check(g, "tg_backward", "out", out);
     if (k == 0) return tg__fail(g, TG_ERR_HANDLE, "tg_backward: out is the empty handle");
     if (k < 0) return tg__classify(g, out);
-    char d[96], d2[96];
     if (tg__is_tensor(g, out.id)) {
         const tensor_rec *r = tg__trec(g, out.id);
         return tg__fail(g, TG_ERR_SHAPE, "tg_backward: out is a %ux%u tensor; backward needs a scalar",
                         (unsigned)r->rows, (unsigned)r->cols);
     }
     tg_status s = tg__refresh(g, "tg_backward");
-    if (s != TG_OK) return s;
-    if (g->stale_at)
-        return tg__fail(g, TG_ERR_STALE,
-                        "tg_backward: the last replay flipped the branch of %s; re-record the tape",
-                        tg__describe(g, (uint32_t)(g->stale_at - 1), d, sizeof d));
+    if (s != TG_OK || !g->stale_at) return s;
+    char d[96];
+    return tg__fail(g, TG_ERR_STALE,
+                    "tg_backward: the last replay flipped the branch of %s; re-record the tape",
+                    tg__describe(g, (uint32_t)(g->stale_at - 1), d, sizeof d));
+}
+
+static __attribute__((noinline, cold)) tg_status backward_nonfinite(tg_graph *g, uint32_t at, uint32_t bad)
+{
+    char d[96], d2[96];
+    return tg__fail(g, TG_ERR_DOMAIN, "tg_backward: %s made the gradient of %s non-finite",
+                    tg__describe(g, at, d, sizeof d), tg__describe(g, bad, d2, sizeof d2));
+}
+
+tg_status tg_backward(tg_graph *g, tg_node out)
+{
+    if (!g) return TG_ERR_ARG;
+    /* out a live scalar (a kernel's scalar, the loss, is one), values
+     * current and no branch flipped since they were computed */
+    if (__builtin_expect(!tg__live(g, out) || tg__is_tensor(g, out.id) || g->values_old || g->stale_at, 0)) {
+        tg_status s = backward_refused(g, out);
+        if (s != TG_OK) return s;
+    }
 
     /* Every adjoint is zeroed, not only the leaves'.  Nodes recorded since
      * the last sweep were born with zero adjoints. */
@@ -138,9 +158,7 @@ tg_status tg_backward(tg_graph *g, tg_node out)
 
     uint32_t bad = UINT32_MAX;
     uint32_t at = g->checking ? sweep(g, out.id, true, &bad) : sweep(g, out.id, false, &bad);
-    if (at != UINT32_MAX)
-        return tg__fail(g, TG_ERR_DOMAIN, "tg_backward: %s made the gradient of %s non-finite",
-                        tg__describe(g, at, d, sizeof d), tg__describe(g, bad, d2, sizeof d2));
+    if (at != UINT32_MAX) return backward_nonfinite(g, at, bad);
     return TG_OK;
 }
 
