@@ -63,11 +63,10 @@ static uint32_t bad_input(const tg_graph *g, uint32_t i)
 /* The reverse loop from node `from` down to the leading leaves (a leaf's
  * step does nothing, and nodes [0, lead) are all leaves).  Instantiated
  * twice, with checking a constant, so the plain sweep carries no test for
- * it.  Returns
- * UINT32_MAX, or in checking mode the node whose step made the gradient of
- * *bad non-finite. */
+ * it.  Returns UINT32_MAX, or in checking mode the node whose step made
+ * the gradient of *bad non-finite. */
 static inline __attribute__((always_inline)) uint32_t
-sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
+sweep_checked(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
 {
     const uint8_t *op = g->op;
     back_ctx c = { g, 0, g->a, g->b, g->val, g->grad, g->touched };
@@ -87,6 +86,65 @@ sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
         }
         if (checking && (*bad = bad_input(g, i)) != UINT32_MAX) return i;
     }
+    return UINT32_MAX;
+}
+
+/* A run's state: the step of an op whose partials are plain arithmetic
+ * (op_table's `plain`) is done in the run; any other stops it. */
+typedef struct run_ctx {
+    back_ctx c;
+    bool stop;
+} run_ctx;
+
+static inline __attribute__((always_inline)) void run_step(tg_op op, void *ctx)
+{
+    run_ctx *r = ctx;
+    if (op_table[op].plain)
+        back_step(op, &r->c);
+    else
+        r->stop = true;
+}
+
+/* The plain sweep: runs of plain steps in a loop that calls nothing, so
+ * that the tape's arrays stay in registers, and between them the step of
+ * a node that may call (the C library, the tensor layer, a custom op). */
+static void sweep_plain(tg_graph *g, uint32_t from)
+{
+    const uint8_t *op = g->op;
+    const uint32_t lead = (uint32_t)g->lead;
+    run_ctx r = { { g, 0, g->a, g->b, g->val, g->grad, g->touched }, false };
+    uint32_t i = from + 1;
+    while (i > lead) {
+        /* a run, down to the first node it cannot step */
+        for (r.stop = false; i > lead; i--) {
+            uint32_t k = i - 1;
+            if (!visited(r.c.touched, r.c.grad, k)) continue;
+            uint8_t code = op[k];
+            if (code & TENSOR_CODE) break;
+            r.c.i = k;
+            op_dispatch((tg_op)code, run_step, &r);
+            if (r.stop) break;
+        }
+        if (i == lead) break;
+        uint32_t k = --i;
+        uint8_t code = op[k];
+        if (code & TENSOR_CODE) {
+            if (op_table[code & OP_MASK].kind == OPK_LEAF) continue;
+            tg__tensor_backward(g, k);
+            touch(r.c.touched, r.c.A[k]);
+            touch(r.c.touched, r.c.B[k]);
+        } else {
+            r.c.i = k;
+            op_dispatch((tg_op)code, back_step, &r.c);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) uint32_t
+sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
+{
+    if (checking) return sweep_checked(g, from, true, bad);
+    sweep_plain(g, from);
     return UINT32_MAX;
 }
 

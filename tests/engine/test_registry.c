@@ -143,6 +143,8 @@ START_TEST(every_row_is_complete)
         ck_assert_msg(r->arity <= 2, "op %s: arity %d", r->name, r->arity);
         ck_assert_msg((r->kind == OPK_LEAF) == (r->arity == 0), "op %s: a leaf is what has no inputs",
                       r->name);
+        ck_assert_msg(!r->plain || r->kind == OPK_LEAF || r->kind == OPK_ELEMENTWISE,
+                      "op %s: only a leaf or an elementwise op has plain partials", r->name);
         for (int o = 0; o < op; o++)
             ck_assert_msg(strcmp(op_table[o].name, r->name) != 0, "ops %d and %d are both \"%s\"", o,
                           op, r->name);
