@@ -5,8 +5,7 @@
  *   - its row in op_table below: the identifier name that tg_node_op
  *     returns (and the expression language will read), the symbol drawn in
  *     DOT, its arity, its kind, whether it records a branch, and whether
- *     its value and its partials are plain arithmetic (no call: the sweeps
- *     take them in runs);
+ *     its partials are plain arithmetic (no call: swept in runs);
  *   - for an elementwise op, its math: one case each in op_value,
  *     op_partials and op_second (op_math.h), with the derivatives as
  *     comments;
@@ -66,62 +65,60 @@ typedef struct op_info {
     uint8_t kind;        /* op_kind */
     bool branch;         /* records which side of a kink it was taken on (relu, abs,
                             min, max): whether its partial in a is positive */
-    uint8_t plain;       /* PLAIN_VALUE: its value is arithmetic on a and b, and
-                            PLAIN_PARTIALS: its partials on a, b and y, with no
-                            call; the sweeps take such steps in runs (sweep.c) */
+    bool plain;          /* its partials are arithmetic on a, b and y, no call: the
+                            reverse sweep takes it in a run (sweep.c) */
 } op_info;
-enum { PLAIN_VALUE = 1, PLAIN_PARTIALS = 2 };
 
 /* The rows, indexed by tg_op. */
 static const op_info op_table[] = {
     /*             name, symbol, arity, kind, branch, plain */
-    [OP_VAR]      = { "var", "var", 0, OPK_LEAF, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_CONST]    = { "const", "const", 0, OPK_LEAF, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_ADD]      = { "add", "+", 2, OPK_ELEMENTWISE, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_SUB]      = { "sub", "&#8722;", 2, OPK_ELEMENTWISE, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_MUL]      = { "mul", "&#215;", 2, OPK_ELEMENTWISE, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_DIV]      = { "div", "&#247;", 2, OPK_ELEMENTWISE, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_NEG]      = { "neg", "&#8722;x", 1, OPK_ELEMENTWISE, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_EXP]      = { "exp", "exp", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_RECIP]    = { "recip", "/", 1, OPK_ELEMENTWISE, false, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_POW]      = { "pow", "^", 2, OPK_ELEMENTWISE, false, 0 },
-    [OP_POWC]     = { "powc", "^", 2, OPK_ELEMENTWISE, false, 0 },
-    [OP_LOG]      = { "log", "log", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_TANH]     = { "tanh", "tanh", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_SIGMOID]  = { "sigmoid", "sigmoid", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_RELU]     = { "relu", "ReLU", 1, OPK_ELEMENTWISE, true, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_SQRT]     = { "sqrt", "&#8730;", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_CBRT]     = { "cbrt", "&#8731;", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_SIN]      = { "sin", "sin", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_COS]      = { "cos", "cos", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_TAN]      = { "tan", "tan", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_ASIN]     = { "asin", "asin", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ACOS]     = { "acos", "acos", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ATAN]     = { "atan", "atan", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_SINH]     = { "sinh", "sinh", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_COSH]     = { "cosh", "cosh", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ASINH]    = { "asinh", "asinh", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ACOSH]    = { "acosh", "acosh", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ATANH]    = { "atanh", "atanh", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_EXPM1]    = { "expm1", "expm1", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_LOG1P]    = { "log1p", "log1p", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_LOG2]     = { "log2", "log2", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_LOG10]    = { "log10", "log10", 1, OPK_ELEMENTWISE, false, PLAIN_PARTIALS },
-    [OP_ERF]      = { "erf", "erf", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ERFC]     = { "erfc", "erfc", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_SOFTPLUS] = { "softplus", "softplus", 1, OPK_ELEMENTWISE, false, 0 },
-    [OP_ABS]      = { "abs", "|x|", 1, OPK_ELEMENTWISE, true, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_ATAN2]    = { "atan2", "atan2", 2, OPK_ELEMENTWISE, false, 0 },
-    [OP_HYPOT]    = { "hypot", "hypot", 2, OPK_ELEMENTWISE, false, 0 },
-    [OP_MIN]      = { "min", "min", 2, OPK_ELEMENTWISE, true, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_MAX]      = { "max", "max", 2, OPK_ELEMENTWISE, true, PLAIN_VALUE | PLAIN_PARTIALS },
-    [OP_CUSTOM]   = { "custom", "custom", 2, OPK_CUSTOM, false, 0 },
-    [OP_MATMUL]   = { "matmul", "dot", 2, OPK_TENSOR, false, 0 },
-    [OP_SOFTMAX]  = { "softmax", "softmax", 1, OPK_TENSOR, false, 0 },
-    [OP_CONVERT]  = { "convert", "convert", 1, OPK_TENSOR, false, 0 },
-    [OP_SUM]      = { "sum", "sum", 1, OPK_REDUCE, false, 0 },
-    [OP_MEAN]     = { "mean", "mean", 1, OPK_REDUCE, false, 0 },
-    [OP_XENT]     = { "softmax_cross_entropy", "softmax + loss", 2, OPK_REDUCE, false, 0 },
+    [OP_VAR]      = { "var", "var", 0, OPK_LEAF, false, true },
+    [OP_CONST]    = { "const", "const", 0, OPK_LEAF, false, true },
+    [OP_ADD]      = { "add", "+", 2, OPK_ELEMENTWISE, false, true },
+    [OP_SUB]      = { "sub", "&#8722;", 2, OPK_ELEMENTWISE, false, true },
+    [OP_MUL]      = { "mul", "&#215;", 2, OPK_ELEMENTWISE, false, true },
+    [OP_DIV]      = { "div", "&#247;", 2, OPK_ELEMENTWISE, false, true },
+    [OP_NEG]      = { "neg", "&#8722;x", 1, OPK_ELEMENTWISE, false, true },
+    [OP_EXP]      = { "exp", "exp", 1, OPK_ELEMENTWISE, false, true },
+    [OP_RECIP]    = { "recip", "/", 1, OPK_ELEMENTWISE, false, true },
+    [OP_POW]      = { "pow", "^", 2, OPK_ELEMENTWISE, false, false },
+    [OP_POWC]     = { "powc", "^", 2, OPK_ELEMENTWISE, false, false },
+    [OP_LOG]      = { "log", "log", 1, OPK_ELEMENTWISE, false, true },
+    [OP_TANH]     = { "tanh", "tanh", 1, OPK_ELEMENTWISE, false, false },
+    [OP_SIGMOID]  = { "sigmoid", "sigmoid", 1, OPK_ELEMENTWISE, false, false },
+    [OP_RELU]     = { "relu", "ReLU", 1, OPK_ELEMENTWISE, true, true },
+    [OP_SQRT]     = { "sqrt", "&#8730;", 1, OPK_ELEMENTWISE, false, true },
+    [OP_CBRT]     = { "cbrt", "&#8731;", 1, OPK_ELEMENTWISE, false, false },
+    [OP_SIN]      = { "sin", "sin", 1, OPK_ELEMENTWISE, false, false },
+    [OP_COS]      = { "cos", "cos", 1, OPK_ELEMENTWISE, false, false },
+    [OP_TAN]      = { "tan", "tan", 1, OPK_ELEMENTWISE, false, true },
+    [OP_ASIN]     = { "asin", "asin", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ACOS]     = { "acos", "acos", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ATAN]     = { "atan", "atan", 1, OPK_ELEMENTWISE, false, true },
+    [OP_SINH]     = { "sinh", "sinh", 1, OPK_ELEMENTWISE, false, false },
+    [OP_COSH]     = { "cosh", "cosh", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ASINH]    = { "asinh", "asinh", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ACOSH]    = { "acosh", "acosh", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ATANH]    = { "atanh", "atanh", 1, OPK_ELEMENTWISE, false, true },
+    [OP_EXPM1]    = { "expm1", "expm1", 1, OPK_ELEMENTWISE, false, false },
+    [OP_LOG1P]    = { "log1p", "log1p", 1, OPK_ELEMENTWISE, false, true },
+    [OP_LOG2]     = { "log2", "log2", 1, OPK_ELEMENTWISE, false, true },
+    [OP_LOG10]    = { "log10", "log10", 1, OPK_ELEMENTWISE, false, true },
+    [OP_ERF]      = { "erf", "erf", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ERFC]     = { "erfc", "erfc", 1, OPK_ELEMENTWISE, false, false },
+    [OP_SOFTPLUS] = { "softplus", "softplus", 1, OPK_ELEMENTWISE, false, false },
+    [OP_ABS]      = { "abs", "|x|", 1, OPK_ELEMENTWISE, true, true },
+    [OP_ATAN2]    = { "atan2", "atan2", 2, OPK_ELEMENTWISE, false, false },
+    [OP_HYPOT]    = { "hypot", "hypot", 2, OPK_ELEMENTWISE, false, false },
+    [OP_MIN]      = { "min", "min", 2, OPK_ELEMENTWISE, true, true },
+    [OP_MAX]      = { "max", "max", 2, OPK_ELEMENTWISE, true, true },
+    [OP_CUSTOM]   = { "custom", "custom", 2, OPK_CUSTOM, false, false },
+    [OP_MATMUL]   = { "matmul", "dot", 2, OPK_TENSOR, false, false },
+    [OP_SOFTMAX]  = { "softmax", "softmax", 1, OPK_TENSOR, false, false },
+    [OP_CONVERT]  = { "convert", "convert", 1, OPK_TENSOR, false, false },
+    [OP_SUM]      = { "sum", "sum", 1, OPK_REDUCE, false, false },
+    [OP_MEAN]     = { "mean", "mean", 1, OPK_REDUCE, false, false },
+    [OP_XENT]     = { "softmax_cross_entropy", "softmax + loss", 2, OPK_REDUCE, false, false },
 };
 /* A row missing at the end shortens the table; one missing in the middle
  * is a NULL name, which tests/engine/test_registry.c finds.  Defined

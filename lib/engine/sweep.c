@@ -99,7 +99,7 @@ typedef struct run_ctx {
 static inline __attribute__((always_inline)) void run_step(tg_op op, void *ctx)
 {
     run_ctx *r = ctx;
-    if (op_table[op].plain & PLAIN_PARTIALS)
+    if (op_table[op].plain)
         back_step(op, &r->c);
     else
         r->stop = true;
@@ -248,14 +248,19 @@ static inline __attribute__((always_inline)) void replay_step(tg_op op, void *ct
     c->val[i] = op_value(op, va, vb);
 }
 
-/* The replay loop in checking mode: every value is looked at.  Returns 1
- * + the first node whose branch flipped, or 0; stops with *domain set at
- * the first non-finite value. */
-static size_t replay_checked(tg_graph *g, const char *fn, bool *domain)
+/* The replay loop, instantiated with and without checking like sweep().
+ * Returns 1 + the first node whose branch flipped, or 0; in checking mode
+ * stops with *domain set at the first non-finite value. */
+static inline __attribute__((always_inline)) size_t
+replay(tg_graph *g, const char *fn, bool checking, bool *domain)
 {
     const uint8_t *op = g->op;
+    const size_t n = g->n;
     replay_ctx c = { g, 0, g->a, g->b, g->val, g->branch, 0 };
-    for (uint32_t i = 0; i < g->n; i++) {
+
+    /* the leading leaves (a model's parameters, recorded first) have
+     * nothing to recompute; checking mode looks at every value */
+    for (uint32_t i = checking ? 0 : (uint32_t)g->lead; i < n; i++) {
         uint8_t code = op[i];
         if (code & TENSOR_CODE) {
             if (op_table[code & OP_MASK].kind != OPK_LEAF && !tg__tensor_forward(g, i) &&
@@ -265,7 +270,7 @@ static size_t replay_checked(tg_graph *g, const char *fn, bool *domain)
             c.i = i;
             op_dispatch((tg_op)code, replay_step, &c);
         }
-        if (!tg__check_finite(g, fn, i)) {
+        if (checking && !tg__check_finite(g, fn, i)) {
             *domain = true;
             break;
         }
@@ -273,61 +278,12 @@ static size_t replay_checked(tg_graph *g, const char *fn, bool *domain)
     return c.flipped;
 }
 
-/* A replay run's step: an op whose value is plain arithmetic (op_table's
- * `plain`) is computed in the run; any other stops it. */
-typedef struct replay_run {
-    replay_ctx c;
-    bool stop;
-} replay_run;
-
-static inline __attribute__((always_inline)) void replay_run_step(tg_op op, void *ctx)
-{
-    replay_run *r = ctx;
-    if (op_table[op].plain & PLAIN_VALUE)
-        replay_step(op, &r->c);
-    else
-        r->stop = true;
-}
-
-/* The plain replay, like the plain sweep: runs of plain values in a loop
- * that calls nothing, and between them a node that may call.  The leading
- * leaves (a model's parameters, recorded first) have nothing to
- * recompute.  Returns 1 + the first node whose branch flipped, or 0. */
-static size_t replay_plain(tg_graph *g)
-{
-    const uint8_t *op = g->op;
-    const uint32_t n = (uint32_t)g->n;
-    replay_run r = { { g, 0, g->a, g->b, g->val, g->branch, 0 }, false };
-    uint32_t i = (uint32_t)g->lead;
-    while (i < n) {
-        for (r.stop = false; i < n; i++) {
-            uint8_t code = op[i];
-            if (code & TENSOR_CODE) break;
-            r.c.i = i;
-            op_dispatch((tg_op)code, replay_run_step, &r);
-            if (r.stop) break;
-        }
-        if (i == n) break;
-        uint8_t code = op[i];
-        if (code & TENSOR_CODE) {
-            if (op_table[code & OP_MASK].kind != OPK_LEAF && !tg__tensor_forward(g, i) &&
-                !r.c.flipped)
-                r.c.flipped = i + 1u;
-        } else {
-            r.c.i = i;
-            op_dispatch((tg_op)code, replay_step, &r.c);
-        }
-        i++;
-    }
-    return r.c.flipped;
-}
-
 /* Replay the tape, recording errors in fn's name; a flipped branch is
  * TG_ERR_STALE and the values are computed all the same. */
 static tg_status replay_all(tg_graph *g, const char *fn)
 {
     bool domain = false;
-    size_t flipped = g->checking ? replay_checked(g, fn, &domain) : replay_plain(g);
+    size_t flipped = g->checking ? replay(g, fn, true, &domain) : replay(g, fn, false, &domain);
     if (domain) return TG_ERR_DOMAIN;
     g->values_old = false;
     g->stale_at = flipped;
