@@ -514,12 +514,17 @@ double tg__v1_grad(const tg_graph *g, tg_node n);         /* tg_grad */
 size_t tg__v1_mark(const tg_graph *g);                    /* tg_graph_mark */
 
 /* sigmoid(x), the one definition the library and the inline builder
- * share: exp only of -|x|, so that it never overflows. */
+ * share: 1/(1+e) for x >= 0 and e/(1+e) below, e = exp(-|x|), so that it
+ * never overflows; the numerator is selected, not branched to, as the
+ * sign of x is seldom predictable. */
 static inline double tg__sigmoid_value(double x)
 {
-    if (x >= 0) return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
+    union { double d; uint64_t u; } e, one, num;
+    e.d = exp(-fabs(x));
+    one.d = 1.0;
+    uint64_t pos = (uint64_t)0 - (uint64_t)(x >= 0);  /* all ones for x >= 0 */
+    num.u = (one.u & pos) | (e.u & ~pos);
+    return num.d / (1.0 + e.d);
 }
 
 #if defined(__GNUC__) && !defined(TG_NO_INLINE)
