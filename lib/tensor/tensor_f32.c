@@ -281,12 +281,27 @@ static void logsumexp_row32(const float *z, size_t cols, double *max, double *lo
     *log_s = log(s);
 }
 
-/* Row x's softmax y = exp(x - max - log_s), each y rounded once from
- * the double value; max and log_s from logsumexp_row32.  x, y: cols */
-static void softmax_row32(const float *restrict x, float *restrict y, size_t cols, double max,
-                          double log_s)
+/* Row z's softmax into y, and its log-sum-exp as max + log_s, as
+ * logsumexp_row32 computes it: y_j = e_j / s rounded once from the double
+ * quotient, e_j = exp(z_j - max), s = sum_j e_j.  The e_j of the first ROW
+ * columns are kept on the stack for y, so a row of up to ROW costs one exp
+ * per element; the columns past ROW compute theirs again.  z, y: cols */
+static void softmax_lse_row32(const float *restrict z, float *restrict y, size_t cols,
+                              double *max, double *log_s)
 {
-    for (size_t j = 0; j < cols; j++) y[j] = (float)exp(x[j] - max - log_s);
+    enum { ROW = 64 };
+    double e[ROW];
+    double m = z[0];
+    for (size_t j = 1; j < cols; j++) m = z[j] > m ? z[j] : m;
+    double s = 0.0;
+    for (size_t j = 0; j < cols; j++) {
+        double v = exp(z[j] - m);
+        if (j < ROW) e[j] = v;
+        s += v;
+    }
+    for (size_t j = 0; j < cols; j++) y[j] = (float)((j < ROW ? e[j] : exp(z[j] - m)) / s);
+    *max = m;
+    *log_s = log(s);
 }
 
 /* y = exp(x - max) / sum exp(x - max) row by row.  x, y: rows x cols */
@@ -294,8 +309,7 @@ static void softmax_rows32(const float *restrict x, float *restrict y, size_t ro
 {
     for (size_t i = 0; i < rows; i++) {
         double max, log_s;
-        logsumexp_row32(x + i * cols, cols, &max, &log_s);
-        softmax_row32(x + i * cols, y + i * cols, cols, max, log_s);
+        softmax_lse_row32(x + i * cols, y + i * cols, cols, &max, &log_s);
     }
 }
 
@@ -333,11 +347,10 @@ bool tg__xent_forward32(tg_graph *g, uint32_t id)
     float *y = (float *)(void *)(g->tval + tg__trec(g, id)->off);
     size_t N = z.rows, C = z.cols;
     double loss = 0.0;
-    for (size_t i = 0; i < N; i++) {  /* one log-sum-exp per row, for y and the loss */
+    for (size_t i = 0; i < N; i++) {
         const float *zr = z.x + i * C, *tr = t.x + i * C;
         double max, log_s, tz = 0.0, tsum = 0.0;
-        logsumexp_row32(zr, C, &max, &log_s);
-        softmax_row32(zr, y + i * C, C, max, log_s);
+        softmax_lse_row32(zr, y + i * C, C, &max, &log_s);
         for (size_t j = 0; j < C; j++) {
             if (tr[j] != 0) tz += tr[j] * (max - zr[j]);
             tsum += tr[j];
