@@ -26,6 +26,7 @@ typedef struct bench_opts {
     long n;           /* S2/S4 problem size; 0 means the default */
     long iters;       /* S3 steps / T1 iterations; 0 means the default */
     const char *data; /* MNIST directory given with --data, or NULL */
+    long blas_threads; /* --blas-threads: OpenBLAS's threads; 0 leaves its own setting */
 } bench_opts;
 
 /* ------------------------------------------------------------ timing */

@@ -2,12 +2,13 @@
  * tgbench: tapegrad's benchmark workloads S1-S4, T1, H1 and M1 (see README.md).
  *
  *     tgbench [all|s1|s2|s3|s4|t1|h1|m1]... [--json] [--quick] [--scaling]
- *             [--reps N] [--n N] [--iters N] [--data DIR]
+ *             [--reps N] [--n N] [--iters N] [--data DIR] [--blas-threads N]
  *
  * With several workloads (or `all`), each runs in a child process of its
  * own, so that the peak resident memory it reports is its own and not the
  * largest of everything run before it.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,9 @@ static void usage(FILE *f)
         "  --n N        problem size of s2 and s4\n"
         "  --iters N    steps of s3, iterations of t1\n"
         "  --data DIR   MNIST directory (else $TAPEGRAD_MNIST, ../shared/data/mnist,\n"
-        "               then shared/data/mnist beside the source tree)\n");
+        "               then shared/data/mnist beside the source tree)\n"
+        "  --blas-threads N  OpenBLAS threads for every workload (default 1; 0 keeps\n"
+        "               OpenBLAS's own: OPENBLAS_NUM_THREADS, else one per core)\n");
 }
 
 static long parse_long(const char *flag, const char *s)
@@ -94,6 +97,7 @@ static int run_isolated(const workload *w, const bench_opts *o)
 int main(int argc, char **argv)
 {
     bench_opts o = { 0 };
+    o.blas_threads = 1;
     bool chosen[NWORKLOADS] = { false };
     int nchosen = 0;
 
@@ -112,6 +116,14 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(a, "--n")) o.n = parse_long(a, i + 1 < argc ? argv[++i] : NULL);
         else if (!strcmp(a, "--iters")) o.iters = parse_long(a, i + 1 < argc ? argv[++i] : NULL);
+        else if (!strcmp(a, "--blas-threads")) {
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            o.blas_threads = v && !strcmp(v, "0") ? 0 : parse_long(a, v);
+            if (o.blas_threads > 1024) {
+                fprintf(stderr, "tgbench: --blas-threads %ld is more than 1024\n", o.blas_threads);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--data")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tgbench: --data needs a directory\n");
@@ -140,6 +152,15 @@ int main(int argc, char **argv)
         for (int k = 0; k < NWORKLOADS; k++) chosen[k] = true;
         nchosen = NWORKLOADS;
     }
+
+    /* The products of these workloads are small (T1's largest is 100 x 784
+     * by 784 x 50): on this project's 2 shared cores one thread trained T1
+     * fastest, a second one waiting for cores that other jobs held (see
+     * README.md).  Set here, in the program, as t1_torch.py sets PyTorch's:
+     * no environment variable needed. */
+#ifdef OPENBLAS_VERSION
+    if (o.blas_threads > 0) openblas_set_num_threads((int)o.blas_threads);
+#endif
 
     int worst = 0;
     for (int k = 0; k < NWORKLOADS; k++) {

@@ -45,14 +45,30 @@ KERNEL void unary_forward32(tg_op f, const float *restrict x, float *restrict y,
     for (size_t i = 0; i < n; i++) y[i] = (float)op_value(f, x[i], 0.0);
 }
 
-/* dx += f'(x) dy.  x, y, dy, dx: n */
+/* dx += f'(x) dy.  x, y, dy, dx: n.  A block at a time, widened into
+ * doubles on the stack, so that the loop of op_partials runs on doubles
+ * alone, as in the float64 kernel, and vectorises (relu's three-way
+ * partial included: converting inside that loop kept it scalar, a branch
+ * per element).  Each result is still rounded once. */
 KERNEL void unary_backward32(tg_op f, const float *restrict x, const float *restrict y,
                              const float *restrict dy, float *restrict dx, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        double d, unused;
-        op_partials(f, x[i], 0.0, y[i], &d, &unused);
-        dx[i] = (float)(dx[i] + d * dy[i]);
+    enum { BLOCK = 256 };
+    double xb[BLOCK], yb[BLOCK], dyb[BLOCK], dxb[BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+        size_t w = n - i0 < BLOCK ? n - i0 : BLOCK;
+        for (size_t j = 0; j < w; j++) {
+            xb[j] = x[i0 + j];
+            yb[j] = y[i0 + j];
+            dyb[j] = dy[i0 + j];
+            dxb[j] = dx[i0 + j];
+        }
+        for (size_t j = 0; j < w; j++) {
+            double d, unused;
+            op_partials(f, xb[j], 0.0, yb[j], &d, &unused);
+            dxb[j] += d * dyb[j];
+        }
+        for (size_t j = 0; j < w; j++) dx[i0 + j] = (float)dxb[j];
     }
 }
 
@@ -265,15 +281,35 @@ static void logsumexp_row32(const float *z, size_t cols, double *max, double *lo
     *log_s = log(s);
 }
 
-/* y = exp(x - max) / sum exp(x - max) row by row, each y rounded once from
- * the double quotient.  x, y: rows x cols */
+/* Row z's softmax into y, and its log-sum-exp as max + log_s, as
+ * logsumexp_row32 computes it: y_j = e_j / s rounded once from the double
+ * quotient, e_j = exp(z_j - max), s = sum_j e_j.  The e_j of the first ROW
+ * columns are kept on the stack for y, so a row of up to ROW costs one exp
+ * per element; the columns past ROW compute theirs again.  z, y: cols */
+static void softmax_lse_row32(const float *restrict z, float *restrict y, size_t cols,
+                              double *max, double *log_s)
+{
+    enum { ROW = 64 };
+    double e[ROW];
+    double m = z[0];
+    for (size_t j = 1; j < cols; j++) m = z[j] > m ? z[j] : m;
+    double s = 0.0;
+    for (size_t j = 0; j < cols; j++) {
+        double v = exp(z[j] - m);
+        if (j < ROW) e[j] = v;
+        s += v;
+    }
+    for (size_t j = 0; j < cols; j++) y[j] = (float)((j < ROW ? e[j] : exp(z[j] - m)) / s);
+    *max = m;
+    *log_s = log(s);
+}
+
+/* y = exp(x - max) / sum exp(x - max) row by row.  x, y: rows x cols */
 static void softmax_rows32(const float *restrict x, float *restrict y, size_t rows, size_t cols)
 {
     for (size_t i = 0; i < rows; i++) {
-        const float *xr = x + i * cols;
         double max, log_s;
-        logsumexp_row32(xr, cols, &max, &log_s);
-        for (size_t j = 0; j < cols; j++) y[i * cols + j] = (float)exp(xr[j] - max - log_s);
+        softmax_lse_row32(x + i * cols, y + i * cols, cols, &max, &log_s);
     }
 }
 
@@ -310,12 +346,11 @@ bool tg__xent_forward32(tg_graph *g, uint32_t id)
     mat32 z = view32(g, g->a[id]), t = view32(g, g->b[id]);
     float *y = (float *)(void *)(g->tval + tg__trec(g, id)->off);
     size_t N = z.rows, C = z.cols;
-    softmax_rows32(z.x, y, N, C);
     double loss = 0.0;
     for (size_t i = 0; i < N; i++) {
         const float *zr = z.x + i * C, *tr = t.x + i * C;
         double max, log_s, tz = 0.0, tsum = 0.0;
-        logsumexp_row32(zr, C, &max, &log_s);
+        softmax_lse_row32(zr, y + i * C, C, &max, &log_s);
         for (size_t j = 0; j < C; j++) {
             if (tr[j] != 0) tz += tr[j] * (max - zr[j]);
             tsum += tr[j];

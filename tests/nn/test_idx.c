@@ -412,6 +412,46 @@ START_TEST(batch_values)
 }
 END_TEST
 
+/* Every pixel value gives pixel / 255 in double and that quotient rounded
+ * to float, in a batch of images picked out of order and longer than the
+ * blocks the reader prefetches. */
+START_TEST(batch_every_pixel)
+{
+    enum { IMAGES = 100, SIDE = 16, D = SIDE * SIDE, B = 70 };
+    unsigned char *px = malloc(IMAGES * D), lab[IMAGES];
+    double *x = malloc(B * D * sizeof *x), t[B * TG_MNIST_CLASSES];
+    float *xf = malloc(B * D * sizeof *xf), tf[B * TG_MNIST_CLASSES];
+    ck_assert(px && x && xf);
+    for (int i = 0; i < IMAGES; i++) {
+        for (int j = 0; j < D; j++) px[i * D + j] = (unsigned char)((i * 7 + j) % 256);
+        lab[i] = (unsigned char)(i % TG_MNIST_CLASSES);
+    }
+    tg_mnist_set set = { IMAGES, SIDE, SIDE, px, lab };
+    size_t idx[B];
+    for (int i = 0; i < B; i++) idx[i] = (size_t)(i * 37 % IMAGES);
+    ck_assert_int_eq(tg_mnist_batch(&set, idx, 0, B, x, t), TG_OK);
+    ck_assert_int_eq(tg_mnist_batch_f32(&set, idx, 0, B, xf, tf), TG_OK);
+    for (int i = 0; i < B; i++) {
+        for (int j = 0; j < D; j++) {
+            double want = px[idx[i] * D + j] / 255.0;
+            ck_assert(x[i * D + j] == want);
+            ck_assert(xf[i * D + j] == (float)want);
+        }
+        for (int c = 0; c < TG_MNIST_CLASSES; c++) {
+            ck_assert(t[i * TG_MNIST_CLASSES + c] == (c == lab[idx[i]]));
+            ck_assert(tf[i * TG_MNIST_CLASSES + c] == (c == lab[idx[i]]));
+        }
+    }
+    /* consecutive images, from first */
+    ck_assert_int_eq(tg_mnist_batch_f32(&set, NULL, 20, B, xf, NULL), TG_OK);
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < D; j++) ck_assert(xf[i * D + j] == (float)(px[(20 + i) * D + j] / 255.0));
+    free(px);
+    free(x);
+    free(xf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("idx");
@@ -432,6 +472,7 @@ int main(void)
     tcase_add_test(tc, load_directory);
     tcase_add_test(tc, probe_directory);
     tcase_add_test(tc, batch_values);
+    tcase_add_test(tc, batch_every_pixel);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
