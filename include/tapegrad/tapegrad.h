@@ -451,15 +451,15 @@ tg_status tg_graph_write_dot(tg_graph *g, FILE *f);
 /* ------------------------------------------------- the inline fast path */
 
 /* tg_var and tg_const without a name, tg_add, tg_sub, tg_mul, tg_div,
- * tg_neg, tg_recip, tg_exp, tg_tanh and tg_sigmoid are also defined here as inline
- * functions (under macros of the same names), so that a program records
- * them without a call, the way stdio's getc reads a buffer; tg_value and
- * tg_grad likewise read a live scalar node, and tg_graph_mark the tape's
- * size.  When the inputs are live
- * scalar nodes of the current generation (or parameters recorded before
- * the first rewind), the tape has room and checking mode is off, the node
- * is appended in the caller's code; anything else calls the library, which
- * checks, records errors and grows the tape as described above.  The tape
+ * tg_neg, tg_recip, tg_exp, tg_tanh and tg_sigmoid are also defined here
+ * as inline functions (under macros of the same names), so that a program
+ * records them without a call, the way stdio's getc reads a buffer;
+ * tg_value and tg_grad likewise read a live scalar node, and tg_graph_mark
+ * the tape's size.  When the inputs are live scalar nodes of the current
+ * generation (or parameters recorded before the first rewind), the tape
+ * has room and checking mode is off, the node is appended in the caller's
+ * code; anything else calls the library, which checks, records errors and
+ * grows the tape as described above.  The tape
  * and the handles are the same either way, bit for bit, as long as the
  * program's exp and tanh are the C library's (a program built with
  * -ffast-math may get others, which can differ from a replay's in the last

@@ -18,16 +18,18 @@ static bool usable(tg_graph *g, const char *fn, tg_node a, tg_node b)
     return (!tg__is_tensor(g, a.id) && !tg__is_tensor(g, b.id)) || tg__shapes_fit(g, fn, a.id, b.id);
 }
 
-/* The constant `value` in a's dtype: a scalar, or for a float32 tensor a
- * 1 x 1 float32 tensor (scalars are float64, and dtypes do not mix).  A
- * scalar one is shared: *slot remembers the last one recorded, and it is
- * used again while it is alive and still that constant (a failed call may
- * have dropped it and another node taken its place). */
+/* Whether the shared constant k is still there: alive, a constant, that
+ * value. */
 static bool still_there(const tg_graph *g, tg_node k, double value)
 {
     return tg__live(g, k) && g->op[k.id] == OP_CONST && g->val[k.id] == value;
 }
 
+/* The constant `value` in a's dtype: a scalar, or for a float32 tensor a
+ * 1 x 1 float32 tensor (scalars are float64, and dtypes do not mix).  A
+ * scalar one is shared: *slot remembers the last one recorded, and it is
+ * used again while it is alive and still that constant (a failed call may
+ * have dropped it and another node taken its place). */
 static tg_node constant_like(tg_graph *g, tg_node a, tg_node *slot, double value)
 {
     if (tg__is_tensor(g, a.id) && tg_tensor_dtype(g, a) == TG_F32) {

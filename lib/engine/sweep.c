@@ -60,13 +60,11 @@ static uint32_t bad_input(const tg_graph *g, uint32_t i)
     return UINT32_MAX;
 }
 
-/* The reverse loop from node `from` down to the leading leaves (a leaf's
- * step does nothing, and nodes [0, lead) are all leaves).  Instantiated
- * twice, with checking a constant, so the plain sweep carries no test for
- * it.  Returns UINT32_MAX, or in checking mode the node whose step made
- * the gradient of *bad non-finite. */
-static inline __attribute__((always_inline)) uint32_t
-sweep_checked(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
+/* Checking mode's reverse loop, one node at a time from node `from` down
+ * to the leading leaves (a leaf's step does nothing, and nodes [0, lead)
+ * are all leaves).  Returns UINT32_MAX, or the node whose step made the
+ * gradient of *bad non-finite. */
+static uint32_t sweep_checked(tg_graph *g, uint32_t from, uint32_t *bad)
 {
     const uint8_t *op = g->op;
     back_ctx c = { g, 0, g->a, g->b, g->val, g->grad, g->touched };
@@ -84,7 +82,7 @@ sweep_checked(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
             c.i = i;
             op_dispatch((tg_op)code, back_step, &c);
         }
-        if (checking && (*bad = bad_input(g, i)) != UINT32_MAX) return i;
+        if ((*bad = bad_input(g, i)) != UINT32_MAX) return i;
     }
     return UINT32_MAX;
 }
@@ -105,10 +103,11 @@ static inline __attribute__((always_inline)) void run_step(tg_op op, void *ctx)
         r->stop = true;
 }
 
-/* The plain sweep: runs of plain steps in a loop that calls nothing, so
- * that the tape's arrays stay in registers, and between them the step of
- * a node that may call (the C library, the tensor layer, a custom op). */
-static void sweep_plain(tg_graph *g, uint32_t from)
+/* The sweep outside checking mode, from node `from` down to the leading
+ * leaves: runs of plain steps in a loop that calls nothing, so that the
+ * tape's arrays stay in registers, and between them the step of a node
+ * that may call (the C library, the tensor layer, a custom op). */
+static __attribute__((noinline)) void sweep_plain(tg_graph *g, uint32_t from)
 {
     const uint8_t *op = g->op;
     const uint32_t lead = (uint32_t)g->lead;
@@ -140,18 +139,9 @@ static void sweep_plain(tg_graph *g, uint32_t from)
     }
 }
 
-static inline __attribute__((always_inline)) uint32_t
-sweep(tg_graph *g, uint32_t from, bool checking, uint32_t *bad)
-{
-    if (checking) return sweep_checked(g, from, true, bad);
-    sweep_plain(g, from);
-    return UINT32_MAX;
-}
-
 void tg__sweep(tg_graph *g, uint32_t from)
 {
-    uint32_t bad;
-    sweep(g, from, false, &bad);
+    sweep_plain(g, from);
 }
 
 /* The uncommon cases before a sweep: out not a live scalar, values to
@@ -214,10 +204,12 @@ tg_status tg_backward(tg_graph *g, tg_node out)
         memset(g->touched + w0, 0, (w1 - w0 + 1) * sizeof *g->touched);
     g->grad[out.id] = 1.0;
 
-    uint32_t bad = UINT32_MAX;
-    uint32_t at = g->checking ? sweep(g, out.id, true, &bad) : sweep(g, out.id, false, &bad);
-    if (at != UINT32_MAX) return backward_nonfinite(g, at, bad);
-    return TG_OK;
+    if (!g->checking) {
+        sweep_plain(g, out.id);
+        return TG_OK;
+    }
+    uint32_t bad = UINT32_MAX, at = sweep_checked(g, out.id, &bad);
+    return at == UINT32_MAX ? TG_OK : backward_nonfinite(g, at, bad);
 }
 
 /* The replay's state, for its step function. */
@@ -248,7 +240,7 @@ static inline __attribute__((always_inline)) void replay_step(tg_op op, void *ct
     c->val[i] = op_value(op, va, vb);
 }
 
-/* The replay loop, instantiated with and without checking like sweep().
+/* The replay loop, instantiated with and without checking (a constant).
  * Returns 1 + the first node whose branch flipped, or 0; in checking mode
  * stops with *domain set at the first non-finite value. */
 static inline __attribute__((always_inline)) size_t
