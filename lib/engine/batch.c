@@ -188,10 +188,10 @@ static void custom_forward(const step_ctx *c)
     }
 }
 
-/* The zero-adjoint rule.  tg_backward visits a node whose adjoint is
- * non-zero or was left at exactly zero by a flow (its `touched` bit); a
- * node off the path keeps a zero adjoint and passes nothing on, even
- * where its local derivative is infinite.  Here the bit is the adjoint's
+/* The zero-adjoint rule.  tg_backward passes on the adjoint of a node
+ * that a flow reached, even one left at exactly zero (sweep.c); a node off
+ * the path keeps a zero adjoint and passes nothing on, even where its
+ * local derivative is infinite.  Here "reached" is the adjoint's
  * sign: a flow that leaves 0 stores -0.0, which tg_backward's adjoints
  * never are (they start at +0.0, and a sum is -0.0 only when both terms
  * are).  That changes no number: -0.0 + p and +0.0 + p differ only where

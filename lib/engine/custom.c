@@ -60,7 +60,7 @@ void tg__custom_backward(tg_graph *g, uint32_t id)
     double gi = g->grad[id];
     for (size_t k = 0; k < arity; k++) {
         uint32_t in = g->cin[r->in + k];
-        if ((g->grad[in] += gi * d[k]) == 0.0) g->touched[in >> 6] |= 1ull << (in & 63);
+        g->grad[in] += gi * d[k];
     }
 }
 

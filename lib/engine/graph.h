@@ -93,7 +93,7 @@ struct tg_graph {
 
     /* the tape */
     size_t cap;
-    uint64_t *touched;     /* backward: bit i set when a flow left node i's adjoint at 0 */
+    uint64_t *touched;     /* backward: the nodes kernels flowed into, or the path (sweep.c) */
     uint64_t *branch;      /* bit i: the side of its kink a branch op was recorded on */
 
     /* generations: every handle carries the one its node was recorded in

@@ -6,49 +6,111 @@
 
 #include "graph.h"
 
-/* Which nodes the sweep visits.  A node off the path from out keeps a
- * zero adjoint and is skipped, even where its local derivative is infinite
- * (0 x inf would be NaN); on the path IEEE arithmetic is kept as it is.  An
- * adjoint is non-zero only if something flowed into it, so the one case to
- * record is an adjoint that is exactly zero after a contribution: its bit
- * in `touched` is set then (rarely), and tensor nodes, whose adjoints live
- * in the arenas, always get theirs. */
+/* Which nodes pass their adjoint on.  A node off the path from out keeps a
+ * zero adjoint and passes nothing on, even where its local derivative is
+ * infinite (0 x inf would be NaN); on the path IEEE arithmetic is kept as
+ * it is, 0 x inf included.
+ *
+ * No flow is tested for that.  An adjoint is never -0.0 (it starts at
+ * +0.0 and only sums are added to it, and x + y is -0.0 only when both
+ * are), so adding +-0 to one changes nothing: a node whose adjoint is zero
+ * and whose partials are finite can be skipped whether it is on the path
+ * or not.  Only a zero adjoint times a partial that is not finite needs
+ * to know, and only then is the path found (find_reach): `touched` then
+ * holds every node a flow from out reaches.  Before that it holds the
+ * nodes tensor kernels flowed into (their adjoints live in the arenas),
+ * and the seeds. */
 static inline __attribute__((always_inline)) void touch(uint64_t *touched, uint32_t k)
 {
     touched[k >> 6] |= 1ull << (k & 63);
 }
 
+static inline bool touched_bit(const uint64_t *touched, uint32_t i)
+{
+    return touched[i >> 6] >> (i & 63) & 1;
+}
+
+/* A tensor node is visited if its scalar adjoint (a kernel's scalar) is
+ * non-zero or a kernel flowed into it. */
 static inline bool visited(const uint64_t *touched, const double *grad, uint32_t i)
 {
-    return grad[i] != 0.0 || (touched[i >> 6] >> (i & 63) & 1);
+    return grad[i] != 0.0 || touched_bit(touched, i);
+}
+
+/* Mark in `touched` every node of [lead, from] that a flow from a seed
+ * (from, or a node already marked) reaches: a scalar op flows into the
+ * inputs it has partials for, a kernel into both, a custom op into all. */
+static uint32_t flow_count(tg_op op)
+{
+    double da, db;
+    return op_table[op].kind == OPK_ELEMENTWISE ? (uint32_t)op_partials(op, 0.0, 1.0, 1.0, &da, &db)
+                                                : 0;
+}
+
+static __attribute__((noinline, cold)) void find_reach(tg_graph *g, uint32_t from)
+{
+    uint64_t *t = g->touched;
+    touch(t, from);
+    for (uint32_t j = from + 1; j-- > (uint32_t)g->lead;) {
+        if (!visited(t, g->grad, j)) continue;
+        uint8_t code = g->op[j];
+        if (code & TENSOR_CODE) {
+            if (op_table[code & OP_MASK].kind == OPK_LEAF) continue;
+            touch(t, g->a[j]);
+            touch(t, g->b[j]);
+            continue;
+        }
+        uint32_t k = (code & OP_MASK) == OP_CUSTOM ? tg__arity(g, j) : flow_count((tg_op)code);
+        for (uint32_t q = 0; q < k; q++) touch(t, tg__input(g, j, q));
+    }
 }
 
 /* The reverse sweep's state, for its step function. */
 typedef struct back_ctx {
     tg_graph *g;
-    uint32_t i;
+    uint32_t i, from;
     const uint32_t *A, *B;
     const double *val;
     double *grad;
     uint64_t *touched;
+    bool reach;    /* find_reach has run */
+    bool stepped;  /* the step passed node i's adjoint on */
 } back_ctx;
 
+/* Node i, whose adjoint is zero, is on the path from out. */
+static inline bool reached(back_ctx *c, uint32_t i)
+{
+    if (!c->reach) {
+        find_reach(c->g, c->from);
+        c->reach = true;
+    }
+    return touched_bit(c->touched, i);
+}
+
 /* One reverse step of scalar node c->i, compiled per op: its adjoint times
- * each local derivative into its inputs' adjoints.  A leaf does nothing. */
+ * each local derivative into its inputs' adjoints.  A leaf does nothing;
+ * so does a zero adjoint, unless a partial is not finite and the node is
+ * on the path. */
 static inline __attribute__((always_inline)) void back_step(tg_op op, void *ctx)
 {
     back_ctx *c = ctx;
+    c->stepped = false;
     if (op_table[op].kind == OPK_LEAF) return;
+    uint32_t i = c->i;
+    double gi = c->grad[i];
     if (op_table[op].kind == OPK_CUSTOM) {
-        tg__custom_backward(c->g, c->i);
+        if (gi == 0.0 && !reached(c, i)) return;
+        tg__custom_backward(c->g, i);
+        c->stepped = true;
         return;
     }
+    uint32_t a = c->A[i], b = c->B[i];
     double da, db;
-    uint32_t i = c->i, a = c->A[i], b = c->B[i];
     int k = op_partials(op, c->val[a], c->val[b], c->val[i], &da, &db);
-    double gi = c->grad[i];
-    if (k >= 1 && (c->grad[a] += gi * da) == 0.0) touch(c->touched, a);
-    if (k == 2 && (c->grad[b] += gi * db) == 0.0) touch(c->touched, b);
+    if (gi == 0.0 && ((isfinite(da) && (k < 2 || isfinite(db))) || !reached(c, i))) return;
+    if (k >= 1) c->grad[a] += gi * da;
+    if (k == 2) c->grad[b] += gi * db;
+    c->stepped = true;
 }
 
 /* Checking mode, after node i's step: the input whose adjoint it made
@@ -60,6 +122,11 @@ static uint32_t bad_input(const tg_graph *g, uint32_t i)
     return UINT32_MAX;
 }
 
+static inline back_ctx back_start(tg_graph *g, uint32_t from)
+{
+    return (back_ctx){ g, 0, from, g->a, g->b, g->val, g->grad, g->touched, false, false };
+}
+
 /* Checking mode's reverse loop, one node at a time from node `from` down
  * to the leading leaves (a leaf's step does nothing, and nodes [0, lead)
  * are all leaves).  Returns UINT32_MAX, or the node whose step made the
@@ -67,20 +134,20 @@ static uint32_t bad_input(const tg_graph *g, uint32_t i)
 static uint32_t sweep_checked(tg_graph *g, uint32_t from, uint32_t *bad)
 {
     const uint8_t *op = g->op;
-    back_ctx c = { g, 0, g->a, g->b, g->val, g->grad, g->touched };
+    back_ctx c = back_start(g, from);
     const uint32_t lead = (uint32_t)g->lead;
 
     for (uint32_t i = from + 1; i-- > lead;) {
-        if (!visited(c.touched, c.grad, i)) continue;
         uint8_t code = op[i];
         if (code & TENSOR_CODE) {
-            if (op_table[code & OP_MASK].kind == OPK_LEAF) continue;
+            if (op_table[code & OP_MASK].kind == OPK_LEAF || !visited(c.touched, c.grad, i)) continue;
             tg__tensor_backward(g, i);
             touch(c.touched, c.A[i]);
             touch(c.touched, c.B[i]);
         } else {
             c.i = i;
             op_dispatch((tg_op)code, back_step, &c);
+            if (!c.stepped) continue;
         }
         if ((*bad = bad_input(g, i)) != UINT32_MAX) return i;
     }
@@ -111,13 +178,12 @@ static __attribute__((noinline)) void sweep_plain(tg_graph *g, uint32_t from)
 {
     const uint8_t *op = g->op;
     const uint32_t lead = (uint32_t)g->lead;
-    run_ctx r = { { g, 0, g->a, g->b, g->val, g->grad, g->touched }, false };
+    run_ctx r = { back_start(g, from), false };
     uint32_t i = from + 1;
     while (i > lead) {
         /* a run, down to the first node it cannot step */
         for (r.stop = false; i > lead; i--) {
             uint32_t k = i - 1;
-            if (!visited(r.c.touched, r.c.grad, k)) continue;
             uint8_t code = op[k];
             if (code & TENSOR_CODE) break;
             r.c.i = k;
@@ -128,7 +194,8 @@ static __attribute__((noinline)) void sweep_plain(tg_graph *g, uint32_t from)
         uint32_t k = --i;
         uint8_t code = op[k];
         if (code & TENSOR_CODE) {
-            if (op_table[code & OP_MASK].kind == OPK_LEAF) continue;
+            if (op_table[code & OP_MASK].kind == OPK_LEAF || !visited(r.c.touched, r.c.grad, k))
+                continue;
             tg__tensor_backward(g, k);
             touch(r.c.touched, r.c.A[k]);
             touch(r.c.touched, r.c.B[k]);

@@ -451,6 +451,67 @@ START_TEST(test_zero_adjoint_meets_infinite_derivative)
 }
 END_TEST
 
+/* The path is found only when a zero adjoint meets a derivative that is
+ * not finite; once found it serves the rest of the sweep, so nodes below
+ * that point still tell on-path from off-path.  Here, in one sweep: an
+ * off-path sqrt at 0 recorded before everything else, on-path sqrt and
+ * custom nodes at 0 under an inactive relu, and an off-path custom node
+ * with an infinite partial.  The expected NaNs and zeros are those of the
+ * chain rule with IEEE 0 x inf on the path and nothing off it. */
+static double inf_slope_value(void *ctx, const double *x)
+{
+    (void)ctx;
+    return x[0] * x[1];
+}
+static void inf_slope_partials(void *ctx, const double *x, double y, double *d)
+{
+    (void)ctx;
+    (void)y;
+    d[0] = x[1] == 0.0 ? INFINITY : x[1];
+    d[1] = x[0];
+}
+
+START_TEST(test_zero_adjoint_path_found_once)
+{
+    const tg_custom_op op = { "infslope", 2, inf_slope_value, inf_slope_partials, NULL, NULL };
+    for (int checking = 0; checking < 2; checking++) {
+        tg_graph *g = tg_graph_new();
+        tg_graph_set_checking(g, checking);
+        tg_node off = tg_var(g, "off", 0.0), on = tg_var(g, "on", 0.0);
+        tg_node u = tg_var(g, "u", 2.0), v = tg_var(g, "v", 0.0), w = tg_var(g, "w", 3.0);
+        tg_node side = tg_powc(g, off, 0.5);                       /* off the path: sqrt'(0) = inf */
+        tg_node c_off = tg_custom(g, &op, (tg_node[]){ w, v });      /* off the path, d/dw = inf */
+        tg_node c_on = tg_custom(g, &op, (tg_node[]){ u, v });       /* on it, under the dead relu */
+        tg_node dead = dead_relu_above(g, tg_add(g, tg_powc(g, on, 0.5), c_on));
+        tg_node y = tg_add(g, dead, tg_mul(g, w, w));
+        ck_assert(!tg_is_none(side) && !tg_is_none(c_off));
+        tg_status st = tg_backward(g, y);
+        if (checking) {
+            /* checking mode stops at the first non-finite adjoint */
+            ck_assert_int_eq(st, TG_ERR_DOMAIN);
+            tg_graph_free(g);
+            continue;
+        }
+        ck_assert_int_eq(st, TG_OK);
+        ck_assert_msg(isnan(tg_grad(g, on)), "on: %g, expected NaN", tg_grad(g, on));
+        ck_assert_msg(isnan(tg_grad(g, u)), "u: %g, expected NaN", tg_grad(g, u));
+        ck_assert_double_eq(tg_grad(g, v), 0.0);   /* 0 x 2, finite */
+        ck_assert_double_eq(tg_grad(g, off), 0.0); /* off the path */
+        ck_assert_double_eq(tg_grad(g, w), 6.0);   /* only through w*w */
+
+        /* a seeded sweep with weight 0 on the dead output: the same path */
+        tg_node ys[2] = { dead, y };
+        tg_node xs[4] = { off, on, u, w };
+        double wj[4];
+        ck_assert_int_eq(tg_vjp(g, 2, ys, (double[]){ 0.0, 0.0 }, 4, xs, wj), TG_OK);
+        ck_assert_double_eq(wj[0], 0.0);
+        ck_assert_msg(isnan(wj[1]) && isnan(wj[2]), "seeded with 0: %g %g, expected NaN", wj[1], wj[2]);
+        ck_assert_double_eq(wj[3], 0.0);
+        tg_graph_free(g);
+    }
+}
+END_TEST
+
 /* Checking mode sweeps with its own loop; where every value and derivative
  * is finite it gives the plain sweep's gradients bit for bit: random graphs
  * in which relus cut off part of the flow. */
@@ -809,6 +870,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_backward_other_output);
     tcase_add_test(tc, test_unrelated_infinite_nodes);
     tcase_add_test(tc, test_zero_adjoint_meets_infinite_derivative);
+    tcase_add_test(tc, test_zero_adjoint_path_found_once);
     tcase_add_test(tc, test_checking_sweep_same_gradients);
     suite_add_tcase(s, tc);
 
