@@ -188,16 +188,12 @@ static void custom_forward(const step_ctx *c)
     }
 }
 
-/* The zero-adjoint rule.  tg_backward passes on the adjoint of a node
- * that a flow reached, even one left at exactly zero (sweep.c); a node off
- * the path keeps a zero adjoint and passes nothing on, even where its
- * local derivative is infinite.  Here "reached" is the adjoint's
- * sign: a flow that leaves 0 stores -0.0, which tg_backward's adjoints
- * never are (they start at +0.0, and a sum is -0.0 only when both terms
- * are).  That changes no number: -0.0 + p and +0.0 + p differ only where
- * they are both zero, and (-0.0) d and (+0.0) d only in the sign of a
- * zero or not at all (0 x inf is the same NaN either way).  A returned
- * gradient that is -0.0 is +0.0. */
+/* The zero-adjoint rule.  tg_backward passes on the adjoint of every node
+ * a flow from y reaches, IEEE 0 x inf included (a zero adjoint with
+ * finite partials adds +-0, which changes no adjoint), and nothing from a
+ * node off the path (sweep.c).  The reached nodes are the same at every
+ * point: here they are the active instructions, whose flows are plain
+ * sums in every lane. */
 
 /* The lanes' loops read their input rows in place and write local arrays
  * (so that the compiler sees no aliasing and vectorises them), copied to
@@ -219,8 +215,7 @@ static void custom_forward(const step_ctx *c)
             memcpy(dst + l, &v, sizeof v);                                                      \
         }                                                                                       \
     }                                                                                           \
-    /* row += gy d in the lanes that were visited (gy not +0.0), a zero sum                    \
-     * marked; the other lanes keep the row as it was (0 when init). */                         \
+    /* row += gy d, the row 0 before when init */                                              \
     static inline __attribute__((always_inline)) void                                          \
     flow##w(double *row, const double *gy, const double *d, bool init)                         \
     {                                                                                           \
@@ -229,11 +224,8 @@ static void custom_forward(const step_ctx *c)
             if (!init) memcpy(&r, row + l, sizeof r);                                           \
             memcpy(&g, gy + l, sizeof g);                                                       \
             memcpy(&x, d + l, sizeof x);                                                        \
-            vbits##w vis = (vbits##w)g != 0;                                                    \
             vrow##w s = r + g * x;                                                              \
-            vbits##w sb = (vbits##w)s | ((s == 0.0) & INT64_MIN); /* 0 -> -0.0 */              \
-            sb = (sb & vis) | ((vbits##w)r & ~vis);                                             \
-            memcpy(row + l, &sb, sizeof sb);                                                    \
+            memcpy(row + l, &s, sizeof s);                                                      \
         }                                                                                       \
     }
 LANE_VECTORS(2)
@@ -272,8 +264,8 @@ static inline __attribute__((always_inline)) void transpose8(vrow8 *r)
 
 /* Gradients of 8 columns side by side into the rows of the block's
  * points (count of them, n apart from out), from the x rows (r[i], or
- * UINT32_MAX: 0) of adjoints adj.  -0.0, a zero adjoint that was visited,
- * is +0.0 (x + 0.0; adjoints are sums, never signalling NaNs). */
+ * UINT32_MAX: 0) of adjoints adj, + 0.0 as tg_grad's are (never -0.0;
+ * adjoints are sums, never signalling NaNs). */
 static inline __attribute__((always_inline)) void
 gradients8(double *out, size_t n, size_t count, const double *adj, const uint32_t *r)
 {
@@ -343,8 +335,7 @@ static inline __attribute__((always_inline)) void forward_step(tg_op op, void *c
     copy_row(val + c->y, y, w);
 }
 
-/* A custom op's reverse step: its partials callback, lane by lane, in the
- * lanes that tg_backward would visit (as flow##w, zeros marked). */
+/* A custom op's reverse step: its partials callback, lane by lane. */
 static void custom_backward(const step_ctx *c)
 {
     const plan *P = c->P;
@@ -357,9 +348,6 @@ static void custom_backward(const step_ctx *c)
     size_t gy = (size_t)c->in->gy * LANES;
     for (int l = 0; l < LANES; l++) {
         double gi = adj[gy + l];
-        uint64_t bits;
-        memcpy(&bits, &gi, sizeof bits);
-        if (!bits) continue;  /* +0.0: not visited */
         for (size_t k = 0; k < op->arity; k++) {
             x[k] = val[custom_input(P, r, k) + l];
             d[k] = 0.0;
@@ -368,9 +356,7 @@ static void custom_backward(const step_ctx *c)
         for (size_t k = 0; k < op->arity; k++) {
             uint32_t in = P->place[g->cin[r->in + k]];
             if (!(P->mark[in] & M_NEED)) continue;
-            size_t at = (size_t)P->grow[in] * LANES + l;
-            double s = adj[at] + gi * d[k];
-            adj[at] = s == 0.0 ? -0.0 : s;
+            adj[(size_t)P->grow[in] * LANES + l] += gi * d[k];
         }
     }
 }
