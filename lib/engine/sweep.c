@@ -37,9 +37,8 @@ static inline bool visited(const uint64_t *touched, const double *grad, uint32_t
     return grad[i] != 0.0 || touched_bit(touched, i);
 }
 
-/* Mark in `touched` every node of [lead, from] that a flow from a seed
- * (from, or a node already marked) reaches: a scalar op flows into the
- * inputs it has partials for, a kernel into both, a custom op into all. */
+/* How many inputs an elementwise op flows into: op_partials' count (powc
+ * has two inputs and flows into one). */
 static uint32_t flow_count(tg_op op)
 {
     double da, db;
@@ -47,6 +46,9 @@ static uint32_t flow_count(tg_op op)
                                                 : 0;
 }
 
+/* Mark in `touched` every node of [lead, from] that a flow from a seed
+ * (from, or a node already marked) reaches: a scalar op flows into the
+ * inputs it has partials for, a kernel into both, a custom op into all. */
 static __attribute__((noinline, cold)) void find_reach(tg_graph *g, uint32_t from)
 {
     uint64_t *t = g->touched;
