@@ -193,7 +193,8 @@ static void custom_forward(const step_ctx *c)
  * finite partials adds +-0, which changes no adjoint), and nothing from a
  * node off the path (sweep.c).  The reached nodes are the same at every
  * point: here they are the active instructions, whose flows are plain
- * sums in every lane. */
+ * sums in every lane.  As in tg_backward, an adjoint starts at +0.0 and
+ * is only added to, so none is -0.0. */
 
 /* The lanes' loops read their input rows in place and write local arrays
  * (so that the compiler sees no aliasing and vectorises them), copied to
@@ -264,8 +265,7 @@ static inline __attribute__((always_inline)) void transpose8(vrow8 *r)
 
 /* Gradients of 8 columns side by side into the rows of the block's
  * points (count of them, n apart from out), from the x rows (r[i], or
- * UINT32_MAX: 0) of adjoints adj, + 0.0 as tg_grad's are (never -0.0;
- * adjoints are sums, never signalling NaNs). */
+ * UINT32_MAX: 0) of adjoints adj. */
 static inline __attribute__((always_inline)) void
 gradients8(double *out, size_t n, size_t count, const double *adj, const uint32_t *r)
 {
@@ -274,7 +274,6 @@ gradients8(double *out, size_t n, size_t count, const double *adj, const uint32_
         for (int i = 0; i < 8; i++) {
             v[i] = (vrow8){ 0 };
             if (r[i] != UINT32_MAX) memcpy(&v[i], adj + (size_t)r[i] * LANES + l0, sizeof v[i]);
-            v[i] = v[i] + 0.0;
         }
         transpose8(v);
         for (int j = 0; j < 8 && (size_t)(l0 + j) < count; j++) memcpy(out + (size_t)(l0 + j) * n, &v[j], sizeof v[j]);
@@ -479,7 +478,7 @@ block(const plan *P, lanes *L, size_t first, size_t count, step_fn *forward, ste
     for (; k < P->n; k++) {  /* the others, as gradients8 */
         uint32_t r = P->colrow[k];
         double out[LANES];
-        for (int l = 0; l < LANES; l++) out[l] = reverse && r != UINT32_MAX ? L->adj[(size_t)r * LANES + l] + 0.0 : 0.0;
+        for (int l = 0; l < LANES; l++) out[l] = reverse && r != UINT32_MAX ? L->adj[(size_t)r * LANES + l] : 0.0;
         for (size_t l = 0; l < count; l++) P->grads[(first + l) * P->n + k] = out[l];
     }
 }

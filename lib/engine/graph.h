@@ -308,7 +308,7 @@ const custom_rec *tg__crec(const tg_graph *g, uint32_t id);
 /* Its value from its inputs' values, and its partials into d[arity]. */
 double tg__custom_value(const tg_graph *g, uint32_t id);
 void tg__custom_partials(const tg_graph *g, uint32_t id, double *d);
-/* The backward step of custom node id; touch() is the sweep's. */
+/* The backward step of custom node id: its adjoint times its partials. */
 void tg__custom_backward(tg_graph *g, uint32_t id);
 void tg__custom_rewind(tg_graph *g, size_t mark);
 void tg__custom_free(tg_graph *g);

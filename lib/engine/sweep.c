@@ -37,18 +37,10 @@ static inline bool visited(const uint64_t *touched, const double *grad, uint32_t
     return grad[i] != 0.0 || touched_bit(touched, i);
 }
 
-/* How many inputs an elementwise op flows into: op_partials' count (powc
- * has two inputs and flows into one). */
-static uint32_t flow_count(tg_op op)
-{
-    double da, db;
-    return op_table[op].kind == OPK_ELEMENTWISE ? (uint32_t)op_partials(op, 0.0, 1.0, 1.0, &da, &db)
-                                                : 0;
-}
-
 /* Mark in `touched` every node of [lead, from] that a flow from a seed
- * (from, or a node already marked) reaches: a scalar op flows into the
- * inputs it has partials for, a kernel into both, a custom op into all. */
+ * (from, or a node already marked) reaches: a kernel flows into both its
+ * inputs, any other op into all of its (powc's exponent, which has no
+ * partial, is a constant: marking it changes nothing). */
 static __attribute__((noinline, cold)) void find_reach(tg_graph *g, uint32_t from)
 {
     uint64_t *t = g->touched;
@@ -62,8 +54,7 @@ static __attribute__((noinline, cold)) void find_reach(tg_graph *g, uint32_t fro
             touch(t, g->b[j]);
             continue;
         }
-        uint32_t k = (code & OP_MASK) == OP_CUSTOM ? tg__arity(g, j) : flow_count((tg_op)code);
-        for (uint32_t q = 0; q < k; q++) touch(t, tg__input(g, j, q));
+        for (uint32_t q = 0, k = tg__arity(g, j); q < k; q++) touch(t, tg__input(g, j, q));
     }
 }
 
@@ -101,6 +92,7 @@ static inline __attribute__((always_inline)) void back_step(tg_op op, void *ctx)
     uint32_t i = c->i;
     double gi = c->grad[i];
     if (op_table[op].kind == OPK_CUSTOM) {
+        /* the path first: a callback off it is not called */
         if (gi == 0.0 && !reached(c, i)) return;
         tg__custom_backward(c->g, i);
         c->stepped = true;
