@@ -138,7 +138,7 @@ static _Atomic uint64_t next_generation = 1;
 
 /* Take a run of up to `want` fresh generations (at least 1) into g's
  * runs; false when the process has none left. */
-static bool take_generations(tg_graph *g, uint64_t want)
+static __attribute__((noinline)) bool take_generations(tg_graph *g, uint64_t want)
 {
     if (g->nruns == GEN_RUNS) return false;
     uint64_t lo = atomic_load(&next_generation);
@@ -156,7 +156,7 @@ static bool take_generations(tg_graph *g, uint64_t want)
 /* The generation after g's current one, taking a new run (twice the
  * last's length) when the current run is used up; 0 when none is left.
  * g->gen is not changed. */
-static uint32_t following_generation(tg_graph *g)
+static inline __attribute__((always_inline)) uint32_t following_generation(tg_graph *g)
 {
     const gen_run *r = &g->runs[g->nruns - 1];
     if (g->gen - r->lo + 1u < r->len) return g->gen + 1u;
@@ -418,7 +418,7 @@ void tg__leaf_changed(tg_graph *g, uint32_t id)
 }
 
 /* The side tables keyed by node: names, groups, tensor and custom records. */
-static void truncate_tables(tg_graph *g, size_t mark)
+static __attribute__((noinline)) void truncate_tables(tg_graph *g, size_t mark)
 {
     if (g->names) tg__names_rewind(g, mark);
     if (g->ngroups) tg__groups_rewind(g, mark);
@@ -476,9 +476,28 @@ tg_status tg_graph_reserve(tg_graph *g, size_t n)
     return TG_OK;
 }
 
+static tg_status rewind_general(tg_graph *g, size_t mark);
+
 tg_status tg_graph_rewind(tg_graph *g, size_t mark)
 {
     if (!g) return TG_ERR_ARG;
+    /* A loop rewinding to the mark it last rewound to: the top record
+     * only changes its generation.  The stack's marks rise strictly, so
+     * this is what the general path does with that mark. */
+    if (g->nrew && g->rew[g->nrew - 1].mark == mark && mark < g->n) {
+        uint32_t next = following_generation(g);
+        if (next != 0) {
+            truncate(g, mark);
+            g->rew[g->nrew - 1].gen = g->gen;
+            g->gen = next;
+            return TG_OK;
+        }
+    }
+    return rewind_general(g, mark);
+}
+
+static __attribute__((noinline)) tg_status rewind_general(tg_graph *g, size_t mark)
+{
     if (mark > g->n)
         return tg__fail(g, TG_ERR_ARG, "tg_graph_rewind: mark %zu is past the tape's %zu nodes",
                         mark, g->n);

@@ -160,6 +160,52 @@ START_TEST(a_rewind_past_the_computed_nodes_leaves_nothing_old)
 }
 END_TEST
 
+START_TEST(each_pass_of_a_rewind_loop_ends_its_own_handles)
+{
+    /* Rewinding to one mark again and again: every pass's handles are
+     * stale after its rewind, not only the last pass's, while the node
+     * before the mark stays.  Then a rewind below the mark and back to
+     * it: the older passes stay dead. */
+    tg_graph *g = tg_graph_new();
+    tg_node p = tg_var(g, "p", 3.0);
+    size_t mark = tg_graph_mark(g);
+    enum { PASSES = 40 };
+    tg_node pass[PASSES];
+    for (int r = 0; r < PASSES; r++) {
+        pass[r] = tg_mul(g, p, tg_const(g, (double)r));
+        for (int q = 0; q < r; q++) {
+            ck_assert(tg_is_none(tg_add(g, pass[q], p)));
+            ck_assert_int_eq(tg_graph_status(g), TG_ERR_STALE);
+            tg_graph_clear_error(g);
+        }
+        ck_assert_double_eq(tg_value(g, pass[r]), 3.0 * r);
+        ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
+        ck_assert_uint_eq(tg_graph_size(g), mark);
+    }
+    tg_node below = tg_var(g, "q", 1.0);
+    ck_assert_int_eq(tg_graph_rewind(g, mark - 1), TG_OK);
+    tg_node again = tg_var(g, "r", 5.0);
+    ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
+    ck_assert_double_eq(tg_value(g, again), 5.0);
+    ck_assert_int_eq(tg_graph_rewind(g, mark - 1), TG_OK);
+    tg_node fresh = tg_var(g, "p", 7.0);
+    ck_assert(!tg_is_none(fresh));
+    ck_assert_double_eq(tg_value(g, fresh), 7.0);
+    for (int q = 0; q < PASSES; q++) {
+        ck_assert(tg_is_none(tg_exp(g, pass[q])));
+        ck_assert_int_eq(tg_graph_status(g), TG_ERR_STALE);
+        tg_graph_clear_error(g);
+    }
+    const tg_node gone[] = { p, below, again };
+    for (size_t q = 0; q < sizeof gone / sizeof gone[0]; q++) {
+        ck_assert(tg_is_none(tg_exp(g, gone[q])));
+        ck_assert_int_eq(tg_graph_status(g), TG_ERR_STALE);
+        tg_graph_clear_error(g);
+    }
+    tg_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("stale");
@@ -170,6 +216,7 @@ int main(void)
     tcase_add_test(tc, checking_mode_names_the_node_the_replay_made_non_finite);
     tcase_add_test(tc, tensor_set_and_data_writes_are_replayed);
     tcase_add_test(tc, a_rewind_past_the_computed_nodes_leaves_nothing_old);
+    tcase_add_test(tc, each_pass_of_a_rewind_loop_ends_its_own_handles);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
