@@ -1,4 +1,4 @@
-// ADOL-C's side of S1, S2 and S4 (adolc.h): each workload written with
+// ADOL-C's side of S1, S2, S3 and S4 (adolc.h): each workload written with
 // adoubles the way an ADOL-C user writes it, the same ops in the same order
 // as tapegrad records them, recorded with trace_on / trace_off and
 // differentiated with the drivers zos_forward and fos_reverse.
@@ -21,7 +21,7 @@ extern "C" {
 namespace {
 
 // One tag per tape, so that the S4 variants each keep their buffers.
-enum : short { TAG_S1 = 1, TAG_S2, TAG_S4_DECOMPOSED, TAG_S4_FUSED };
+enum : short { TAG_S1 = 1, TAG_S2, TAG_S3, TAG_S4_DECOMPOSED, TAG_S4_FUSED };
 
 unsigned fit(size_t n) { return n < UINT_MAX ? (unsigned)n : UINT_MAX; }
 
@@ -44,10 +44,12 @@ void keep_storage()
 }
 
 // trace_on, keeping the Taylor values for the reverse sweep, with buffers
-// for a tape of `units` terms (S2) or x's (S4).  ADOL-C 2.7 records about
-// 10 ops, 23 locations, 2 constants and 11 Taylor values a chained term
-// (7, 12, 2 and 8 a sigmoid); these sizes leave room, and a tape that
-// outgrows a buffer would go to a file in the working directory.
+// for a tape of `units` terms (S2), x's (S4) or fours of S3's multiply-adds.
+// ADOL-C 2.7 records about 10 ops, 23 locations, 2 constants and 11 Taylor
+// values a chained term (7, 12, 2 and 8 a sigmoid; 8, 20, 2 and 5 four
+// multiply-adds of S3, their share of its tanh and loss included); these
+// sizes leave room, and a tape that outgrows a buffer would go to a file in
+// the working directory.
 void trace_sized(short tag, size_t units)
 {
     size_t u = units + 64;
@@ -114,6 +116,84 @@ double s2_record(const double *xv, size_t n)
     }
     trace_off();
     return fv;
+}
+
+// ------------------------------------------------------------------ S3
+
+// s3_mlp.c's network, loss and parameter layout: per layer the weights
+// row by row (one row per neuron), then the biases.  One step records the
+// 337 parameters and the loss at them, sweeps back with fos_reverse and
+// updates the parameters in doubles.
+enum { S3_IN = 2, S3_H1 = 16, S3_H2 = 16, S3_POINTS = 100 };
+enum {
+    S3_W1 = 0,
+    S3_B1 = S3_W1 + S3_H1 * S3_IN,
+    S3_W2 = S3_B1 + S3_H1,
+    S3_B2 = S3_W2 + S3_H2 * S3_H1,
+    S3_W3 = S3_B2 + S3_H2,
+    S3_B3 = S3_W3 + S3_H2,
+    S3_PARAMS = S3_B3 + 1
+};
+const double s3_alpha = 1e-4;
+
+// trace_sized's unit for S3: four of a step's 30,400 multiply-adds.
+const size_t s3_units = S3_POINTS * (S3_H1 * S3_IN + S3_H2 * S3_H1 + S3_H2) / 4;
+
+// b + sum_i w_i in_i, in the order tapegrad adds them, then tanh if asked
+// (ADOL-C's tanh is five ops through exp); in[] is the point's coordinates,
+// doubles, or the layer below.  ADOL-C records `s += w * h` of two adoubles
+// as one op.
+template <class In>
+adouble s3_neuron(const adouble *w, const adouble &b, const In *in, int nin, bool nonlin)
+{
+    adouble s = b;
+    for (int i = 0; i < nin; i++) s += w[i] * in[i];
+    if (nonlin) return tanh(s);
+    return s;
+}
+
+// The loss at the parameters pv[], as s3_mlp.c's svm_loss records it.
+double s3_record(const double *pv, const double *x, const double *y)
+{
+    double lv;
+    trace_sized(TAG_S3, s3_units);
+    {
+        adouble *p = new adouble[S3_PARAMS];
+        for (int k = 0; k < S3_PARAMS; k++) p[k] <<= pv[k];
+        adouble data;
+        for (int i = 0; i < S3_POINTS; i++) {
+            const double *xi = x + i * S3_IN;
+            adouble h1[S3_H1], h2[S3_H2];
+            for (int j = 0; j < S3_H1; j++)
+                h1[j] = s3_neuron(p + S3_W1 + j * S3_IN, p[S3_B1 + j], xi, S3_IN, true);
+            for (int j = 0; j < S3_H2; j++)
+                h2[j] = s3_neuron(p + S3_W2 + j * S3_H1, p[S3_B2 + j], h1, S3_H1, true);
+            adouble score = s3_neuron(p + S3_W3, p[S3_B3], h2, S3_H2, false);
+            adouble margin = 1.0 + score * -y[i];
+            // The relu as fmax(0.0, margin): ADOL-C's max, the C99 function
+            // it overloads for adoubles, is what its users write for
+            // max(0, m); condassign serves a tape re-evaluated at other
+            // points, and this one is traced afresh every step.  The sweep
+            // gives margin the adjoint where margin > 0 and the constant
+            // where margin < 0: tapegrad's [margin > 0].  Only a margin of
+            // exactly 0 would get half (ADOL-C then warns of fmin/fmax with
+            // equal arguments), and the final loss compared would show it.
+            adouble l = fmax(0.0, margin);
+            if (i) data += l;
+            else data = l;
+        }
+        data *= 1.0 / S3_POINTS;
+        adouble reg;
+        for (int k = 0; k < S3_PARAMS; k++) {
+            if (k) reg += p[k] * p[k];
+            else reg = p[k] * p[k];
+        }
+        adouble loss = data + reg * s3_alpha;
+        loss >>= lv;
+        delete[] p;
+    }
+    trace_off();
+    return lv;
 }
 
 // ------------------------------------------------------------------ S4
@@ -191,4 +271,15 @@ extern "C" int adolc_s4_once(const double *xv, size_t n, int fused, double *grad
     ns[0] = (double)(t1 - t0);
     ns[1] = (double)(t2 - t1);
     return rc ? rc : in_core(tag);
+}
+
+extern "C" int adolc_s3_step(double *p, size_t n_params, const double *x, const double *y,
+                             double lr, double *loss)
+{
+    if (n_params != S3_PARAMS) return -1;
+    double u = 1.0, g[S3_PARAMS];
+    *loss = s3_record(p, x, y);
+    int rc = checked(fos_reverse(TAG_S3, 1, S3_PARAMS, &u, g), 0);
+    for (int q = 0; q < S3_PARAMS; q++) p[q] -= lr * g[q];
+    return rc ? rc : in_core(TAG_S3);
 }

@@ -31,6 +31,13 @@ int adolc_s1_loop(long loops, double *sum);
 int adolc_s2_once(const double *xa, const double *xb, size_t n, double *ga, double *gb,
                   double ns[3], double fv[2]);
 
+/* S3: one SGD step of s3_mlp.c's 2-16-16-1 MLP (its parameter layout,
+ * n_params = 337) on its points x[] (row by row) and labels y[]: record
+ * the parameters p[] and the SVM loss, fos_reverse into the gradient, then
+ * p[q] -= lr * gradient[q]; *loss gets the loss before the update. */
+int adolc_s3_step(double *p, size_t n_params, const double *x, const double *y, double lr,
+                  double *loss);
+
 /* S4: record the n leaves and y = sum_i sigmoid(x_i) (ns[0]), fos_reverse
  * into grad (ns[1]).  Decomposed: 1 / (exp(x * -1) + 1); fused: the
  * expression 1 / (1 + exp(-x)), ADOL-C having no sigmoid op. */

@@ -8,13 +8,15 @@
  * One training step: record forward and loss (about 65k nodes), backward,
  * SGD on the 337 parameters through tg_value/tg_grad/tg_set_value, rewind.
  * The parameters are recorded before the mark, so they survive the rewind.
- * The inline tape and the bare tape train the same network from the same
- * start in the same run, and must end at the same loss.
+ * The inline tape and the bare tape (and ADOL-C, when built in: adolc.cc)
+ * train the same network from the same start in the same run, and must end
+ * at the same loss.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "adolc.h"
 #include "harness.h"
 #include "inltape.h"
 #include "tapegrad/tapegrad.h"
@@ -145,7 +147,8 @@ int bench_s3(const bench_opts *o)
     double *s_update = malloc((size_t)steps * sizeof *s_update);
     double *s_bare = malloc((size_t)steps * sizeof *s_bare);
     double *s_inline = malloc((size_t)steps * sizeof *s_inline);
-    if (!s_step || !s_record || !s_backward || !s_update || !s_bare || !s_inline) {
+    double *s_adolc = calloc((size_t)steps, sizeof *s_adolc);  /* zeros unless it runs */
+    if (!s_step || !s_record || !s_backward || !s_update || !s_bare || !s_inline || !s_adolc) {
         fprintf(stderr, "S3: out of memory\n");
         return 1;
     }
@@ -155,9 +158,16 @@ int bench_s3(const bench_opts *o)
     plain_mlp inline_net, bare_net;
     inline_mlp_init(&inline_net, init);
     bare_mlp_init(&bare_net, init);
+    /* ADOL-C's loss at each step, and its parameters, updated in place */
+    double adolc_loss = NAN;
+    int adolc_rc = 0;
+#if TGBENCH_ADOLC
+    double adolc_p[N_PARAMS];
+    for (int k = 0; k < N_PARAMS; k++) adolc_p[k] = init[k];
+#endif
 
-    /* tapegrad, the inline tape and the bare tape take turns, S3_CHUNK
-     * steps each, so that all three meet the same interference from the
+    /* tapegrad, the inline tape and the bare tape (and ADOL-C) take turns,
+     * S3_CHUNK steps each, so that all meet the same interference from the
      * rest of the machine; chunks rather than single steps, so that none
      * keeps finding its tape evicted by another's */
     for (int start = 0; start < steps; start += S3_CHUNK) {
@@ -200,9 +210,17 @@ int bench_s3(const bench_opts *o)
         bare_mlp_step(&bare_net, x, y, 1.0 - 0.9 * k / steps);
         s_bare[k] = (double)(bench_now_ns() - t0);
     }
+#if TGBENCH_ADOLC
+    for (int k = start; k < end && adolc_rc == 0; k++) {
+        uint64_t t0 = bench_now_ns();
+        adolc_rc = adolc_s3_step(adolc_p, N_PARAMS, x, y, 1.0 - 0.9 * k / steps, &adolc_loss);
+        s_adolc[k] = (double)(bench_now_ns() - t0);
+    }
+#endif
     }
     const struct { const char *who; double loss; } plain_loss[] = {
-        { "inline", inline_net.last_loss }, { "bare", bare_net.last_loss },
+        { "the inline tape", inline_net.last_loss }, { "the bare tape", bare_net.last_loss },
+        { "ADOL-C", adolc_loss },  /* checked only when built in */
     };
     il_free(&inline_net.t);
     bt_free(&bare_net.t);
@@ -217,9 +235,14 @@ int bench_s3(const bench_opts *o)
     bench_stats update = bench_stats_of(s_update, (size_t)steps);
     bench_stats bare = bench_stats_of(s_bare, (size_t)steps);
     bench_stats inl = bench_stats_of(s_inline, (size_t)steps);
-    for (size_t i = 0; i < sizeof plain_loss / sizeof plain_loss[0] && rc == 0; i++) {
+    bench_stats adolc = bench_stats_of(s_adolc, (size_t)steps);
+    if (rc == 0 && adolc_rc) {
+        fprintf(stderr, "S3: ADOL-C failed or wrote its tape to a file\n");
+        rc = 1;
+    }
+    for (size_t i = 0; i < 2 + TGBENCH_ADOLC && rc == 0; i++) {
         if (!(fabs(plain_loss[i].loss - last_loss) <= 1e-9 * fabs(last_loss) + 1e-12)) {
-            fprintf(stderr, "S3: the %s tape ends at loss %.17g, tapegrad at %.17g\n",
+            fprintf(stderr, "S3: %s ends at loss %.17g, tapegrad at %.17g\n",
                     plain_loss[i].who, plain_loss[i].loss, last_loss);
             rc = 1;
         }
@@ -239,6 +262,9 @@ int bench_s3(const bench_opts *o)
     bench_report_phase(r, "step", "one step", step, (double)nodes, "node");
     bench_report_phase(r, "inline_step", "inline tape: one step", inl, (double)nodes, "node");
     bench_report_phase(r, "bare_step", "bare C tape: one step", bare, (double)nodes, "node");
+    if (TGBENCH_ADOLC)
+        bench_report_phase(r, "adolc_step", "ADOL-C: trace, fos_reverse, SGD", adolc, (double)nodes,
+                           "node");
     bench_report_num(r, "ms_per_step", "ms per step (median)", step.median / 1e6, 4, "ms");
     bench_report_num(r, "inline_ms_per_step", NULL, inl.median / 1e6, 4, NULL);
     bench_report_num(r, "first_loss", "loss, first step", first_loss, 4, "");
@@ -254,6 +280,14 @@ int bench_s3(const bench_opts *o)
     bench_report_num(r, "bare_ratio", "tapegrad / bare tape", step.median / bare.median, 2,
                      "(target 0.25 / 0.32 = 0.78)");
     bench_report_num(r, "target_bare_ratio", NULL, 0.25 / 0.32, 3, NULL);
+    bench_report_num(r, "adolc", NULL, TGBENCH_ADOLC, 0, NULL);
+    if (TGBENCH_ADOLC) {
+        bench_report_num(r, "adolc_ms_per_step", NULL, adolc.median / 1e6, 4, NULL);
+        bench_report_num(r, "adolc_over_tapegrad", "ADOL-C / tapegrad", adolc.median / step.median,
+                         2, "");
+    } else {
+        bench_report_note(r, "ADOL-C: not built in");
+    }
     bench_report_str(r, "reference", NULL,
                      "issue 5: micrograd 1.1 s, PyTorch scalar 0.46 s, ADOL-C 1.06 ms, "
                      "bare C tape 0.32 ms per step");
@@ -267,5 +301,6 @@ int bench_s3(const bench_opts *o)
     free(s_update);
     free(s_bare);
     free(s_inline);
+    free(s_adolc);
     return rc;
 }
