@@ -7,11 +7,13 @@
  * a loop that rebuilds a small graph per sample does: mark, build, backward,
  * read the five gradients, rewind.  It measures the fixed cost of each
  * call, since the arithmetic is four flops.  The inline tape (inltape.h)
- * and the bare tape (baretape.h) run the same loop in the same run.
+ * and the bare tape (baretape.h) run the same loop in the same run, and
+ * ADOL-C when built in (adolc.cc: trace, fos_reverse, read).
  */
 #include <math.h>
 #include <stdio.h>
 
+#include "adolc.h"
 #include "baretape.h"
 #include "harness.h"
 #include "tapegrad/tapegrad.h"
@@ -69,6 +71,20 @@ static int shopping_check(tg_graph *g)
         }
     }
     tg_graph_rewind(g, mark);
+#if TGBENCH_ADOLC
+    double a[6];
+    if (adolc_s1_once(a)) {
+        fprintf(stderr, "S1: ADOL-C failed or wrote its tape to a file\n");
+        bad = 1;
+    }
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (!(fabs(a[i] - c[i].want) <= 1e-9 * fabs(c[i].want))) {
+            fprintf(stderr, "S1: ADOL-C's %s is %.17g, the book says %g\n", c[i].what, a[i],
+                    c[i].want);
+            bad = 1;
+        }
+    }
+#endif
     return bad;
 }
 
@@ -87,16 +103,17 @@ int bench_s1(const bench_opts *o)
         return 1;
     }
 
-    /* tapegrad, the inline tape and the bare tape take turns, one sample
-     * each, so that all three meet the same interference from the rest of
-     * the machine */
-    double samples[64], inline_samples[64], bare_samples[64];
+    /* tapegrad, the inline tape and the bare tape (and ADOL-C) take turns,
+     * one sample each, so that all meet the same interference from the
+     * rest of the machine */
+    double samples[64], inline_samples[64], bare_samples[64], adolc_samples[64];
     int nsamples = reps < 64 ? reps : 64;
     il_tape it;
     bt_tape bt;
     il_init(&it);
     bt_init(&bt);
-    double sum = 0.0, inline_sum = 0.0, bare_sum = 0.0;
+    double sum = 0.0, inline_sum = 0.0, bare_sum = 0.0, adolc_sum = 0.0;
+    int adolc_rc = 0;
     for (int r = 0; r < nsamples; r++) {
         uint64_t t0 = bench_now_ns();
         for (long k = 0; k < loops; k++) {
@@ -115,6 +132,14 @@ int bench_s1(const bench_opts *o)
         samples[r] = (double)(t1 - t0) / (double)loops;
         inline_samples[r] = (double)(t2 - t1) / (double)loops;
         bare_samples[r] = (double)(t3 - t2) / (double)loops;
+#if TGBENCH_ADOLC
+        double part;
+        adolc_rc |= adolc_s1_loop(loops, &part);
+        adolc_sum += part;
+        adolc_samples[r] = (double)(bench_now_ns() - t3) / (double)loops;
+#else
+        adolc_samples[r] = 0.0;
+#endif
     }
     il_free(&it);
     bt_free(&bt);
@@ -126,8 +151,14 @@ int bench_s1(const bench_opts *o)
     const double reads = (double)loops * nsamples;
     const struct { const char *who; double sum; } sums[] = {
         { "tapegrad", sum }, { "the inline tape", inline_sum }, { "the bare tape", bare_sum },
+        { "ADOL-C", adolc_sum },  /* checked only when built in */
     };
-    for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++) {
+    if (adolc_rc) {
+        fprintf(stderr, "S1: ADOL-C failed or wrote its tape to a file\n");
+        tg_graph_free(g);
+        return 1;
+    }
+    for (size_t i = 0; i < 3 + TGBENCH_ADOLC; i++) {
         if (!(fabs(sums[i].sum / reads - grad_sum) < 1e-9 * grad_sum)) {
             fprintf(stderr, "S1: %s's five gradients add up to %.17g, the book's to %g\n",
                     sums[i].who, sums[i].sum / reads, grad_sum);
@@ -146,6 +177,7 @@ int bench_s1(const bench_opts *o)
     bench_stats st = bench_stats_of(samples, (size_t)nsamples);
     bench_stats inl = bench_stats_of(inline_samples, (size_t)nsamples);
     bench_stats bare = bench_stats_of(bare_samples, (size_t)nsamples);
+    bench_stats adolc = bench_stats_of(adolc_samples, (size_t)nsamples);
 
     const double target_ns = 30.0;
 
@@ -161,6 +193,9 @@ int bench_s1(const bench_opts *o)
                        "node");
     bench_report_phase(r, "inline", "inline tape, same loop", inl, (double)nodes, "node");
     bench_report_phase(r, "bare", "bare C tape, same loop", bare, (double)nodes, "node");
+    if (TGBENCH_ADOLC)
+        bench_report_phase(r, "adolc", "ADOL-C: trace, fos_reverse, read", adolc, (double)nodes,
+                           "node");
     bench_report_num(r, "ns_per_rep", "ns per repetition (median)", st.median, 1, "ns");
     bench_report_num(r, "inline_ns_per_rep", NULL, inl.median, 2, NULL);
     bench_report_num(r, "bare_ns_per_rep", NULL, bare.median, 2, NULL);
@@ -170,6 +205,14 @@ int bench_s1(const bench_opts *o)
     bench_report_num(r, "bare_ratio", "tapegrad / bare tape", st.median / bare.median, 2,
                      "(target 30 / 24 = 1.25)");
     bench_report_num(r, "target_bare_ratio", NULL, 30.0 / 24.0, 3, NULL);
+    bench_report_num(r, "adolc", NULL, TGBENCH_ADOLC, 0, NULL);
+    if (TGBENCH_ADOLC) {
+        bench_report_num(r, "adolc_ns", NULL, adolc.median, 2, NULL);
+        bench_report_num(r, "adolc_over_tapegrad", "ADOL-C / tapegrad", adolc.median / st.median, 2,
+                         "");
+    } else {
+        bench_report_note(r, "ADOL-C: not built in");
+    }
     bench_report_num(r, "target_ns", "target", target_ns, 0, "ns");
     bench_report_num(r, "ratio", "ratio to target (<= 1 meets it)", st.median / target_ns, 2, "");
     bench_report_num(r, "peak_rss_kib", "peak RSS", (double)bench_peak_rss_kib(), 0, "KiB");

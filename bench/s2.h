@@ -25,12 +25,12 @@ typedef struct s2_phases {
 typedef struct s2_chained {
     size_t n, ops, nodes;  /* ops = 8 (n - 1); nodes: tapegrad's tape */
     int reps;
-    s2_phases tg, inl, bare;
+    s2_phases tg, inl, bare, adolc;  /* adolc: zero unless TGBENCH_ADOLC */
     double max_grad_diff, max_grad_rel;  /* tapegrad vs by hand, both points */
 } s2_chained;
 
-/* Check the three tapes against the gradient by hand, then time them; 0,
- * or 1 after saying why on stderr. */
+/* Check the three tapes (and ADOL-C when built in) against the gradient
+ * by hand, then time them; 0, or 1 after saying why on stderr. */
 int  s2_chained_measure(size_t n, int reps, s2_chained *c);
 /* Its entries in S2's report. */
 void s2_chained_report(bench_report *r, const s2_chained *c);

@@ -8,16 +8,18 @@
  * recorded once; every "per op" figure divides by 8 (n - 1), whatever the
  * tool records.  x[i] = 0.5 + 0.001 (i mod 100); the replay point is
  * 0.7 - 0.002 (i mod 50).  tapegrad, the inline tape and the bare tape
- * each record at x, reverse (reading the n gradients), then replay at the
- * other point (set the leaves, forward, reverse, read), in turn within
- * every repetition.  All three are checked against the gradient by hand
- * at both points before anything is timed.
+ * (and ADOL-C, when built in: adolc.cc) each record at x, reverse (reading
+ * the n gradients), then replay at the other point (set the leaves,
+ * forward, reverse, read), in turn within every repetition.  All are
+ * checked against the gradient by hand at both points before anything is
+ * timed.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adolc.h"
 #include "baretape.h"
 #include "harness.h"
 #include "inltape.h"
@@ -102,8 +104,9 @@ static void grad_diff(const double *grad, const double *want, size_t n, double *
 
 /* ------------------------------------------------------------ measure */
 
-enum { TOOL_TG, TOOL_INLINE, TOOL_BARE, NTOOLS };
-static const char *const tool_name[NTOOLS] = { "tapegrad", "the inline tape", "the bare tape" };
+/* ADOL-C, when built in, is the last and takes its turn like the others */
+enum { TOOL_TG, TOOL_INLINE, TOOL_BARE, TOOL_ADOLC, NTOOLS = TOOL_ADOLC + TGBENCH_ADOLC };
+static const char *const tool_name[] = { "tapegrad", "the inline tape", "the bare tape", "ADOL-C" };
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -138,6 +141,14 @@ static int run_tool(chained_run *c, int tool, double ns[3], double fv[2])
     case TOOL_INLINE:
         inline_chained_once(c->it, c->xa, c->xb, c->ix, c->n, c->ga, c->gb, ns, fv);
         return 0;
+#if TGBENCH_ADOLC
+    case TOOL_ADOLC:
+        if (adolc_s2_once(c->xa, c->xb, c->n, c->ga, c->gb, ns, fv)) {
+            fprintf(stderr, "S2: ADOL-C failed or wrote its tape to a file\n");
+            return 1;
+        }
+        return 0;
+#endif
     default:
         bare_chained_once(c->bt, c->xa, c->xb, c->ix, c->n, c->ga, c->gb, ns, fv);
         return 0;
@@ -207,7 +218,7 @@ int s2_chained_measure(size_t n, int reps, s2_chained *res)
         }
     }
 
-    /* the three take turns every repetition, so that all meet the same
+    /* the tools take turns every repetition, so that all meet the same
      * interference from the rest of the machine */
     for (int r = 0; r < reps && rc == 0; r++) {
         for (int tool = 0; tool < NTOOLS && rc == 0; tool++) {
@@ -224,6 +235,9 @@ int s2_chained_measure(size_t n, int reps, s2_chained *res)
         res->tg = phases_of(samples, reps);
         res->inl = phases_of(samples + per_tool, reps);
         res->bare = phases_of(samples + 2 * per_tool, reps);
+#if TGBENCH_ADOLC
+        res->adolc = phases_of(samples + TOOL_ADOLC * per_tool, reps);
+#endif
     }
 
     tg_graph_free(g);
@@ -268,6 +282,9 @@ void s2_chained_report(bench_report *r, const s2_chained *c)
     report_phases(r, "chained", "tapegrad", &c->tg, ops);
     report_phases(r, "inline", "inline tape", &c->inl, ops);
     report_phases(r, "bare_chained", "bare tape", &c->bare, ops);
+#if TGBENCH_ADOLC
+    report_phases(r, "adolc_chained", "ADOL-C", &c->adolc, ops);
+#endif
     /* tapegrad / a reference, phase by phase; target 0 for none */
     static const struct {
         const char *key;
@@ -290,6 +307,27 @@ void s2_chained_report(bench_report *r, const s2_chained *c)
         bench_report_num(r, ratio[i].key, label,
                          c->tg.ph[ratio[i].phase].median / ref->ph[ratio[i].phase].median, 2, unit);
     }
+    bench_report_num(r, "adolc", NULL, TGBENCH_ADOLC, 0, NULL);
+#if TGBENCH_ADOLC
+    /* the other way round: how many times tapegrad's time ADOL-C takes */
+    static const struct {
+        const char *key, *label, *unit;
+        int phase;
+    } over[] = {
+        { "adolc_over_tapegrad_taped", "ADOL-C / tapegrad: record + reverse", "(target >= 4)",
+          S2_TAPED },
+        { "adolc_over_tapegrad_record", NULL, NULL, S2_RECORD },
+        { "adolc_over_tapegrad_reverse", NULL, NULL, S2_REVERSE },
+        { "adolc_over_tapegrad_replay", "ADOL-C / tapegrad: replay at a new x", "", S2_REPLAY },
+    };
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++)
+        bench_report_num(r, over[i].key, over[i].label,
+                         c->adolc.ph[over[i].phase].median / c->tg.ph[over[i].phase].median, 2,
+                         over[i].unit);
+    bench_report_num(r, "target_adolc_over_tapegrad_taped", NULL, 4.0, 2, NULL);
+#else
+    bench_report_note(r, "ADOL-C: not built in");
+#endif
     bench_report_num(r, "target_inline_ratio", NULL, 1.0, 2, NULL);
     bench_report_num(r, "target_inline_replay_ratio", NULL, 0.8, 2, NULL);
     bench_report_num(r, "chained_max_grad_diff", "max |grad - by hand| (both points)",

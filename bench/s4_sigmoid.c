@@ -5,15 +5,17 @@
  * from an empty tape that keeps its storage, records the leaves and the
  * sum, and sweeps backward.  The inline tape and the bare tape do the same
  * (their decomposed sigmoid shares its two constants, recorded once), and
- * all six alternate so that all see the same machine.  The gradients
- * d y/d x_i = sigmoid'(x_i) of them all must agree: the report gives the
- * largest difference between tapegrad's two.
+ * so does ADOL-C when built in (adolc.cc); all alternate so that all see
+ * the same machine.  The gradients d y/d x_i = sigmoid'(x_i) of them all
+ * must agree: the report gives the largest difference between tapegrad's
+ * two.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adolc.h"
 #include "harness.h"
 #include "tapegrad/tapegrad.h"
 
@@ -64,6 +66,24 @@ static int alloc_samples(s4_samples *s, int reps)
     return s->leaves && s->record && s->backward && s->total ? 0 : -1;
 }
 
+#if TGBENCH_ADOLC
+/* ADOL-C's repetition, timed into s at r as the others are (the leaves
+ * are not timed apart); the sweep always writes grad. */
+static int adolc_once(const double *xv, size_t n, int fused, s4_samples *s, int r, double *grad)
+{
+    double ns[2];
+    if (adolc_s4_once(xv, n, fused, grad, ns)) {
+        fprintf(stderr, "S4: ADOL-C failed or wrote its tape to a file\n");
+        return 1;
+    }
+    s->leaves[r] = 0.0;
+    s->record[r] = ns[0];
+    s->backward[r] = ns[1];
+    s->total[r] = ns[0] + ns[1];
+    return 0;
+}
+#endif
+
 static void free_samples(s4_samples *s)
 {
     free(s->leaves);
@@ -88,10 +108,12 @@ int bench_s4(const bench_opts *o)
         "inline tape, decomposed", "inline tape, fused", "bare tape, decomposed", "bare tape, fused",
     };
     double *g_plain = malloc(NPLAIN * n * sizeof *g_plain);
-    s4_samples dec, fus, plain[NPLAIN];
+    s4_samples dec, fus, plain[NPLAIN], adolc[2];  /* adolc: decomposed, fused */
+    double *g_adolc = malloc((TGBENCH_ADOLC ? 2 * n : 1) * sizeof *g_adolc);
     int nomem = alloc_samples(&dec, reps) | alloc_samples(&fus, reps);
     for (int k = 0; k < NPLAIN; k++) nomem |= alloc_samples(&plain[k], reps);
-    nomem |= !xv || !g_dec || !g_fus || !x || !px || !g_plain;
+    for (int k = 0; k < 2; k++) nomem |= alloc_samples(&adolc[k], reps);
+    nomem |= !xv || !g_dec || !g_fus || !x || !px || !g_plain || !g_adolc;
     if (nomem) {
         fprintf(stderr, "S4: out of memory\n");
         return 1;
@@ -121,6 +143,10 @@ int bench_s4(const bench_opts *o)
             if (k < 2) inline_s4_once(&it, xv, px, n, k & 1, &plain[k], at, grad);
             else bare_s4_once(&bt, xv, px, n, k & 1, &plain[k], at, grad);
         }
+#if TGBENCH_ADOLC
+        for (int k = 0; k < 2 && rc == 0; k++)
+            rc |= adolc_once(xv, n, k, &adolc[k], at, g_adolc + (size_t)k * n);
+#endif
     }
     il_free(&it);
     bt_free(&bt);
@@ -148,6 +174,20 @@ int bench_s4(const bench_opts *o)
         }
         if (!(plain_diff <= 1e-12)) {
             fprintf(stderr, "S4: the gradient of the %s is off by %g\n", plain_name[k], plain_diff);
+            rc = 1;
+        }
+    }
+    /* ADOL-C's two likewise (its sweep does not give y (1 - y), but the
+     * chain rule through exp and the division) */
+    for (int k = 0; k < 2 * TGBENCH_ADOLC && rc == 0; k++) {
+        double adolc_diff = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs(g_adolc[(size_t)k * n + i] - g_fus[i]);
+            if (!(d <= adolc_diff)) adolc_diff = d;
+        }
+        if (!(adolc_diff <= 1e-12)) {
+            fprintf(stderr, "S4: ADOL-C's %s gradient is off by %g\n",
+                    k ? "fused" : "decomposed", adolc_diff);
             rc = 1;
         }
     }
@@ -190,6 +230,14 @@ int bench_s4(const bench_opts *o)
         bench_report_phase(r, "inline_fused", "inline tape: fused", iftot, (double)n, "x");
         bench_report_phase(r, "bare_decomposed", "bare C tape: decomposed", bdtot, (double)n, "x");
         bench_report_phase(r, "bare_fused", "bare C tape: fused", bftot, (double)n, "x");
+        bench_stats adtot = { 0, 0 }, aftot = { 0, 0 };
+        if (TGBENCH_ADOLC) {
+            adtot = bench_stats_of(adolc[0].total, (size_t)reps);
+            aftot = bench_stats_of(adolc[1].total, (size_t)reps);
+            bench_report_phase(r, "adolc_decomposed", "ADOL-C: decomposed", adtot, (double)n, "x");
+            bench_report_phase(r, "adolc_fused", "ADOL-C: 1 / (1 + exp(-x))", aftot, (double)n,
+                               "x");
+        }
         bench_report_num(r, "decomposed_ms", "decomposed (median)", dtot.median / 1e6, 2,
                          dec_unit);
         bench_report_num(r, "fused_ms", "fused (median)", ftot.median / 1e6, 2, fus_unit);
@@ -202,6 +250,18 @@ int bench_s4(const bench_opts *o)
                          dtot.median / idtot.median, 2, "(target <= 1.0)");
         bench_report_num(r, "inline_fused_ratio", "fused: tapegrad / inline tape",
                          ftot.median / iftot.median, 2, "(target <= 1.0)");
+        bench_report_num(r, "adolc", NULL, TGBENCH_ADOLC, 0, NULL);
+        if (TGBENCH_ADOLC) {
+            bench_report_num(r, "adolc_decomposed_ns_per_x", NULL, adtot.median / (double)n, 2,
+                             NULL);
+            bench_report_num(r, "adolc_fused_ns_per_x", NULL, aftot.median / (double)n, 2, NULL);
+            bench_report_num(r, "adolc_over_tapegrad_decomposed", "decomposed: ADOL-C / tapegrad",
+                             adtot.median / dtot.median, 2, "");
+            bench_report_num(r, "adolc_over_tapegrad_fused", "fused: ADOL-C / tapegrad",
+                             aftot.median / ftot.median, 2, "");
+        } else {
+            bench_report_note(r, "ADOL-C: not built in");
+        }
         bench_report_num(r, "target_inline_decomposed_ratio", NULL, 1.0, 2, NULL);
         bench_report_num(r, "target_inline_fused_ratio", NULL, 1.0, 2, NULL);
         bench_report_num(r, "decomposed_nodes_per_x", "nodes per x: decomposed",
@@ -238,6 +298,8 @@ int bench_s4(const bench_opts *o)
     free_samples(&dec);
     free_samples(&fus);
     for (int k = 0; k < NPLAIN; k++) free_samples(&plain[k]);
+    for (int k = 0; k < 2; k++) free_samples(&adolc[k]);
+    free(g_adolc);
     free(px);
     free(g_plain);
     return rc;
