@@ -125,7 +125,7 @@ static inline back_ctx back_start(tg_graph *g, uint32_t from)
  * to the leading leaves (a leaf's step does nothing, and nodes [0, lead)
  * are all leaves).  Returns UINT32_MAX, or the node whose step made the
  * gradient of *bad non-finite. */
-static uint32_t sweep_checked(tg_graph *g, uint32_t from, uint32_t *bad)
+static __attribute__((noinline)) uint32_t sweep_checked(tg_graph *g, uint32_t from, uint32_t *bad)
 {
     const uint8_t *op = g->op;
     back_ctx c = back_start(g, from);
@@ -234,35 +234,36 @@ static __attribute__((noinline, cold)) tg_status backward_nonfinite(tg_graph *g,
                     tg__describe(g, at, d, sizeof d), tg__describe(g, bad, d2, sizeof d2));
 }
 
-tg_status tg_backward(tg_graph *g, tg_node out)
+/* The adjoints of nodes [0, dirty), scalar and tensor. */
+static void zero_adjoints(tg_graph *g)
+{
+    memset(g->grad, 0, g->dirty * sizeof *g->grad);
+    for (size_t t = 0; t < g->ntens && g->tens[t].node < g->dirty; t++) {
+        const tensor_rec *r = &g->tens[t];
+        if (g->op[r->node] == (TENSOR_CODE | OP_CONST)) continue;  /* no kernel writes a constant's adjoint */
+        memset(g->tgrad + r->off, 0, tg__slots(r->dtype, (size_t)r->rows * r->cols) * sizeof *g->tgrad);
+    }
+}
+
+/* tg_backward in full: any handle, tensors, old values, checking mode. */
+static __attribute__((noinline)) tg_status backward_general(tg_graph *g, tg_node out)
 {
     if (!g) return TG_ERR_ARG;
     /* out a live scalar (a kernel's scalar, the loss, is one), values
      * current and no branch flipped since they were computed */
-    if (__builtin_expect(!tg__live(g, out) || tg__is_tensor(g, out.id) || g->values_old || g->stale_at, 0)) {
+    if (!tg__live(g, out) || tg__is_tensor(g, out.id) || g->values_old || g->stale_at) {
         tg_status s = backward_refused(g, out);
         if (s != TG_OK) return s;
     }
 
     /* Every adjoint is zeroed, not only the leaves'.  Nodes recorded since
      * the last sweep were born with zero adjoints. */
-    if (g->dirty) {
-        memset(g->grad, 0, g->dirty * sizeof *g->grad);
-        for (size_t t = 0; t < g->ntens && g->tens[t].node < g->dirty; t++) {
-            const tensor_rec *r = &g->tens[t];
-            if (g->op[r->node] == (TENSOR_CODE | OP_CONST)) continue;  /* no kernel writes a constant's adjoint */
-            memset(g->tgrad + r->off, 0, tg__slots(r->dtype, (size_t)r->rows * r->cols) * sizeof *g->tgrad);
-        }
-    }
+    if (g->dirty) zero_adjoints(g);
     g->dirty = out.id + 1;
 
-    /* Only the bits the sweep reads, those of nodes [lead, out]: one word
-     * for a small graph, written without a call. */
+    /* Only the bits the sweep reads, those of nodes [lead, out]. */
     size_t w0 = g->lead / 64, w1 = out.id / 64;
-    if (w0 >= w1)
-        g->touched[w1] = 0;
-    else
-        memset(g->touched + w0, 0, (w1 - w0 + 1) * sizeof *g->touched);
+    memset(g->touched + w0, 0, (w1 - w0 + 1) * sizeof *g->touched);
     g->grad[out.id] = 1.0;
 
     if (!g->checking) {
@@ -271,6 +272,24 @@ tg_status tg_backward(tg_graph *g, tg_node out)
     }
     uint32_t bad = UINT32_MAX, at = sweep_checked(g, out.id, &bad);
     return at == UINT32_MAX ? TG_OK : backward_nonfinite(g, at, bad);
+}
+
+/* The common case, set up without a call or a saved register: out a node
+ * of the current generation that is no tensor, values current, nothing to
+ * zero (every node recorded since the last sweep), one word of `touched`
+ * to clear, checking mode off.  It does what backward_general does then. */
+tg_status tg_backward(tg_graph *g, tg_node out)
+{
+    if (__builtin_expect(g && out.gen == g->gen && out.id < g->n && !(g->op[out.id] & TENSOR_CODE) &&
+                             !(g->values_old | (g->stale_at != 0) | (g->dirty != 0) | g->checking) &&
+                             g->lead / 64 >= out.id / 64, 1)) {
+        g->dirty = out.id + 1;
+        g->touched[out.id / 64] = 0;
+        g->grad[out.id] = 1.0;
+        sweep_plain(g, out.id);
+        return TG_OK;
+    }
+    return backward_general(g, out);
 }
 
 /* The replay's state, for its step function. */
