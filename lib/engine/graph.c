@@ -481,15 +481,21 @@ static tg_status rewind_general(tg_graph *g, size_t mark);
 tg_status tg_graph_rewind(tg_graph *g, size_t mark)
 {
     if (!g) return TG_ERR_ARG;
-    /* A loop rewinding to the mark it last rewound to: the top record
-     * only changes its generation.  The stack's marks rise strictly, so
-     * this is what the general path does with that mark. */
-    if (g->nrew && g->rew[g->nrew - 1].mark == mark && mark < g->n) {
-        uint32_t next = following_generation(g);
-        if (next != 0) {
-            truncate(g, mark);
+    /* A loop rewinding to the mark it last rewound to, on a graph with no
+     * side tables and nothing to replay, within its run of generations:
+     * the top record only changes its generation (the stack's marks rise
+     * strictly, so this is what rewind_general does with that mark), in a
+     * few stores and no call. */
+    if (g->nrew && g->rew[g->nrew - 1].mark == mark && mark < g->n &&
+        !(g->names || (g->ngroups | g->ntens | g->ncrecs) || g->values_old)) {
+        const gen_run *r = &g->runs[g->nruns - 1];
+        if (g->gen - r->lo + 1u < r->len) {
+            g->n = mark;
+            if (g->lead > mark) g->lead = mark;
+            if (g->dirty > mark) g->dirty = mark;
+            if (g->stale_at > mark) g->stale_at = 0;
             g->rew[g->nrew - 1].gen = g->gen;
-            g->gen = next;
+            g->gen++;
             return TG_OK;
         }
     }
