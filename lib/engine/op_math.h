@@ -26,12 +26,13 @@ static inline double sigmoid_value(double x)
     return tg__sigmoid_value(x);
 }
 
-/* d sigmoid/dx from x and y = sigmoid(x): y(1-y) for x <= 0, where it is
- * exact enough; e/(1+e)^2 with e = exp(-x) for x > 0, where y rounds to 1. */
-static inline double sigmoid_slope(double x, double y)
+/* d sigmoid/dx = e/(1+e)^2 with e = exp(-|x|), for x of either sign: no
+ * 1 - y that cancels where y rounds to 1, and no branch on the sign of x,
+ * which a sweep over mixed signs mispredicts half the time (that cost
+ * more than the exp that y(1-y) saves for x <= 0). */
+static inline double sigmoid_slope(double x)
 {
-    if (!(x > 0)) return y * (1.0 - y);
-    double e = exp(-x);
+    double e = exp(-fabs(x));
     return e / ((1.0 + e) * (1.0 + e));
 }
 
@@ -239,8 +240,8 @@ static inline __attribute__((always_inline)) int op_partials(tg_op op, double a,
         *da = 4.0 * e / ((1.0 + e) * (1.0 + e));
         return 1;
     }
-    case OP_SIGMOID:  /* d sig/da = y(1-y), as sigmoid_slope computes it */
-        *da = sigmoid_slope(a, y); return 1;
+    case OP_SIGMOID:  /* d sig/da = y(1-y) = sig(|a|) sig(-|a|), as sigmoid_slope computes it */
+        *da = sigmoid_slope(a); return 1;
     case OP_RELU:     /* d relu/da = [a > 0]; NaN at NaN */
         *da = a > 0 ? 1.0 : a <= 0 ? 0.0 : a; return 1;
     case OP_SQRT:     /* d sqrt(a)/da = 1/(2y): +inf at 0 */
@@ -410,7 +411,7 @@ op_second(tg_op op, double a, double b, double y, double da, double db, double *
         if (op == OP_ERFC) *haa = -*haa;
         return 1;
     case OP_SOFTPLUS: /* softplus'' = sigmoid' */
-        *haa = sigmoid_slope(a, da); return 1;
+        *haa = sigmoid_slope(a); return 1;
     case OP_ABS:      /* 0 off the kink */
         *haa = a == a ? 0.0 : a; return 1;
     case OP_ATAN2:    /* with fa = b/r^2, fb = -a/r^2: faa = 2 fa fb, fab = fb^2 - fa^2, fbb = -faa */
