@@ -261,9 +261,13 @@ static __attribute__((noinline)) tg_status backward_general(tg_graph *g, tg_node
     if (g->dirty) zero_adjoints(g);
     g->dirty = out.id + 1;
 
-    /* Only the bits the sweep reads, those of nodes [lead, out]. */
+    /* Only the bits the sweep reads, those of nodes [lead, out] (none
+     * when out is one of the leading leaves: its own word, for the seed). */
     size_t w0 = g->lead / 64, w1 = out.id / 64;
-    memset(g->touched + w0, 0, (w1 - w0 + 1) * sizeof *g->touched);
+    if (w0 >= w1)
+        g->touched[w1] = 0;
+    else
+        memset(g->touched + w0, 0, (w1 - w0 + 1) * sizeof *g->touched);
     g->grad[out.id] = 1.0;
 
     if (!g->checking) {

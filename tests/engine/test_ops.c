@@ -854,6 +854,49 @@ START_TEST(test_bytes_per_node)
 }
 END_TEST
 
+/* tg_backward from each kind of output, through each way in: the first
+ * sweep, a repeated one (the last sweep's adjoints to clear), a handle of
+ * the first generation after a rewind, checking mode.  The outputs: a
+ * leading leaf past the first 64 nodes (the sweep's bits for [lead, out]
+ * are then none), a leaf recorded after an op, and a product.  The
+ * gradients are the closed forms: 1 for out itself, the other factor for
+ * a product's inputs, 0 elsewhere. */
+START_TEST(test_backward_every_way_in)
+{
+    enum { LEAVES = 200, A = 150, B = 199 };
+    for (int state = 0; state < 4; state++) {
+        tg_graph *g = tg_graph_new();
+        tg_node x[LEAVES];
+        for (int i = 0; i < LEAVES; i++) x[i] = tg_var(g, NULL, 0.5 + i);
+        tg_node y = tg_mul(g, x[A], x[B]);
+        tg_node z = tg_var(g, NULL, 7.0);
+        if (state == 1) ck_assert_int_eq(tg_backward(g, y), TG_OK);
+        if (state == 2) {
+            size_t mark = tg_graph_mark(g);
+            tg_add(g, y, z);
+            ck_assert_int_eq(tg_graph_rewind(g, mark), TG_OK);
+        }
+        if (state == 3) tg_graph_set_checking(g, 1);
+        const tg_node outs[] = { x[A], z, y, x[3], y };
+        for (size_t o = 0; o < sizeof outs / sizeof outs[0]; o++) {
+            tg_node out = outs[o];
+            ck_assert_int_eq(tg_backward(g, out), TG_OK);
+            for (int i = 0; i < LEAVES; i++) {
+                double want = 0.0;
+                if (out.id == y.id) want = i == A ? 0.5 + B : i == B ? 0.5 + A : 0.0;
+                else if (out.id == x[i].id) want = 1.0;
+                ck_assert_msg(tg_grad(g, x[i]) == want, "state %d, out %zu: d/dx[%d] = %g, want %g",
+                              state, o, i, tg_grad(g, x[i]), want);
+            }
+            ck_assert_double_eq(tg_grad(g, z), out.id == z.id ? 1.0 : 0.0);
+            ck_assert_double_eq(tg_grad(g, y), out.id == y.id ? 1.0 : 0.0);
+        }
+        ck_assert_int_eq(tg_graph_status(g), TG_OK);
+        tg_graph_free(g);
+    }
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("engine ops");
@@ -872,6 +915,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_zero_adjoint_meets_infinite_derivative);
     tcase_add_test(tc, test_zero_adjoint_path_found_once);
     tcase_add_test(tc, test_checking_sweep_same_gradients);
+    tcase_add_test(tc, test_backward_every_way_in);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("accuracy");
