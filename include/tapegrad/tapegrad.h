@@ -196,8 +196,8 @@ tg_node tg_powc(tg_graph *g, tg_node a, double k);       /* a^k, k constant */
 tg_node tg_log(tg_graph *g, tg_node a);                  /* fused: natural log */
 tg_node tg_tanh(tg_graph *g, tg_node a);                 /* fused */
 tg_node tg_sigmoid(tg_graph *g, tg_node a);              /* fused: 1/(1+exp(-a)); its local derivative is
-                                                            y(1-y) for a <= 0 and e/(1+e)^2, e = exp(-a), for
-                                                            a > 0, where 1-y would cancel: accurate for every a */
+                                                            e/(1+e)^2, e = exp(-|a|), equal to y(1-y) but
+                                                            with no 1-y that cancels: accurate for every a */
 tg_node tg_relu(tg_graph *g, tg_node a);                 /* fused: derivative 0 at a <= 0 */
 
 /* The C math library, each one fused node whose value is the C library's
