@@ -138,7 +138,7 @@ static _Atomic uint64_t next_generation = 1;
 
 /* Take a run of up to `want` fresh generations (at least 1) into g's
  * runs; false when the process has none left. */
-static __attribute__((noinline)) bool take_generations(tg_graph *g, uint64_t want)
+static bool take_generations(tg_graph *g, uint64_t want)
 {
     if (g->nruns == GEN_RUNS) return false;
     uint64_t lo = atomic_load(&next_generation);
@@ -156,10 +156,17 @@ static __attribute__((noinline)) bool take_generations(tg_graph *g, uint64_t wan
 /* The generation after g's current one, taking a new run (twice the
  * last's length) when the current run is used up; 0 when none is left.
  * g->gen is not changed. */
-static inline __attribute__((always_inline)) uint32_t following_generation(tg_graph *g)
+/* Whether g's current run of generations has one after g->gen. */
+static inline bool run_has_next(const tg_graph *g)
 {
     const gen_run *r = &g->runs[g->nruns - 1];
-    if (g->gen - r->lo + 1u < r->len) return g->gen + 1u;
+    return g->gen - r->lo + 1u < r->len;
+}
+
+static uint32_t following_generation(tg_graph *g)
+{
+    const gen_run *r = &g->runs[g->nruns - 1];
+    if (run_has_next(g)) return g->gen + 1u;
     if (!take_generations(g, 2 * (uint64_t)r->len)) return 0;
     return g->runs[g->nruns - 1].lo;
 }
@@ -418,7 +425,7 @@ void tg__leaf_changed(tg_graph *g, uint32_t id)
 }
 
 /* The side tables keyed by node: names, groups, tensor and custom records. */
-static __attribute__((noinline)) void truncate_tables(tg_graph *g, size_t mark)
+static void truncate_tables(tg_graph *g, size_t mark)
 {
     if (g->names) tg__names_rewind(g, mark);
     if (g->ngroups) tg__groups_rewind(g, mark);
@@ -428,14 +435,20 @@ static __attribute__((noinline)) void truncate_tables(tg_graph *g, size_t mark)
 
 /* tg__truncate, inline in tg_graph_rewind: a scalar graph's rewind is a
  * few stores. */
-static inline void truncate(tg_graph *g, size_t mark)
+/* The tape itself and the marks kept on it, cut to mark (< n). */
+static inline void truncate_tape(tg_graph *g, size_t mark)
 {
-    if (mark >= g->n) return;
-    if (g->names || (g->ngroups | g->ntens | g->ncrecs)) truncate_tables(g, mark);
     g->n = mark;
     if (g->lead > mark) g->lead = mark;
     if (g->dirty > mark) g->dirty = mark;
     if (g->stale_at > mark) g->stale_at = 0;
+}
+
+static inline void truncate(tg_graph *g, size_t mark)
+{
+    if (mark >= g->n) return;
+    if (g->names || (g->ngroups | g->ntens | g->ncrecs)) truncate_tables(g, mark);
+    truncate_tape(g, mark);
     /* A training step changes its parameters and rewinds to just after
      * them and its batch: nothing computed from them is left. */
     if (g->values_old && !ops_after(g, g->changed_leaf)) g->values_old = false;
@@ -487,17 +500,11 @@ tg_status tg_graph_rewind(tg_graph *g, size_t mark)
      * strictly, so this is what rewind_general does with that mark), in a
      * few stores and no call. */
     if (g->nrew && g->rew[g->nrew - 1].mark == mark && mark < g->n &&
-        !(g->names || (g->ngroups | g->ntens | g->ncrecs) || g->values_old)) {
-        const gen_run *r = &g->runs[g->nruns - 1];
-        if (g->gen - r->lo + 1u < r->len) {
-            g->n = mark;
-            if (g->lead > mark) g->lead = mark;
-            if (g->dirty > mark) g->dirty = mark;
-            if (g->stale_at > mark) g->stale_at = 0;
-            g->rew[g->nrew - 1].gen = g->gen;
-            g->gen++;
-            return TG_OK;
-        }
+        !(g->names || (g->ngroups | g->ntens | g->ncrecs) || g->values_old) && run_has_next(g)) {
+        truncate_tape(g, mark);
+        g->rew[g->nrew - 1].gen = g->gen;
+        g->gen++;
+        return TG_OK;
     }
     return rewind_general(g, mark);
 }
